@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#define G_LOG_DOMAIN "fpb-policy"
+
+#include <math.h>
+
+#include "fpb-policy-facts.h"
+
+G_DEFINE_QUARK(fpb-policy-error-quark, fpb_policy_error)
+
+/* QEMU's default downtime-limit (migration parameter, 300 ms). */
+#define DEFAULT_DOWNTIME_LIMIT_SECONDS 0.3
+/* Inflation time budget when the VM's policy sets none: inflating the
+ * FACTS.md 2 GiB guest took 4.0 s under TCG, so 10 s lets a guest of that
+ * size give back most of its free memory without stalling the migration. */
+#define DEFAULT_MAX_PREP_SECONDS 10.0
+/* Anything above this is a typo, not a budget. */
+#define MAX_PREP_SECONDS_LIMIT 3600.0
+#define MAX_DOWNTIME_LIMIT_SECONDS 60.0
+
+void fpb_policy_facts_init(FpbPolicyFacts *facts)
+{
+    *facts = (FpbPolicyFacts){
+        .ram_bytes = 0,
+        .balloon_actual_bytes = FPB_POLICY_UNKNOWN,
+        .accelerator = FPB_POLICY_ACCEL_UNKNOWN,
+        .stats = {
+            .free_bytes = FPB_POLICY_UNKNOWN,
+            .available_bytes = FPB_POLICY_UNKNOWN,
+            .disk_caches_bytes = FPB_POLICY_UNKNOWN,
+            .total_bytes = FPB_POLICY_UNKNOWN,
+            .age_seconds = FPB_POLICY_UNKNOWN,
+        },
+        .dirty_rate_bytes_per_second = FPB_POLICY_UNKNOWN,
+        .bandwidth_bytes_per_second = FPB_POLICY_UNKNOWN,
+        .downtime_limit_seconds = DEFAULT_DOWNTIME_LIMIT_SECONDS,
+        .can_restore = FALSE,
+        .hints_can_be_disabled = FALSE,
+        .policy = {
+            .mode = FPB_POLICY_REQUEST_AUTO,
+            .objective = FPB_POLICY_OBJECTIVE_TIME,
+            .floor_bytes = 0,
+            .max_prep_seconds = DEFAULT_MAX_PREP_SECONDS,
+            .balloon_allowed = TRUE,
+        },
+    };
+    fpb_policy_history_init(&facts->history);
+}
+
+static gboolean invalid(GError **error, const char *field, const char *what)
+{
+    g_set_error(error, FPB_POLICY_ERROR, FPB_POLICY_ERROR_INVALID_FACTS, "%s: %s", field, what);
+    return FALSE;
+}
+
+/* A rate or time that may be unknown (< 0) but must be finite. */
+static gboolean optional_ok(double v)
+{
+    return isfinite(v);
+}
+
+static gboolean validate_policy(const FpbPolicySettings *p, gint64 ram, GError **error)
+{
+    if (p->mode < FPB_POLICY_REQUEST_AUTO || p->mode > FPB_POLICY_REQUEST_HINT_BALLOON) {
+        return invalid(error, "facts.policy.mode", "unknown mode");
+    }
+    if (p->objective < FPB_POLICY_OBJECTIVE_TIME ||
+        p->objective > FPB_POLICY_OBJECTIVE_GUEST_IMPACT) {
+        return invalid(error, "facts.policy.objective", "unknown objective");
+    }
+    if (p->floor_bytes < 0 || p->floor_bytes > ram) {
+        return invalid(error, "facts.policy.floor_bytes", "must be between 0 and facts.ram_bytes");
+    }
+    if (!isfinite(p->max_prep_seconds) || p->max_prep_seconds < 0 ||
+        p->max_prep_seconds > MAX_PREP_SECONDS_LIMIT) {
+        return invalid(error, "facts.policy.max_prep_seconds", "must be between 0 and 3600");
+    }
+    return TRUE;
+}
+
+gboolean fpb_policy_facts_validate(const FpbPolicyFacts *facts, GError **error)
+{
+    if (facts->ram_bytes <= 0) {
+        return invalid(error, "facts.ram_bytes", "must be positive");
+    }
+    if (facts->balloon_actual_bytes != FPB_POLICY_UNKNOWN &&
+        (facts->balloon_actual_bytes <= 0 || facts->balloon_actual_bytes > facts->ram_bytes)) {
+        return invalid(error, "facts.balloon_actual_bytes",
+                       "must be positive and at most facts.ram_bytes");
+    }
+    if (!optional_ok(facts->dirty_rate_bytes_per_second)) {
+        return invalid(error, "facts.dirty_rate_bytes_per_second", "must be finite");
+    }
+    if (!optional_ok(facts->bandwidth_bytes_per_second) ||
+        facts->bandwidth_bytes_per_second == 0) {
+        return invalid(error, "facts.bandwidth_bytes_per_second", "must be positive or unknown");
+    }
+    if (!isfinite(facts->downtime_limit_seconds) || facts->downtime_limit_seconds <= 0 ||
+        facts->downtime_limit_seconds > MAX_DOWNTIME_LIMIT_SECONDS) {
+        return invalid(error, "facts.downtime_limit_seconds", "must be in (0, 60]");
+    }
+    if (!optional_ok(facts->stats.age_seconds)) {
+        return invalid(error, "facts.stats.age_seconds", "must be finite");
+    }
+    return validate_policy(&facts->policy, facts->ram_bytes, error);
+}
+
+typedef struct {
+    int value;
+    const char *name;
+} NameEntry;
+
+static const char *name_of(const NameEntry *table, gsize n, int value)
+{
+    for (gsize i = 0; i < n; i++) {
+        if (table[i].value == value) {
+            return table[i].name;
+        }
+    }
+    return "invalid";
+}
+
+static gboolean value_of(const NameEntry *table, gsize n, const char *name, int *ret)
+{
+    for (gsize i = 0; i < n; i++) {
+        if (g_strcmp0(table[i].name, name) == 0) {
+            *ret = table[i].value;
+            return TRUE;
+        }
+    }
+    return FALSE;
+}
+
+static const NameEntry accel_names[] = {
+    {FPB_POLICY_ACCEL_UNKNOWN, "unknown"},
+    {FPB_POLICY_ACCEL_TCG, "tcg"},
+    {FPB_POLICY_ACCEL_KVM, "kvm"},
+};
+
+static const NameEntry driver_names[] = {
+    {FPB_POLICY_DRIVER_UNKNOWN, "unknown"},
+    {FPB_POLICY_DRIVER_STOCK, "stock"},
+    {FPB_POLICY_DRIVER_FPB, "fpb"},
+};
+
+static const NameEntry request_names[] = {
+    {FPB_POLICY_REQUEST_AUTO, "auto"},
+    {FPB_POLICY_REQUEST_NONE, "none"},
+    {FPB_POLICY_REQUEST_HINT, "hint"},
+    {FPB_POLICY_REQUEST_BALLOON, "balloon"},
+    {FPB_POLICY_REQUEST_HINT_BALLOON, "hint+balloon"},
+};
+
+static const NameEntry objective_names[] = {
+    {FPB_POLICY_OBJECTIVE_TIME, "time"},
+    {FPB_POLICY_OBJECTIVE_BYTES, "bytes"},
+    {FPB_POLICY_OBJECTIVE_GUEST_IMPACT, "guest-impact"},
+};
+
+#define DEFINE_NAMES(fn, Type, table)                                                              \
+    const char *fpb_policy_##fn##_to_string(Type v)                                                \
+    {                                                                                              \
+        return name_of(table, G_N_ELEMENTS(table), (int)v);                                        \
+    }                                                                                              \
+    gboolean fpb_policy_##fn##_from_string(const char *s, Type *ret)                               \
+    {                                                                                              \
+        int v = 0;                                                                                 \
+        if (!value_of(table, G_N_ELEMENTS(table), s, &v)) {                                        \
+            return FALSE;                                                                          \
+        }                                                                                          \
+        *ret = (Type)v;                                                                            \
+        return TRUE;                                                                               \
+    }
+
+DEFINE_NAMES(accel, FpbPolicyAccel, accel_names)
+DEFINE_NAMES(driver, FpbPolicyDriver, driver_names)
+DEFINE_NAMES(request, FpbPolicyRequest, request_names)
+DEFINE_NAMES(objective, FpbPolicyObjective, objective_names)

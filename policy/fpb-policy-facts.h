@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * FpbPolicyFacts: everything the policy knows about one VM at the moment a
+ * migration is planned. A plain value type: the caller owns it (usually on
+ * the stack), fills it after fpb_policy_facts_init() and hands it to
+ * fpb_policy_decide(). No pointers inside, so copying with `=` is fine.
+ *
+ * Conventions: sizes are bytes (gint64, -1 = unknown), times are seconds
+ * (double, < 0 = unknown), rates are per second (double, < 0 = unknown).
+ * The guest-reported numbers (stats) are untrusted: the policy clamps them,
+ * it never asserts on them.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "fpb-policy-history.h"
+
+G_BEGIN_DECLS
+
+/* Marker for an unknown size (gint64) or, as a double, an unknown rate/time. */
+#define FPB_POLICY_UNKNOWN (-1)
+
+typedef enum {
+    FPB_POLICY_ACCEL_UNKNOWN = 0,
+    FPB_POLICY_ACCEL_TCG,
+    FPB_POLICY_ACCEL_KVM,
+} FpbPolicyAccel;
+
+/* Which virtio-balloon driver runs in the guest. */
+typedef enum {
+    FPB_POLICY_DRIVER_UNKNOWN = 0,
+    FPB_POLICY_DRIVER_STOCK, /* Linux drivers/virtio/virtio_balloon.c */
+    FPB_POLICY_DRIVER_FPB,   /* guest-driver/: hints walk the free lists */
+} FpbPolicyDriver;
+
+/* The guest kernel's init_on_alloc (zeroes every page it allocates). */
+typedef enum {
+    FPB_POLICY_INIT_ON_ALLOC_UNKNOWN = 0,
+    FPB_POLICY_INIT_ON_ALLOC_OFF,
+    FPB_POLICY_INIT_ON_ALLOC_ON,
+} FpbPolicyInitOnAlloc;
+
+/* What the per-VM policy asks for; AUTO lets the cost model choose. */
+typedef enum {
+    FPB_POLICY_REQUEST_AUTO = 0,
+    FPB_POLICY_REQUEST_NONE,
+    FPB_POLICY_REQUEST_HINT,
+    FPB_POLICY_REQUEST_BALLOON,
+    FPB_POLICY_REQUEST_HINT_BALLOON,
+} FpbPolicyRequest;
+
+typedef enum {
+    FPB_POLICY_OBJECTIVE_TIME = 0,  /* least prep + migrate + restore seconds */
+    FPB_POLICY_OBJECTIVE_BYTES,     /* fewest bytes on the wire */
+    FPB_POLICY_OBJECTIVE_GUEST_IMPACT, /* least guest memory taken x seconds */
+} FpbPolicyObjective;
+
+/* Features the guest driver negotiated (x-query-virtio-status), plus what
+ * is known about the guest kernel that matters for hint safety. */
+typedef struct {
+    gboolean free_page_hint;      /* VIRTIO_BALLOON_F_FREE_PAGE_HINT */
+    gboolean stats_queue;         /* VIRTIO_BALLOON_F_STATS_VQ */
+    gboolean deflate_on_oom;      /* VIRTIO_BALLOON_F_DEFLATE_ON_OOM */
+    gboolean free_page_reporting; /* VIRTIO_BALLOON_F_REPORTING */
+    FpbPolicyDriver driver;
+    FpbPolicyInitOnAlloc init_on_alloc;
+} FpbPolicyGuest;
+
+/* The balloon's guest-stats (qom-get guest-stats), untrusted. */
+typedef struct {
+    gint64 free_bytes;        /* stat-free-memory, -1 unknown */
+    gint64 available_bytes;   /* stat-available-memory, -1 unknown */
+    gint64 disk_caches_bytes; /* stat-disk-caches, -1 unknown (informative) */
+    gint64 total_bytes;       /* stat-total-memory, -1 unknown (informative) */
+    double age_seconds;       /* now - last-update; < 0 unknown (= stale) */
+} FpbPolicyStats;
+
+/* The per-VM policy (conf/: libvirt metadata or the daemon's config). */
+typedef struct {
+    FpbPolicyRequest mode;
+    FpbPolicyObjective objective;
+    gint64 floor_bytes;      /* never leave the guest less memory than this */
+    double max_prep_seconds; /* inflation time budget, >= 0 */
+    gboolean balloon_allowed;
+} FpbPolicySettings;
+
+typedef struct {
+    gint64 ram_bytes;            /* guest RAM size (the VM's configured memory), > 0 */
+    gint64 balloon_actual_bytes; /* query-balloon actual, -1 unknown (= ram_bytes) */
+    FpbPolicyAccel accelerator;
+    FpbPolicyGuest guest;
+    FpbPolicyStats stats;
+    double dirty_rate_bytes_per_second; /* calc-dirty-rate, < 0 unknown */
+    double bandwidth_bytes_per_second;  /* max-bandwidth or measured, < 0 unknown */
+    double downtime_limit_seconds;      /* QEMU downtime-limit, default 0.3 */
+    /* A path exists to give inflated memory back after migration
+     * (a destination QMP socket or libvirt on the destination). */
+    gboolean can_restore;
+    /* Hints can be switched off for this migration (postcopy-ram on both
+     * ends, FACTS.md). When FALSE and the guest negotiated hints, QEMU will
+     * use them whatever fpb wants, so 'none' and 'balloon' cannot happen. */
+    gboolean hints_can_be_disabled;
+    FpbPolicySettings policy;
+    FpbPolicyHistory history;
+} FpbPolicyFacts;
+
+/* Defaults: everything unknown, policy auto/time, no floor, 10 s budget,
+ * balloon allowed, downtime limit 0.3 s (QEMU's default), ram_bytes 0 (the
+ * caller must set it). */
+void fpb_policy_facts_init(FpbPolicyFacts *facts);
+
+/* Checks what the host supplied (not the guest's numbers, which are clamped
+ * later). On failure sets FPB_POLICY_ERROR_INVALID_FACTS with a message that
+ * starts with the field's JSON name, e.g. "facts.ram_bytes: ...". */
+gboolean fpb_policy_facts_validate(const FpbPolicyFacts *facts, GError **error);
+
+/* Names as used in JSON; the parse functions return FALSE on unknown names. */
+const char *fpb_policy_accel_to_string(FpbPolicyAccel accel);
+gboolean fpb_policy_accel_from_string(const char *s, FpbPolicyAccel *ret);
+const char *fpb_policy_driver_to_string(FpbPolicyDriver driver);
+gboolean fpb_policy_driver_from_string(const char *s, FpbPolicyDriver *ret);
+const char *fpb_policy_request_to_string(FpbPolicyRequest request);
+gboolean fpb_policy_request_from_string(const char *s, FpbPolicyRequest *ret);
+const char *fpb_policy_objective_to_string(FpbPolicyObjective objective);
+gboolean fpb_policy_objective_from_string(const char *s, FpbPolicyObjective *ret);
+
+#define FPB_POLICY_ERROR (fpb_policy_error_quark())
+GQuark fpb_policy_error_quark(void);
+
+typedef enum {
+    FPB_POLICY_ERROR_INVALID_FACTS,    /* a host-supplied fact is out of range */
+    FPB_POLICY_ERROR_FORCED_INFEASIBLE, /* the policy forces a mode that cannot run */
+    FPB_POLICY_ERROR_NO_FEASIBLE_MODE, /* nothing can run safely */
+} FpbPolicyError;
+
+G_END_DECLS

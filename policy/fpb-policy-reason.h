@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Reason codes: stable names (never renamed, only added) that explain a
+ * decision or why an option is infeasible. docs/cost-model.md has the table.
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef enum {
+    FPB_REASON_NONE = 0, /* "no reason": a feasible option's why_not */
+    /* why the chosen mode was chosen */
+    FPB_REASON_MODE_FORCED,
+    FPB_REASON_BEST_TOTAL_TIME,
+    FPB_REASON_FEWEST_BYTES,
+    FPB_REASON_LEAST_GUEST_IMPACT,
+    /* why an option cannot run */
+    FPB_REASON_HINT_NOT_NEGOTIATED,
+    FPB_REASON_HINT_UNSAFE_STOCK_DRIVER,
+    FPB_REASON_HINT_UNVERIFIED_STOCK_DRIVER,
+    FPB_REASON_HINTS_CANNOT_BE_DISABLED,
+    FPB_REASON_BALLOON_NOT_ALLOWED,
+    FPB_REASON_BALLOON_NO_RESTORE_PATH,
+    FPB_REASON_BALLOON_STATS_UNKNOWN,
+    FPB_REASON_BALLOON_NOTHING_TO_TAKE,
+    FPB_REASON_BALLOON_PREP_BUDGET_TOO_SMALL,
+    /* notes on the facts and the model */
+    FPB_REASON_BALLOON_LIMITED_BY_PREP_BUDGET,
+    FPB_REASON_BALLOON_LIMITED_BY_FLOOR,
+    FPB_REASON_STATS_STALE,
+    FPB_REASON_STATS_UNKNOWN,
+    FPB_REASON_STATS_CLAMPED,
+    FPB_REASON_DIRTY_RATE_UNKNOWN,
+    FPB_REASON_BANDWIDTH_UNKNOWN,
+    FPB_REASON_MAY_NOT_CONVERGE,
+    FPB_REASON_CALIBRATED_FROM_HISTORY,
+    FPB_REASON_PRIORS_ONLY,
+    FPB_REASON_N_CODES,
+} FpbReasonCode;
+
+/* One reason: a code and one human sentence. */
+typedef struct {
+    FpbReasonCode code;
+    char *text;
+} FpbPolicyReason;
+
+/* The stable name, e.g. "HINT_UNSAFE_STOCK_DRIVER"; "" for FPB_REASON_NONE. */
+const char *fpb_policy_reason_code_to_string(FpbReasonCode code);
+gboolean fpb_policy_reason_code_from_string(const char *s, FpbReasonCode *ret);
+
+/* Owned by the caller, free with fpb_policy_reason_free(). */
+FpbPolicyReason *fpb_policy_reason_new(FpbReasonCode code, const char *text);
+void fpb_policy_reason_free(FpbPolicyReason *reason);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpbPolicyReason, fpb_policy_reason_free)
+
+G_END_DECLS

@@ -1,0 +1,48 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Builds the fpb test guest from Debian packages: the guest kernel and its
+# virtio modules (from the package linux-image-amd64 depends on), busybox-static
+# and the workload, into OUTDIR/vmlinuz and OUTDIR/initrd.img.
+# Usage: build-guest.sh OUTDIR KERNEL_PACKAGE WORKLOAD INIT
+# The .deb is cached in OUTDIR/cache, so a rebuild only repacks the initramfs.
+set -euo pipefail
+
+outdir=$1 kpkg=$2 workload=$3 init=$4
+busybox=/bin/busybox
+[ -x "$busybox" ] && "$busybox" --list >/dev/null 2>&1 || { echo "build-guest: busybox-static is missing (scripts/install-deps installs it)" >&2; exit 1; }
+file -L "$busybox" 2>/dev/null | grep -q 'statically linked' || { echo "build-guest: $busybox is not static: install busybox-static" >&2; exit 1; }
+
+mkdir -p "$outdir/cache"
+deb=$(ls "$outdir/cache/${kpkg}"_*.deb 2>/dev/null | head -n1 || true)
+if [ -z "$deb" ]; then
+    (cd "$outdir/cache" && apt-get download -q "$kpkg" 2>&1 | grep -v '^W: Download is performed unsandboxed' >&2) || true
+    deb=$(ls "$outdir/cache/${kpkg}"_*.deb 2>/dev/null | head -n1 || true)
+    [ -n "$deb" ] || { echo "build-guest: cannot download $kpkg (run 'apt-get update' first?)" >&2; exit 1; }
+fi
+
+work=$(mktemp -d "$outdir/.build.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+dpkg-deb -x "$deb" "$work/pkg"
+kver=${kpkg#linux-image-}
+cp "$work/pkg/boot/vmlinuz-$kver" "$outdir/vmlinuz.tmp"
+
+root=$work/root
+mkdir -p "$root/bin" "$root/lib/modules"
+cp "$busybox" "$root/bin/busybox"
+cp "$init" "$root/init"
+cp "$workload" "$root/bin/fpb-workload"
+chmod 755 "$root/init" "$root/bin/fpb-workload"
+for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_balloon; do
+    src=$(find "$work/pkg/lib/modules/$kver" -name "$m.ko*" | head -n1)
+    [ -n "$src" ] || { echo "build-guest: module $m not found in $kpkg" >&2; exit 1; }
+    case "$src" in
+        *.xz) xz -dc "$src" > "$root/lib/modules/$m.ko" ;;
+        *.zst) zstd -qdc "$src" > "$root/lib/modules/$m.ko" ;;
+        *) cp "$src" "$root/lib/modules/$m.ko" ;;
+    esac
+done
+(cd "$root" && find . | LC_ALL=C sort | cpio --quiet -o -H newc | gzip -1) > "$outdir/initrd.img.tmp"
+echo "$kver" > "$outdir/kernel-version.tmp"
+mv "$outdir/vmlinuz.tmp" "$outdir/vmlinuz"
+mv "$outdir/initrd.img.tmp" "$outdir/initrd.img"
+mv "$outdir/kernel-version.tmp" "$outdir/kernel-version"

@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Property tests over random facts. Seeded: the seed is printed and
+ * FPB_PROPERTY_SEED=N replays a run; FPB_PROPERTY_CASES=N changes the count.
+ */
+#include <math.h>
+#include <stdlib.h>
+
+#include "policy-test-util.h"
+
+#define DEFAULT_SEED 20241127u
+#define DEFAULT_CASES 10000
+
+static guint32 seed;
+static int n_cases;
+
+static void check_prediction(const FpbPolicyPrediction *p, const FpbPolicyFacts *f)
+{
+    g_assert_cmpint(p->bytes, >=, 0);
+    g_assert_true(isfinite(p->prep_seconds) && p->prep_seconds >= 0);
+    g_assert_true(isfinite(p->migrate_seconds) && p->migrate_seconds >= 0);
+    g_assert_true(isfinite(p->restore_seconds) && p->restore_seconds >= 0);
+    g_assert_true(isfinite(p->guest_impact_byte_seconds) && p->guest_impact_byte_seconds >= 0);
+    g_assert_cmpint(p->inflate_bytes, >=, 0);
+    g_assert_cmpint(p->balloon_target_bytes, >=, 0);
+    g_assert_cmpint(p->balloon_target_bytes, <=, f->ram_bytes);
+    g_assert_cmpint(p->feasible ? 0 : 1, ==, p->why_not != FPB_REASON_NONE ? 1 : 0);
+}
+
+/* The rules, restated from the facts without the policy's helpers. */
+static void check_chosen(const FpbPolicyFacts *f, const FpbPolicyDecision *d)
+{
+    const FpbPolicyPrediction *p = &d->predictions[d->mode];
+    gint64 actual = f->balloon_actual_bytes > 0 ? f->balloon_actual_bytes : f->ram_bytes;
+
+    g_assert_true(p->feasible);
+    g_assert_cmpuint(d->reasons->len, >, 0);
+    if (fpb_policy_mode_uses_hints(d->mode)) {
+        g_assert_true(f->guest.free_page_hint);
+        g_assert_true(fpb_hint_guard_check(f, NULL, NULL) == FPB_HINT_SAFE);
+    } else if (f->guest.free_page_hint) {
+        g_assert_true(f->hints_can_be_disabled);
+    }
+    if (!fpb_policy_mode_uses_balloon(d->mode)) {
+        g_assert_cmpint(d->balloon_target_bytes, ==, actual);
+        return;
+    }
+    g_assert_true(f->can_restore && f->policy.balloon_allowed);
+    g_assert_cmpint(d->balloon_target_bytes, >=, f->policy.floor_bytes);
+    g_assert_cmpint(d->balloon_target_bytes + d->inflate_bytes, ==, actual);
+    /* in use (actual - available) + margin stays in the guest */
+    g_assert_cmpint(f->stats.available_bytes, >=, 0);
+    g_assert_cmpfloat((double)d->inflate_bytes, <=,
+                      (double)MIN(f->stats.available_bytes, f->stats.free_bytes) -
+                          FPB_COST_SAFETY_MARGIN_MIN_BYTES + 1);
+    g_assert_cmpfloat(f->stats.age_seconds, <=, FPB_COST_STATS_MAX_AGE_SECONDS);
+    g_assert_cmpfloat(f->stats.age_seconds, >=, 0);
+}
+
+static void test_decisions(void)
+{
+    g_autoptr(GRand) r = g_rand_new_with_seed(seed);
+    int decided = 0;
+
+    for (int i = 0; i < n_cases; i++) {
+        g_autoptr(GError) error = NULL;
+        g_autoptr(FpbPolicyDecision) d = NULL;
+        FpbPolicyFacts f;
+
+        test_facts_random(r, &f);
+        d = fpb_policy_decide(&f, &error);
+        if (d == NULL) {
+            /* refusals are only ever "cannot run", never "invalid" */
+            g_assert_true(g_error_matches(error, FPB_POLICY_ERROR,
+                                          FPB_POLICY_ERROR_FORCED_INFEASIBLE) ||
+                          g_error_matches(error, FPB_POLICY_ERROR,
+                                          FPB_POLICY_ERROR_NO_FEASIBLE_MODE));
+            continue;
+        }
+        decided++;
+        for (int m = 0; m < FPB_POLICY_N_MODES; m++) {
+            check_prediction(&d->predictions[m], &f);
+        }
+        check_chosen(&f, d);
+    }
+    /* the generator must exercise decisions, not only refusals */
+    g_assert_cmpint(decided, >, n_cases / 4);
+}
+
+/* In auto mode a refusal means nothing was feasible. */
+static void test_auto_refuses_only_when_nothing_runs(void)
+{
+    g_autoptr(GRand) r = g_rand_new_with_seed(seed + 1);
+
+    for (int i = 0; i < n_cases; i++) {
+        g_autoptr(GError) error = NULL;
+        g_autoptr(FpbPolicyDecision) d = NULL;
+        FpbPolicyFacts f;
+
+        test_facts_random(r, &f);
+        f.policy.mode = FPB_POLICY_REQUEST_AUTO;
+        d = fpb_policy_decide(&f, &error);
+        if (d == NULL) {
+            g_assert_error(error, FPB_POLICY_ERROR, FPB_POLICY_ERROR_NO_FEASIBLE_MODE);
+            /* 'none' only fails when hints cannot be switched off */
+            g_assert_true(f.guest.free_page_hint && !f.hints_can_be_disabled);
+        }
+    }
+}
+
+static gint64 predicted_bytes(const FpbPolicyFacts *f, FpbPolicyMode mode)
+{
+    FpbCostInputs in;
+    FpbPolicyPrediction p = {0};
+    gint64 bytes;
+
+    fpb_cost_model_inputs(f, &in);
+    fpb_policy_rules_evaluate(f, &in, mode, &p);
+    bytes = p.bytes;
+    fpb_policy_prediction_clear(&p);
+    return bytes;
+}
+
+/* More free memory never makes hints or the balloon send more. */
+static void test_monotone_in_free_memory(void)
+{
+    g_autoptr(GRand) r = g_rand_new_with_seed(seed + 2);
+
+    for (int i = 0; i < n_cases; i++) {
+        FpbPolicyFacts f, more;
+        gint64 delta, actual;
+
+        test_facts_random(r, &f);
+        if (f.stats.free_bytes < 0) {
+            continue;
+        }
+        more = f;
+        /* more free memory in a guest of the same size: free and available
+         * grow together and stay below the balloon's size (beyond it the
+         * policy clamps them, so "more" would not be more) */
+        actual = f.balloon_actual_bytes > 0 ? f.balloon_actual_bytes : f.ram_bytes;
+        delta = (gint64)(g_rand_double(r) * (double)f.ram_bytes / 4);
+        delta = MIN(delta, actual - MAX(f.stats.free_bytes, f.stats.available_bytes));
+        if (delta <= 0) {
+            continue;
+        }
+        more.stats.free_bytes += delta;
+        more.stats.available_bytes += delta;
+        for (int m = FPB_POLICY_MODE_HINT; m < FPB_POLICY_N_MODES; m++) {
+            gint64 before = predicted_bytes(&f, (FpbPolicyMode)m);
+            gint64 after = predicted_bytes(&more, (FpbPolicyMode)m);
+
+            if (after > before) {
+                g_error("case %d, mode %s: free %" G_GINT64_FORMAT " -> %" G_GINT64_FORMAT
+                        ": bytes %" G_GINT64_FORMAT " -> %" G_GINT64_FORMAT,
+                        i, fpb_policy_mode_to_string((FpbPolicyMode)m), f.stats.free_bytes,
+                        more.stats.free_bytes, before, after);
+            }
+        }
+    }
+}
+
+static void parse_env(void)
+{
+    const char *s = g_getenv("FPB_PROPERTY_SEED");
+    const char *n = g_getenv("FPB_PROPERTY_CASES");
+
+    seed = s != NULL ? (guint32)g_ascii_strtoull(s, NULL, 10) : DEFAULT_SEED;
+    n_cases = n != NULL ? (int)g_ascii_strtoll(n, NULL, 10) : DEFAULT_CASES;
+    if (n_cases <= 0) {
+        n_cases = DEFAULT_CASES;
+    }
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    parse_env();
+    g_test_message("seed %u, %d cases (FPB_PROPERTY_SEED / FPB_PROPERTY_CASES)", seed, n_cases);
+    g_test_add_func("/policy/properties/decisions", test_decisions);
+    g_test_add_func("/policy/properties/auto-refusal", test_auto_refuses_only_when_nothing_runs);
+    g_test_add_func("/policy/properties/monotone-free", test_monotone_in_free_memory);
+    return g_test_run();
+}

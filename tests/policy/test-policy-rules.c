@@ -1,0 +1,402 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The rules that never bend, one table row per rule and branch: each row
+ * changes the FACTS.md guest and states the decision (or refusal), the
+ * reasons it must carry and the options it must rule out.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "policy-test-util.h"
+
+typedef void (*Mutate)(FpbPolicyFacts *f);
+
+typedef struct {
+    const char *path;
+    Mutate mutate;
+    int expect_mode;        /* FpbPolicyMode, or -1 when refused */
+    int expect_error;       /* FpbPolicyError when refused */
+    FpbReasonCode reason;   /* a reason the decision (or the error text) must carry */
+    int infeasible_mode;    /* a mode that must be infeasible, or -1 */
+    FpbReasonCode why_not;  /* ... for this reason */
+} RuleCase;
+
+static void m_none(FpbPolicyFacts *f)
+{
+    (void)f;
+}
+static void m_floor_high(FpbPolicyFacts *f)
+{
+    f->policy.floor_bytes = f->ram_bytes - 32 * MIB;
+}
+static void m_floor_mid(FpbPolicyFacts *f)
+{
+    f->policy.floor_bytes = 1 * GIB;
+}
+static void m_little_available(FpbPolicyFacts *f)
+{
+    f->stats.available_bytes = 150 * MIB;
+}
+static void m_no_restore(FpbPolicyFacts *f)
+{
+    f->can_restore = FALSE;
+}
+static void m_no_restore_forced(FpbPolicyFacts *f)
+{
+    f->can_restore = FALSE;
+    f->policy.mode = FPB_POLICY_REQUEST_BALLOON;
+}
+static void m_not_negotiated_forced(FpbPolicyFacts *f)
+{
+    f->guest.free_page_hint = FALSE;
+    f->policy.mode = FPB_POLICY_REQUEST_HINT;
+}
+static void m_not_negotiated_nostats(FpbPolicyFacts *f)
+{
+    f->guest.free_page_hint = FALSE;
+    f->stats.free_bytes = FPB_POLICY_UNKNOWN;
+}
+static void m_stock_ioa_off(FpbPolicyFacts *f)
+{
+    f->guest.init_on_alloc = FPB_POLICY_INIT_ON_ALLOC_OFF;
+}
+static void m_stock_unknown_accel(FpbPolicyFacts *f)
+{
+    f->accelerator = FPB_POLICY_ACCEL_UNKNOWN;
+    f->guest.init_on_alloc = FPB_POLICY_INIT_ON_ALLOC_ON;
+}
+static void m_stock_kvm(FpbPolicyFacts *f)
+{
+    f->accelerator = FPB_POLICY_ACCEL_KVM;
+}
+static void m_stuck_hints(FpbPolicyFacts *f)
+{
+    f->hints_can_be_disabled = FALSE;
+}
+static void m_stuck_hints_safe(FpbPolicyFacts *f)
+{
+    f->hints_can_be_disabled = FALSE;
+    f->guest.driver = FPB_POLICY_DRIVER_FPB;
+}
+static void m_stale(FpbPolicyFacts *f)
+{
+    f->stats.age_seconds = 120;
+}
+static void m_age_unknown(FpbPolicyFacts *f)
+{
+    f->stats.age_seconds = FPB_POLICY_UNKNOWN;
+}
+static void m_clamped(FpbPolicyFacts *f)
+{
+    f->stats.free_bytes = 64 * GIB;
+    f->stats.available_bytes = 64 * GIB;
+}
+static void m_balloon_forbidden(FpbPolicyFacts *f)
+{
+    f->policy.balloon_allowed = FALSE;
+}
+static void m_budget_tiny(FpbPolicyFacts *f)
+{
+    f->policy.max_prep_seconds = 0.1;
+}
+static void m_budget_small(FpbPolicyFacts *f)
+{
+    f->policy.max_prep_seconds = 1.0;
+    f->policy.objective = FPB_POLICY_OBJECTIVE_BYTES;
+}
+static void m_forced_none(FpbPolicyFacts *f)
+{
+    f->policy.mode = FPB_POLICY_REQUEST_NONE;
+}
+static void m_objective_impact(FpbPolicyFacts *f)
+{
+    f->policy.objective = FPB_POLICY_OBJECTIVE_GUEST_IMPACT;
+}
+static void m_fpb_driver(FpbPolicyFacts *f)
+{
+    f->guest.driver = FPB_POLICY_DRIVER_FPB;
+}
+static void m_unknown_driver(FpbPolicyFacts *f)
+{
+    f->guest.driver = FPB_POLICY_DRIVER_UNKNOWN;
+    f->accelerator = FPB_POLICY_ACCEL_KVM;
+}
+static void m_no_convergence(FpbPolicyFacts *f)
+{
+    f->dirty_rate_bytes_per_second = 500e6;
+}
+static void m_calibrated(FpbPolicyFacts *f)
+{
+    f->history.migrations = 1;
+    f->history.bandwidth = (FpbPolicyEstimate){.value = 300e6, .samples = 1};
+}
+
+#define OK(m) (m), -1
+#define REFUSED(e) -1, (e)
+
+static const RuleCase cases[] = {
+    {"/policy/rules/baseline/balloon", m_none, OK(FPB_POLICY_MODE_BALLOON),
+     FPB_REASON_BEST_TOTAL_TIME, FPB_POLICY_MODE_HINT, FPB_REASON_HINT_UNSAFE_STOCK_DRIVER},
+    {"/policy/rules/floor/nothing-above", m_floor_high, OK(FPB_POLICY_MODE_NONE),
+     FPB_REASON_BALLOON_NOTHING_TO_TAKE, FPB_POLICY_MODE_BALLOON,
+     FPB_REASON_BALLOON_NOTHING_TO_TAKE},
+    {"/policy/rules/floor/limits", m_floor_mid, OK(FPB_POLICY_MODE_BALLOON),
+     FPB_REASON_BALLOON_LIMITED_BY_FLOOR, -1, 0},
+    {"/policy/rules/in-use-margin", m_little_available, OK(FPB_POLICY_MODE_NONE),
+     FPB_REASON_BALLOON_NOTHING_TO_TAKE, FPB_POLICY_MODE_BALLOON,
+     FPB_REASON_BALLOON_NOTHING_TO_TAKE},
+    {"/policy/rules/restore/none", m_no_restore, OK(FPB_POLICY_MODE_NONE),
+     FPB_REASON_BALLOON_NO_RESTORE_PATH, FPB_POLICY_MODE_HINT_BALLOON,
+     FPB_REASON_HINT_UNSAFE_STOCK_DRIVER},
+    {"/policy/rules/restore/forced", m_no_restore_forced,
+     REFUSED(FPB_POLICY_ERROR_FORCED_INFEASIBLE), FPB_REASON_BALLOON_NO_RESTORE_PATH, -1, 0},
+    {"/policy/rules/negotiated/forced", m_not_negotiated_forced,
+     REFUSED(FPB_POLICY_ERROR_FORCED_INFEASIBLE), FPB_REASON_HINT_NOT_NEGOTIATED, -1, 0},
+    {"/policy/rules/negotiated/auto", m_not_negotiated_nostats, OK(FPB_POLICY_MODE_NONE),
+     FPB_REASON_HINT_NOT_NEGOTIATED, FPB_POLICY_MODE_HINT, FPB_REASON_HINT_NOT_NEGOTIATED},
+    {"/policy/rules/guard/stock-ioa-off", m_stock_ioa_off, OK(FPB_POLICY_MODE_HINT),
+     FPB_REASON_BEST_TOTAL_TIME, -1, 0},
+    {"/policy/rules/guard/unknown-accel", m_stock_unknown_accel, OK(FPB_POLICY_MODE_BALLOON),
+     FPB_REASON_HINT_UNSAFE_STOCK_DRIVER, FPB_POLICY_MODE_HINT,
+     FPB_REASON_HINT_UNSAFE_STOCK_DRIVER},
+    {"/policy/rules/guard/kvm-unverified", m_stock_kvm, OK(FPB_POLICY_MODE_BALLOON),
+     FPB_REASON_HINT_UNVERIFIED_STOCK_DRIVER, FPB_POLICY_MODE_HINT,
+     FPB_REASON_HINT_UNVERIFIED_STOCK_DRIVER},
+    {"/policy/rules/guard/unknown-driver", m_unknown_driver, OK(FPB_POLICY_MODE_BALLOON),
+     FPB_REASON_HINT_UNVERIFIED_STOCK_DRIVER, FPB_POLICY_MODE_HINT,
+     FPB_REASON_HINT_UNVERIFIED_STOCK_DRIVER},
+    {"/policy/rules/guard/fpb-driver", m_fpb_driver, OK(FPB_POLICY_MODE_HINT),
+     FPB_REASON_BEST_TOTAL_TIME, -1, 0},
+    {"/policy/rules/hints-stay-on/unsafe", m_stuck_hints,
+     REFUSED(FPB_POLICY_ERROR_NO_FEASIBLE_MODE), FPB_REASON_HINTS_CANNOT_BE_DISABLED, -1, 0},
+    {"/policy/rules/hints-stay-on/safe", m_stuck_hints_safe, OK(FPB_POLICY_MODE_HINT),
+     FPB_REASON_HINTS_CANNOT_BE_DISABLED, FPB_POLICY_MODE_NONE,
+     FPB_REASON_HINTS_CANNOT_BE_DISABLED},
+    {"/policy/rules/stats/stale", m_stale, OK(FPB_POLICY_MODE_NONE), FPB_REASON_STATS_STALE,
+     FPB_POLICY_MODE_BALLOON, FPB_REASON_BALLOON_STATS_UNKNOWN},
+    {"/policy/rules/stats/age-unknown", m_age_unknown, OK(FPB_POLICY_MODE_NONE),
+     FPB_REASON_STATS_STALE, FPB_POLICY_MODE_BALLOON, FPB_REASON_BALLOON_STATS_UNKNOWN},
+    {"/policy/rules/stats/clamped", m_clamped, OK(FPB_POLICY_MODE_BALLOON),
+     FPB_REASON_STATS_CLAMPED, -1, 0},
+    {"/policy/rules/balloon/not-allowed", m_balloon_forbidden, OK(FPB_POLICY_MODE_NONE),
+     FPB_REASON_BALLOON_NOT_ALLOWED, FPB_POLICY_MODE_BALLOON, FPB_REASON_BALLOON_NOT_ALLOWED},
+    {"/policy/rules/budget/too-small", m_budget_tiny, OK(FPB_POLICY_MODE_NONE),
+     FPB_REASON_BALLOON_PREP_BUDGET_TOO_SMALL, FPB_POLICY_MODE_BALLOON,
+     FPB_REASON_BALLOON_PREP_BUDGET_TOO_SMALL},
+    {"/policy/rules/budget/limits", m_budget_small, OK(FPB_POLICY_MODE_BALLOON),
+     FPB_REASON_BALLOON_LIMITED_BY_PREP_BUDGET, -1, 0},
+    {"/policy/rules/forced/none", m_forced_none, OK(FPB_POLICY_MODE_NONE),
+     FPB_REASON_MODE_FORCED, -1, 0},
+    {"/policy/rules/objective/guest-impact", m_objective_impact, OK(FPB_POLICY_MODE_NONE),
+     FPB_REASON_LEAST_GUEST_IMPACT, -1, 0},
+    {"/policy/rules/convergence", m_no_convergence, OK(FPB_POLICY_MODE_BALLOON),
+     FPB_REASON_MAY_NOT_CONVERGE, -1, 0},
+    {"/policy/rules/calibrated", m_calibrated, OK(FPB_POLICY_MODE_NONE),
+     FPB_REASON_CALIBRATED_FROM_HISTORY, -1, 0},
+};
+
+/* Invariants every accepted decision keeps, whatever the row. */
+static void check_invariants(const FpbPolicyFacts *f, const FpbPolicyDecision *d)
+{
+    const FpbPolicyPrediction *p = &d->predictions[d->mode];
+
+    g_assert_true(p->feasible);
+    if (fpb_policy_mode_uses_balloon(d->mode)) {
+        g_assert_cmpint(d->balloon_target_bytes, >=, f->policy.floor_bytes);
+        g_assert_true(f->can_restore);
+        g_assert_cmpint(d->inflate_bytes, >, 0);
+    } else {
+        g_assert_cmpint(d->inflate_bytes, ==, 0);
+    }
+    if (fpb_policy_mode_uses_hints(d->mode)) {
+        g_assert_true(f->guest.free_page_hint);
+    }
+}
+
+static void run_case(gconstpointer data)
+{
+    const RuleCase *c = data;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(FpbPolicyDecision) d = NULL;
+    FpbPolicyFacts f;
+
+    test_facts_2gib(&f);
+    c->mutate(&f);
+    d = fpb_policy_decide(&f, &error);
+    if (c->expect_mode < 0) {
+        g_assert_null(d);
+        g_assert_error(error, FPB_POLICY_ERROR, c->expect_error);
+        g_assert_nonnull(strstr(error->message, fpb_policy_reason_code_to_string(c->reason)));
+        return;
+    }
+    g_assert_no_error(error);
+    g_assert_cmpstr(fpb_policy_mode_to_string(d->mode), ==,
+                    fpb_policy_mode_to_string((FpbPolicyMode)c->expect_mode));
+    g_assert_true(fpb_policy_decision_has_reason(d, c->reason));
+    if (c->infeasible_mode >= 0) {
+        g_assert_false(d->predictions[c->infeasible_mode].feasible);
+        g_assert_cmpstr(fpb_policy_reason_code_to_string(d->predictions[c->infeasible_mode].why_not),
+                        ==, fpb_policy_reason_code_to_string(c->why_not));
+        g_assert_nonnull(d->predictions[c->infeasible_mode].why_not_text);
+    }
+    check_invariants(&f, d);
+}
+
+/* Every driver x init_on_alloc x accelerator combination of the guard. */
+static void test_guard_table(void)
+{
+    for (int drv = 0; drv < 3; drv++) {
+        for (int ioa = 0; ioa < 3; ioa++) {
+            for (int acc = 0; acc < 3; acc++) {
+                FpbPolicyFacts f;
+                FpbReasonCode code = FPB_REASON_NONE;
+                g_autofree char *text = NULL;
+                FpbHintSafety s;
+                gboolean expect_unsafe;
+
+                fpb_policy_facts_init(&f);
+                f.guest.driver = (FpbPolicyDriver)drv;
+                f.guest.init_on_alloc = (FpbPolicyInitOnAlloc)ioa;
+                f.accelerator = (FpbPolicyAccel)acc;
+                s = fpb_hint_guard_check(&f, &code, &text);
+                expect_unsafe = drv != FPB_POLICY_DRIVER_FPB && ioa != FPB_POLICY_INIT_ON_ALLOC_OFF;
+                g_assert_cmpint(s == FPB_HINT_UNSAFE, ==, expect_unsafe);
+                if (!expect_unsafe) {
+                    g_assert_null(text);
+                    continue;
+                }
+                g_assert_nonnull(text);
+                g_assert_cmpint(code, ==,
+                                acc == FPB_POLICY_ACCEL_KVM
+                                    ? FPB_REASON_HINT_UNVERIFIED_STOCK_DRIVER
+                                    : FPB_REASON_HINT_UNSAFE_STOCK_DRIVER);
+            }
+        }
+    }
+}
+
+typedef struct {
+    const char *field;
+    void (*mutate)(FpbPolicyFacts *f);
+} InvalidCase;
+
+static void i_ram(FpbPolicyFacts *f)
+{
+    f->ram_bytes = 0;
+}
+static void i_actual(FpbPolicyFacts *f)
+{
+    f->balloon_actual_bytes = f->ram_bytes + 1;
+}
+static void i_floor(FpbPolicyFacts *f)
+{
+    f->policy.floor_bytes = f->ram_bytes + 1;
+}
+static void i_floor_neg(FpbPolicyFacts *f)
+{
+    f->policy.floor_bytes = -5;
+}
+static void i_prep(FpbPolicyFacts *f)
+{
+    f->policy.max_prep_seconds = -1;
+}
+static void i_prep_nan(FpbPolicyFacts *f)
+{
+    f->policy.max_prep_seconds = NAN;
+}
+static void i_downtime(FpbPolicyFacts *f)
+{
+    f->downtime_limit_seconds = 0;
+}
+static void i_bandwidth(FpbPolicyFacts *f)
+{
+    f->bandwidth_bytes_per_second = 0;
+}
+static void i_dirty(FpbPolicyFacts *f)
+{
+    f->dirty_rate_bytes_per_second = INFINITY;
+}
+static void i_mode(FpbPolicyFacts *f)
+{
+    f->policy.mode = (FpbPolicyRequest)42;
+}
+static void i_objective(FpbPolicyFacts *f)
+{
+    f->policy.objective = (FpbPolicyObjective)-3;
+}
+
+static const InvalidCase invalid_cases[] = {
+    {"facts.ram_bytes", i_ram},
+    {"facts.balloon_actual_bytes", i_actual},
+    {"facts.policy.floor_bytes", i_floor},
+    {"facts.policy.floor_bytes", i_floor_neg},
+    {"facts.policy.max_prep_seconds", i_prep},
+    {"facts.policy.max_prep_seconds", i_prep_nan},
+    {"facts.downtime_limit_seconds", i_downtime},
+    {"facts.bandwidth_bytes_per_second", i_bandwidth},
+    {"facts.dirty_rate_bytes_per_second", i_dirty},
+    {"facts.policy.mode", i_mode},
+    {"facts.policy.objective", i_objective},
+};
+
+static void test_invalid_facts(void)
+{
+    for (gsize i = 0; i < G_N_ELEMENTS(invalid_cases); i++) {
+        g_autoptr(GError) error = NULL;
+        g_autoptr(FpbPolicyDecision) d = NULL;
+        FpbPolicyFacts f;
+
+        test_facts_2gib(&f);
+        invalid_cases[i].mutate(&f);
+        d = fpb_policy_decide(&f, &error);
+        g_assert_null(d);
+        g_assert_error(error, FPB_POLICY_ERROR, FPB_POLICY_ERROR_INVALID_FACTS);
+        g_assert_true(g_str_has_prefix(error->message, invalid_cases[i].field));
+    }
+}
+
+static void test_reason_codes(void)
+{
+    g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
+    FpbReasonCode back;
+
+    for (int c = 1; c < FPB_REASON_N_CODES; c++) {
+        const char *name = fpb_policy_reason_code_to_string((FpbReasonCode)c);
+
+        g_assert_cmpuint(strlen(name), >, 0);
+        g_assert_false(g_hash_table_contains(seen, name));
+        g_hash_table_add(seen, (gpointer)name);
+        g_assert_true(fpb_policy_reason_code_from_string(name, &back));
+        g_assert_cmpint(back, ==, c);
+    }
+    g_assert_false(fpb_policy_reason_code_from_string("NO_SUCH_CODE", &back));
+    g_assert_cmpstr(fpb_policy_reason_code_to_string((FpbReasonCode)999), ==, "");
+}
+
+static void test_names(void)
+{
+    FpbPolicyMode m;
+    FpbPolicyRequest r;
+
+    for (int i = 0; i < FPB_POLICY_N_MODES; i++) {
+        g_assert_true(fpb_policy_mode_from_string(fpb_policy_mode_to_string((FpbPolicyMode)i), &m));
+        g_assert_cmpint(m, ==, i);
+    }
+    g_assert_true(fpb_policy_request_from_string("hint+balloon", &r));
+    g_assert_cmpint(r, ==, FPB_POLICY_REQUEST_HINT_BALLOON);
+    g_assert_false(fpb_policy_request_from_string("Hint", &r));
+    g_assert_false(fpb_policy_mode_from_string(NULL, &m));
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_test_add_data_func(cases[i].path, &cases[i], run_case);
+    }
+    g_test_add_func("/policy/rules/guard/table", test_guard_table);
+    g_test_add_func("/policy/facts/invalid", test_invalid_facts);
+    g_test_add_func("/policy/reason/codes", test_reason_codes);
+    g_test_add_func("/policy/names", test_names);
+    return g_test_run();
+}
