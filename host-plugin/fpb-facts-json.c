@@ -322,6 +322,75 @@ static gboolean read_history(json_object *top, FpbPolicyHistory *h, GError **err
     return TRUE;
 }
 
+/* A string or null; *ret NULL when absent or null. */
+static gboolean read_nullable_string(json_object *obj, const char *path, const char *key,
+                                     const char **ret, GError **error)
+{
+    json_object *val = NULL;
+
+    *ret = NULL;
+    if (!json_object_object_get_ex(obj, key, &val) || val == NULL) {
+        return TRUE;
+    }
+    if (!json_object_is_type(val, json_type_string)) {
+        return field_error(error, path, key, "expected a string or null");
+    }
+    *ret = json_object_get_string(val);
+    return TRUE;
+}
+
+/* facts.qemu: {"version": "7.2.22" | null, "package": string | null,
+ * "tcg_dirty_tracking": "fixed" | "broken" | "unknown" | null}; absent or
+ * null members (and an absent or null "qemu") are unknown, and a missing
+ * override means "derive it" (docs/hint-safety.md). */
+static gboolean read_qemu_fields(json_object *obj, FpbPolicyQemu *q, GError **error)
+{
+    const char *path = "facts.qemu";
+    const char *version = NULL;
+    const char *package = NULL;
+    const char *tracking = NULL;
+    int major = 0, minor = 0, micro = 0;
+
+    if (!read_nullable_string(obj, path, "version", &version, error) ||
+        !read_nullable_string(obj, path, "package", &package, error) ||
+        !read_nullable_string(obj, path, "tcg_dirty_tracking", &tracking, error)) {
+        return FALSE;
+    }
+    if (version != NULL) {
+        if (!fpb_policy_qemu_version_parse(version, &major, &minor, &micro)) {
+            return field_error(error, path, "version",
+                               "expected \"MAJOR.MINOR.MICRO\" (e.g. \"7.2.22\") or null");
+        }
+        fpb_policy_qemu_set_version(q, major, minor, micro);
+    }
+    if (package != NULL && !fpb_policy_qemu_set_package(q, package)) {
+        return field_error(error, path, "package", "longer than 127 bytes");
+    }
+    if (tracking != NULL) {
+        if (!fpb_policy_tcg_dirty_tracking_from_string(tracking,
+                                                       &q->tcg_dirty_tracking_override)) {
+            return field_error(error, path, "tcg_dirty_tracking",
+                               "expected \"fixed\", \"broken\", \"unknown\" or null");
+        }
+        q->tcg_dirty_tracking_overridden = TRUE;
+    }
+    return TRUE;
+}
+
+static gboolean read_qemu(json_object *top, FpbPolicyQemu *q, GError **error)
+{
+    static const char *const keys[] = {"version", "package", "tcg_dirty_tracking", NULL};
+    json_object *obj = NULL;
+
+    if (!read_object(top, "facts", "qemu", FALSE, &obj, error)) {
+        return FALSE;
+    }
+    if (obj == NULL) {
+        return TRUE; /* unknown QEMU (facts files from before issue 6) */
+    }
+    return check_keys(obj, "facts.qemu", keys, error) && read_qemu_fields(obj, q, error);
+}
+
 static gboolean read_top_scalars(json_object *obj, FpbPolicyFacts *f, GError **error)
 {
     json_object *ram = NULL;
@@ -358,7 +427,7 @@ gboolean fpb_facts_json_read(json_object *obj, FpbPolicyFacts *ret_facts, GError
         "comment",     "ram_bytes",  "balloon_actual_bytes",        "accelerator",
         "guest",       "stats",      "dirty_rate_bytes_per_second", "bandwidth_bytes_per_second",
         "downtime_limit_seconds",    "can_restore", "hints_can_be_disabled", "policy",
-        "history",     NULL};
+        "history",     "qemu",       NULL};
     FpbPolicyFacts f;
 
     if (obj == NULL || !json_object_is_type(obj, json_type_object)) {
@@ -366,7 +435,8 @@ gboolean fpb_facts_json_read(json_object *obj, FpbPolicyFacts *ret_facts, GError
     }
     fpb_policy_facts_init(&f);
     if (!check_keys(obj, "facts", keys, error) || !read_top_scalars(obj, &f, error) ||
-        !read_guest(obj, &f.guest, error) || !read_stats(obj, &f.stats, error) ||
+        !read_qemu(obj, &f.qemu, error) || !read_guest(obj, &f.guest, error) ||
+        !read_stats(obj, &f.stats, error) ||
         !read_policy(obj, &f.policy, error) || !read_history(obj, &f.history, error)) {
         return FALSE;
     }
@@ -527,6 +597,25 @@ static json_object *estimate_to_json(const FpbPolicyEstimate *e)
     return obj;
 }
 
+/* The override is written only when set (null = derived), so a replayed
+ * file derives again from the version and package. */
+static json_object *qemu_to_json(const FpbPolicyQemu *q)
+{
+    json_object *obj = json_object_new_object();
+    g_autofree char *version = fpb_policy_qemu_version_to_string(q);
+    json_object *tracking = NULL;
+
+    if (q->tcg_dirty_tracking_overridden) {
+        tracking = json_object_new_string(
+            fpb_policy_tcg_dirty_tracking_to_string(q->tcg_dirty_tracking_override));
+    }
+    json_object_object_add(obj, "version", version ? json_object_new_string(version) : NULL);
+    json_object_object_add(obj, "package",
+                           q->package_known ? json_object_new_string(q->package) : NULL);
+    json_object_object_add(obj, "tcg_dirty_tracking", tracking);
+    return obj;
+}
+
 static json_object *history_to_json(const FpbPolicyHistory *h)
 {
     json_object *obj = json_object_new_object();
@@ -548,6 +637,7 @@ json_object *fpb_facts_json_from_facts(const FpbPolicyFacts *f)
     json_object_object_add(obj, "balloon_actual_bytes", new_size(f->balloon_actual_bytes));
     json_object_object_add(obj, "accelerator",
                            json_object_new_string(fpb_policy_accel_to_string(f->accelerator)));
+    json_object_object_add(obj, "qemu", qemu_to_json(&f->qemu));
     json_object_object_add(obj, "guest", guest_to_json(&f->guest));
     json_object_object_add(obj, "stats", stats_to_json(&f->stats));
     json_object_object_add(obj, "dirty_rate_bytes_per_second",

@@ -14,10 +14,9 @@
 
 G_BEGIN_DECLS
 
-#ifndef FPB_JSON_OBJECT_AUTOPTR_DEFINED
-#define FPB_JSON_OBJECT_AUTOPTR_DEFINED
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(json_object, json_object_put)
-#endif
+/* g_autoptr(json_object): defined once, by the QMP client's JSON header, so
+ * code that uses both libraries compiles. */
+#include "fpb-qmp-json.h"
 
 /* Facts files larger than this are refused (a facts object is ~2 KiB). */
 #define FPB_FACTS_JSON_MAX_BYTES (1024 * 1024)

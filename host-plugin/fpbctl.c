@@ -11,12 +11,7 @@
 
 #include "fpb-facts-json.h"
 #include "fpb-policy.h"
-
-enum {
-    FPBCTL_EXIT_OK = 0,
-    FPBCTL_EXIT_FAILED = 1, /* the operation ran and failed (e.g. a migration) */
-    FPBCTL_EXIT_USAGE = 2,  /* bad usage or refused input: nothing was done */
-};
+#include "fpbctl.h"
 
 typedef struct {
     const char *name;
@@ -27,9 +22,15 @@ typedef struct {
 static int cmd_explain(int argc, char **argv);
 
 static const FpbctlCommand commands[] = {
-    {"explain", "show the migration mode fpb would choose for a VM, why, and every option's "
-                "prediction",
+    {"explain",
+     "show the migration mode fpb would choose for a VM, why, and every option's "
+     "prediction",
      cmd_explain},
+    {"migrate", "migrate a VM: collect facts, decide, prepare, migrate, restore, record",
+     fpbctl_cmd_migrate},
+    {"history", "show the journal: decisions, predictions and outcomes, newest first",
+     fpbctl_cmd_history},
+    {"recover", "give back memory that a killed fpbctl left taken", fpbctl_cmd_recover},
 };
 
 static void print_usage(FILE *out)
@@ -41,7 +42,8 @@ static void print_usage(FILE *out)
         fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
     }
     fprintf(out, "\nRun 'fpbctl COMMAND --help' for a command's options.\n"
-                 "Exit status: 0 success, 2 bad usage or refused input.\n");
+                 "Exit status: 0 success, 1 the operation ran and failed (e.g. a migration),\n"
+                 "2 bad usage or refused input (nothing was done).\n");
 }
 
 int main(int argc, char **argv)
@@ -66,7 +68,7 @@ int main(int argc, char **argv)
 
 /* ---- explain ---- */
 
-static char *format_mem(gint64 bytes)
+char *fpbctl_format_mem(gint64 bytes)
 {
     if (bytes < 0) {
         return g_strdup("unknown");
@@ -94,26 +96,26 @@ static const char *init_on_alloc_name(FpbPolicyInitOnAlloc v)
 
 static void print_facts_vm(const FpbPolicyFacts *f)
 {
-    g_autofree char *ram = format_mem(f->ram_bytes);
-    g_autofree char *actual = format_mem(f->balloon_actual_bytes);
-    g_autofree char *free_mem = format_mem(f->stats.free_bytes);
-    g_autofree char *avail = format_mem(f->stats.available_bytes);
-    g_autofree char *age = f->stats.age_seconds < 0 ? g_strdup("of unknown age")
-                                                    : g_strdup_printf("%.1f s old",
-                                                                      f->stats.age_seconds);
+    g_autofree char *ram = fpbctl_format_mem(f->ram_bytes);
+    g_autofree char *actual = fpbctl_format_mem(f->balloon_actual_bytes);
+    g_autofree char *free_mem = fpbctl_format_mem(f->stats.free_bytes);
+    g_autofree char *avail = fpbctl_format_mem(f->stats.available_bytes);
+    g_autofree char *age = f->stats.age_seconds < 0
+                               ? g_strdup("of unknown age")
+                               : g_strdup_printf("%.1f s old", f->stats.age_seconds);
 
     printf("VM:       RAM %s, balloon actual %s, accelerator %s\n", ram, actual,
            fpb_policy_accel_to_string(f->accelerator));
     printf("Guest:    free-page hints %s (driver %s, init_on_alloc %s), stats: free %s, "
            "available %s (%s)\n",
            f->guest.free_page_hint ? "negotiated" : "not negotiated",
-           fpb_policy_driver_to_string(f->guest.driver),
-           init_on_alloc_name(f->guest.init_on_alloc), free_mem, avail, age);
+           fpb_policy_driver_to_string(f->guest.driver), init_on_alloc_name(f->guest.init_on_alloc),
+           free_mem, avail, age);
 }
 
 static void print_facts_policy(const FpbPolicyFacts *f)
 {
-    g_autofree char *floor_mem = format_mem(f->policy.floor_bytes);
+    g_autofree char *floor_mem = fpbctl_format_mem(f->policy.floor_bytes);
 
     printf("Policy:   mode %s, objective %s, floor %s, max prep %.1f s, balloon %s\n",
            fpb_policy_request_to_string(f->policy.mode),
@@ -123,10 +125,10 @@ static void print_facts_policy(const FpbPolicyFacts *f)
            yes_no(f->can_restore), yes_no(f->hints_can_be_disabled));
 }
 
-static void print_decision(const FpbPolicyDecision *d)
+void fpbctl_print_decision(const FpbPolicyDecision *d)
 {
-    g_autofree char *target = format_mem(d->balloon_target_bytes);
-    g_autofree char *inflate = format_mem(d->inflate_bytes);
+    g_autofree char *target = fpbctl_format_mem(d->balloon_target_bytes);
+    g_autofree char *inflate = fpbctl_format_mem(d->inflate_bytes);
 
     if (fpb_policy_mode_uses_balloon(d->mode)) {
         printf("\nDecision: %s (inflate by %s to a balloon target of %s)\n\nReasons:\n",
@@ -141,13 +143,13 @@ static void print_decision(const FpbPolicyDecision *d)
     }
 }
 
-static void print_predictions(const FpbPolicyDecision *d)
+void fpbctl_print_predictions(const FpbPolicyDecision *d)
 {
     printf("\n  %-13s %10s %9s %8s %8s %8s %8s %10s  %s\n", "option", "sent", "inflate", "prep",
            "migrate", "restore", "total", "impact", "feasible");
     for (int i = 0; i < FPB_POLICY_N_MODES; i++) {
         const FpbPolicyPrediction *p = &d->predictions[i];
-        g_autofree char *inflate = format_mem(p->inflate_bytes);
+        g_autofree char *inflate = fpbctl_format_mem(p->inflate_bytes);
 
         printf("%s %-13s %7.0f MB %9s %6.1f s %6.1f s %6.1f s %6.1f s %7.1f GB*s  %s%s%s\n",
                i == (int)d->mode ? "*" : " ", fpb_policy_mode_to_string((FpbPolicyMode)i),
@@ -159,13 +161,19 @@ static void print_predictions(const FpbPolicyDecision *d)
     }
 }
 
+void fpbctl_print_facts(const FpbPolicyFacts *f)
+{
+    print_facts_vm(f);
+    print_facts_policy(f);
+}
+
 static int print_explain_json(const FpbPolicyFacts *facts, const FpbPolicyDecision *d)
 {
     g_autoptr(json_object) out = fpb_facts_json_explain(facts, d);
 
-    printf("%s\n", json_object_to_json_string_ext(out, JSON_C_TO_STRING_PRETTY |
-                                                           JSON_C_TO_STRING_SPACED |
-                                                           JSON_C_TO_STRING_NOSLASHESCAPE));
+    printf("%s\n",
+           json_object_to_json_string_ext(out, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+                                                   JSON_C_TO_STRING_NOSLASHESCAPE));
     return FPBCTL_EXIT_OK;
 }
 
@@ -173,52 +181,18 @@ static int print_explain_human(const char *source, const FpbPolicyFacts *facts,
                                const FpbPolicyDecision *d)
 {
     printf("Facts:    %s\n", source);
-    print_facts_vm(facts);
-    print_facts_policy(facts);
-    print_decision(d);
-    print_predictions(d);
+    fpbctl_print_facts(facts);
+    fpbctl_print_decision(d);
+    fpbctl_print_predictions(d);
     return FPBCTL_EXIT_OK;
 }
 
-/* fpbctl explain --facts FILE [--json] */
-static int cmd_explain(int argc, char **argv)
+static int explain_from_file(const char *facts_path, gboolean json)
 {
-    g_autofree char *facts_path = NULL;
-    gboolean json = FALSE;
-    const GOptionEntry entries[] = {
-        {"facts", 0, 0, G_OPTION_ARG_FILENAME, &facts_path,
-         "Read the VM's facts from FILE (JSON, the shape 'explain --json' prints under "
-         "\"facts\"; see docs/cost-model.md)",
-         "FILE"},
-        {"json", 0, 0, G_OPTION_ARG_NONE, &json,
-         "Print {\"facts\", \"decision\", \"predictions\"} as JSON instead of a table", NULL},
-        G_OPTION_ENTRY_NULL,
-    };
-    g_autoptr(GOptionContext) ctx = g_option_context_new("--facts FILE");
     g_autoptr(GError) error = NULL;
     g_autoptr(FpbPolicyDecision) decision = NULL;
     FpbPolicyFacts facts;
 
-    g_option_context_set_summary(ctx, "Show the migration mode fpb would choose for a VM, the "
-                                      "reasons, and the prediction of every option\n(none, "
-                                      "hint, balloon, hint+balloon). Nothing is changed.");
-    g_option_context_set_description(ctx, "Exit status: 0 success; 2 bad usage or refused "
-                                          "input (unreadable or malformed file, a missing or "
-                                          "out-of-range field, a forced mode that cannot run).");
-    g_option_context_add_main_entries(ctx, entries, NULL);
-    g_set_prgname("fpbctl explain");
-    if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
-        fprintf(stderr, "fpbctl explain: %s\n", error->message);
-        return FPBCTL_EXIT_USAGE;
-    }
-    if (argc > 1) {
-        fprintf(stderr, "fpbctl explain: unexpected argument '%s'\n", argv[1]);
-        return FPBCTL_EXIT_USAGE;
-    }
-    if (facts_path == NULL) {
-        fprintf(stderr, "fpbctl explain: --facts FILE is required\n");
-        return FPBCTL_EXIT_USAGE;
-    }
     if (!fpb_facts_json_load_file(facts_path, &facts, &error) ||
         (decision = fpb_policy_decide(&facts, &error)) == NULL) {
         fprintf(stderr, "fpbctl explain: %s: %s\n", facts_path, error->message);
@@ -226,4 +200,110 @@ static int cmd_explain(int argc, char **argv)
     }
     return json ? print_explain_json(&facts, decision)
                 : print_explain_human(facts_path, &facts, decision);
+}
+
+static void progress_to_stderr(const char *message, gpointer user_data)
+{
+    fprintf(stderr, "%s: %s\n", (const char *)user_data, message);
+}
+
+static int print_vm_explain_json(const FpbVmFacts *vf, const FpbPolicyDecision *d)
+{
+    g_autoptr(json_object) out = fpb_facts_json_explain(&vf->facts, d);
+    json_object *notes = json_object_new_array();
+
+    json_object_object_add(out, "vm", vf->name ? json_object_new_string(vf->name) : NULL);
+    json_object_object_add(out, "qemu_version",
+                           vf->qemu_version ? json_object_new_string(vf->qemu_version) : NULL);
+    json_object_object_add(out, "init_on_alloc_source",
+                           json_object_new_string(vf->init_on_alloc_source));
+    for (guint i = 0; i < vf->notes->len; i++) {
+        json_object_array_add(notes, json_object_new_string(vf->notes->pdata[i]));
+    }
+    json_object_object_add(out, "notes", notes);
+    fpbctl_print_json(out, TRUE);
+    return FPBCTL_EXIT_OK;
+}
+
+static int print_vm_explain_human(const FpbMigrateRequest *req, const FpbVmFacts *vf,
+                                  const FpbPolicyDecision *d)
+{
+    g_autofree char *source =
+        g_strdup_printf("QMP socket '%s' (VM '%s', QEMU %s; init_on_alloc from %s)",
+                        req->source_qmp, vf->name ? vf->name : "?",
+                        vf->qemu_version ? vf->qemu_version : "?", vf->init_on_alloc_source);
+
+    return print_explain_human(source, &vf->facts, d);
+}
+
+static int explain_from_vm(FpbctlVmOptions *o)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(FpbJournal) journal = NULL;
+    g_autoptr(FpbVmFacts) vf = NULL;
+    g_autoptr(FpbPolicyDecision) d = NULL;
+    gboolean refused = FALSE;
+    FpbMigrateRequest req;
+
+    fpb_migrate_request_init(&req);
+    if (!fpbctl_vm_options_apply(o, &req, &error)) {
+        fprintf(stderr, "fpbctl explain: %s\n", error->message);
+        return FPBCTL_EXIT_USAGE;
+    }
+    if ((journal = fpbctl_open_journal("explain", o->db)) == NULL) {
+        return FPBCTL_EXIT_FAILED;
+    }
+    req.progress = progress_to_stderr;
+    req.progress_data = (gpointer) "fpbctl explain";
+    /* An unreachable VM is refused input too: nothing was done. */
+    if (!fpb_orchestrator_explain(journal, &req, &vf, &d, &refused, &error)) {
+        fprintf(stderr, "fpbctl explain: %s\n", error->message);
+        return FPBCTL_EXIT_USAGE;
+    }
+    return o->json ? print_vm_explain_json(vf, d) : print_vm_explain_human(&req, vf, d);
+}
+
+/* fpbctl explain (--facts FILE | --qmp SOCKET [options]) [--json] */
+static int cmd_explain(int argc, char **argv)
+{
+    g_autofree char *facts_path = NULL;
+    FpbctlVmOptions o;
+    const GOptionEntry entries[] = {
+        {"facts", 0, 0, G_OPTION_ARG_FILENAME, &facts_path,
+         "Read the VM's facts from FILE (JSON, the shape 'explain --json' prints under "
+         "\"facts\"; see docs/cost-model.md) instead of asking a VM",
+         "FILE"},
+        G_OPTION_ENTRY_NULL,
+    };
+    g_autoptr(GOptionContext) ctx = g_option_context_new("(--facts FILE | --qmp SOCKET)");
+    g_autoptr(GError) error = NULL;
+    int status;
+
+    fpbctl_vm_options_init(&o);
+    g_option_context_set_summary(ctx, "Show the migration mode fpb would choose for a VM, the "
+                                      "reasons, and the prediction of every option\n(none, "
+                                      "hint, balloon, hint+balloon). Nothing is changed, except "
+                                      "that the VM's balloon\nstats polling is switched on.");
+    g_option_context_set_description(ctx, "Exit status: 0 success; 1 the journal cannot be "
+                                          "opened; 2 bad usage or refused input (unreadable or "
+                                          "malformed file, a missing or out-of-range field, an "
+                                          "unreachable VM, a forced mode that cannot run).");
+    fpbctl_vm_options_add(&o, ctx);
+    g_option_context_add_main_entries(ctx, entries, NULL);
+    g_set_prgname("fpbctl explain");
+    if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
+        fprintf(stderr, "fpbctl explain: %s\n", error->message);
+        status = FPBCTL_EXIT_USAGE;
+    } else if (argc > 1) {
+        fprintf(stderr, "fpbctl explain: unexpected argument '%s'\n", argv[1]);
+        status = FPBCTL_EXIT_USAGE;
+    } else if ((facts_path == NULL) == (o.qmp == NULL)) {
+        fprintf(stderr, "fpbctl explain: --facts FILE is required, or --qmp SOCKET "
+                        "(one of them)\n");
+        status = FPBCTL_EXIT_USAGE;
+    } else {
+        status = facts_path ? explain_from_file(facts_path, o.json) : explain_from_vm(&o);
+    }
+    fpbctl_vm_options_clear(&o);
+    return status;
 }

@@ -3,81 +3,93 @@
 
 #include "fpb-hint-guard.h"
 
-/* A rule matches when every field matches; MATCH_ANY (-1) matches all.
- * "unknown" is matched explicitly: an unknown driver may be the stock one,
- * an unknown init_on_alloc may be Debian's default (on), an unknown
- * accelerator may be TCG, so unknowns sit with the dangerous values. */
-#define MATCH_ANY (-1)
-
-typedef struct {
-    int driver;
-    int init_on_alloc;
-    int accelerator;
-    FpbReasonCode code;
-    const char *why;
-} GuardRule;
-
-static const GuardRule rules[] = {
-    /* FACTS.md: stock hints + init_on_alloc=1 under TCG: destination crashed
-     * in 5 of 6 runs (QEMU alone) and 9 of 11 (libvirt); 12 in-use pages
-     * differed after migration. init_on_alloc=0: 0 of 4. Cause unknown. */
-    {FPB_POLICY_DRIVER_STOCK, FPB_POLICY_INIT_ON_ALLOC_ON, FPB_POLICY_ACCEL_TCG,
-     FPB_REASON_HINT_UNSAFE_STOCK_DRIVER,
-     "free-page hints from the stock guest driver with init_on_alloc=1 under TCG corrupted "
-     "destination guests (FACTS.md: 5 of 6 runs)"},
-    {FPB_POLICY_DRIVER_STOCK, MATCH_ANY, FPB_POLICY_ACCEL_TCG, FPB_REASON_HINT_UNSAFE_STOCK_DRIVER,
-     "free-page hints from the stock guest driver under TCG corrupted destination guests when "
-     "init_on_alloc=1, and init_on_alloc is not known to be off here"},
-    {FPB_POLICY_DRIVER_STOCK, MATCH_ANY, FPB_POLICY_ACCEL_UNKNOWN,
-     FPB_REASON_HINT_UNSAFE_STOCK_DRIVER,
-     "free-page hints from the stock guest driver corrupted TCG guests with init_on_alloc=1; "
-     "neither the accelerator nor init_on_alloc is known to rule that out"},
-    /* Not reproduced under KVM (nested KVM is unusable on the test machines),
-     * but nothing in the evidence says the cause is TCG-specific. */
-    {FPB_POLICY_DRIVER_STOCK, MATCH_ANY, FPB_POLICY_ACCEL_KVM,
-     FPB_REASON_HINT_UNVERIFIED_STOCK_DRIVER,
-     "free-page hints from the stock guest driver with init_on_alloc on (or unknown) corrupt "
-     "guests under TCG and are not verified safe under KVM (cause not yet known)"},
-};
-
-static gboolean field_matches(int rule_value, int value)
+/* Evidence (docs/stock-hint-crash.md, section 0): on stock and unpatched
+ * QEMU 7.2 under TCG every migration with a live iteration after the bulk
+ * copy (4+ dirty syncs) broke the destination, 13 of 13, hints or not
+ * (stock hints + init_on_alloc=1 5/5, a writing guest without hints 3/3);
+ * with the one-hunk fix 0 of 12, including stock hints + init_on_alloc=1.
+ * init_on_alloc=0 and fpb's driver only looked safe because those runs
+ * converged in 3 syncs, which nothing lets fpb promise in advance. Under
+ * KVM the dirty log comes from KVM, not from the TCG soft TLB. Unknowns sit
+ * with the dangerous side: an unknown accelerator may be TCG, an unknown
+ * QEMU may be older than 9.0. */
+static gboolean at_risk(const FpbPolicyFacts *facts)
 {
-    return rule_value == MATCH_ANY || rule_value == value;
+    return facts->accelerator != FPB_POLICY_ACCEL_KVM &&
+           fpb_policy_facts_tcg_dirty_tracking(facts) != FPB_POLICY_TCG_DIRTY_TRACKING_FIXED;
 }
 
-/* init_on_alloc=0 never corrupted (0 of 4 runs, 0 in-use pages differed):
- * only configurations where the stock driver's allocations zero pages are
- * refused. An unknown driver is treated as the stock one. */
-static int effective_driver(const FpbPolicyFacts *facts)
+/* "QEMU 7.2.22 ('Debian 1:7.2+dfsg-7+deb12u18') under TCG", "QEMU of
+ * unknown version with an unknown accelerator", ... */
+static char *describe_qemu(const FpbPolicyFacts *facts)
 {
-    if (facts->guest.driver == FPB_POLICY_DRIVER_UNKNOWN) {
-        return FPB_POLICY_DRIVER_STOCK;
+    const FpbPolicyQemu *q = &facts->qemu;
+    g_autofree char *version = fpb_policy_qemu_version_to_string(q);
+    g_autofree char *package = NULL;
+    const char *accel = facts->accelerator == FPB_POLICY_ACCEL_TCG
+                            ? "under TCG"
+                            : "with an unknown accelerator (may be TCG)";
+
+    if (q->package_known && q->package[0] != '\0') {
+        package = g_strdup_printf(" ('%s')", q->package);
     }
-    return facts->guest.driver;
+    return g_strdup_printf("QEMU %s%s %s", version != NULL ? version : "of unknown version",
+                           package != NULL ? package : "", accel);
+}
+
+static gboolean is_broken(const FpbPolicyFacts *facts)
+{
+    return fpb_policy_facts_tcg_dirty_tracking(facts) == FPB_POLICY_TCG_DIRTY_TRACKING_BROKEN;
+}
+
+/* What is known about the fix: "lacks" or "may lack" it, and why. */
+static const char *describe_tracking(const FpbPolicyFacts *facts)
+{
+    gboolean broken = is_broken(facts);
+
+    if (facts->qemu.tcg_dirty_tracking_overridden) {
+        return broken ? "lacks (operator's override)" : "may lack (operator's override)";
+    }
+    return broken ? "lacks" : "may lack";
 }
 
 FpbHintSafety fpb_hint_guard_check(const FpbPolicyFacts *facts, FpbReasonCode *ret_code,
                                    char **ret_text)
 {
-    int driver = effective_driver(facts);
+    g_autofree char *qemu = NULL;
 
-    if (facts->guest.init_on_alloc == FPB_POLICY_INIT_ON_ALLOC_OFF) {
+    if (!at_risk(facts)) {
         return FPB_HINT_SAFE;
     }
-    for (gsize i = 0; i < G_N_ELEMENTS(rules); i++) {
-        const GuardRule *r = &rules[i];
-
-        if (field_matches(r->driver, driver) &&
-            field_matches(r->init_on_alloc, (int)facts->guest.init_on_alloc) &&
-            field_matches(r->accelerator, (int)facts->accelerator)) {
-            if (ret_code != NULL) {
-                *ret_code = r->code;
-            }
-            if (ret_text != NULL) {
-                *ret_text = g_strdup(r->why);
-            }
-            return FPB_HINT_UNSAFE;
-        }
+    if (ret_code != NULL) {
+        *ret_code = FPB_REASON_HINT_UNSAFE_TCG_DIRTY_TRACKING;
     }
-    return FPB_HINT_SAFE;
+    if (ret_text != NULL) {
+        qemu = describe_qemu(facts);
+        *ret_text = g_strdup_printf(
+            "%s %s the TCG dirty-tracking fix (upstream 03bfc2188f, in QEMU 9.0 and fpb's "
+            "patched build); without it guest writes are lost in any live iteration after the "
+            "bulk copy, which free-page hints force, so hints %s corrupt the destination guest "
+            "whatever the driver and init_on_alloc (docs/hint-safety.md)",
+            qemu, describe_tracking(facts), is_broken(facts) ? "would" : "could");
+    }
+    return FPB_HINT_UNSAFE;
+}
+
+gboolean fpb_hint_guard_live_migration_unsafe(const FpbPolicyFacts *facts, char **ret_text)
+{
+    g_autofree char *qemu = NULL;
+
+    if (!at_risk(facts)) {
+        return FALSE;
+    }
+    if (ret_text != NULL) {
+        qemu = describe_qemu(facts);
+        *ret_text = g_strdup_printf(
+            "%s %s the TCG dirty-tracking fix (03bfc2188f): any live migration of this VM that "
+            "needs more than one live iteration may lose guest writes and corrupt the "
+            "destination, with or without hints (docs/hint-safety.md)",
+            qemu, describe_tracking(facts));
+    }
+    return TRUE;
 }

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The hint guard: which free-page-hint configurations the policy refuses
- * because they corrupted (or may corrupt) the destination guest. Issue 6
- * investigates the cause; until then the guard is conservative and lives in
- * one table (fpb-hint-guard.c) so the investigation can narrow it in one
- * place. docs/cost-model.md, "The stock-hint guard", explains the entries.
+ * The hint guard: when free-page hints must not be used, and when any live
+ * migration is at risk. Issue 6 found the cause of the corrupted
+ * destinations (docs/stock-hint-crash.md, section 0): QEMU < 9.0 under TCG
+ * loses guest writes once a migration needs a live iteration after the bulk
+ * copy (upstream fix 03bfc2188f), and hints force such iterations. Neither
+ * the guest driver nor init_on_alloc makes it safe; KVM is not affected.
+ * docs/hint-safety.md explains it to operators, docs/cost-model.md ("The
+ * hint guard") to developers.
  */
 #pragma once
 
@@ -18,10 +21,18 @@ typedef enum {
     FPB_HINT_UNSAFE, /* refuse hints */
 } FpbHintSafety;
 
-/* Whether hints may be used with @facts' driver/kernel/accelerator. On
- * FPB_HINT_UNSAFE, *ret_code (if not NULL) is the reason code and
- * *ret_text (if not NULL) a newly allocated sentence. */
+/* Whether hints may be used: unsafe iff the accelerator is not KVM (TCG or
+ * unknown) and fpb_policy_facts_tcg_dirty_tracking() is not FIXED, for any
+ * driver and any init_on_alloc. On FPB_HINT_UNSAFE, *ret_code (if not NULL)
+ * is FPB_REASON_HINT_UNSAFE_TCG_DIRTY_TRACKING and *ret_text (if not NULL) a
+ * newly allocated sentence naming the QEMU version. Pure. */
 FpbHintSafety fpb_hint_guard_check(const FpbPolicyFacts *facts, FpbReasonCode *ret_code,
                                    char **ret_text);
+
+/* TRUE when any live migration of this VM may lose guest writes (the same
+ * condition: not KVM, tracking not FIXED); then *ret_text (if not NULL) is a
+ * newly allocated warning sentence (FPB_REASON_TCG_LIVE_MIGRATION_UNSAFE).
+ * A warning, not a rule: the policy still decides. Pure. */
+gboolean fpb_hint_guard_live_migration_unsafe(const FpbPolicyFacts *facts, char **ret_text);
 
 G_END_DECLS

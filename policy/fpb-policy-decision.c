@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #define G_LOG_DOMAIN "fpb-policy"
 
+#include "fpb-hint-guard.h"
 #include "fpb-policy-decision.h"
 #include "fpb-policy-rules.h"
 
@@ -148,6 +149,17 @@ static void explain_infeasible(FpbPolicyDecision *d)
     }
 }
 
+/* The first note: the decision stands, but this QEMU may lose writes in
+ * any live migration, whatever mode was chosen. */
+static void explain_live_migration_risk(const FpbPolicyFacts *facts, FpbPolicyDecision *d)
+{
+    char *text = NULL;
+
+    if (fpb_hint_guard_live_migration_unsafe(facts, &text)) {
+        add_reason(d, FPB_REASON_TCG_LIVE_MIGRATION_UNSAFE, text);
+    }
+}
+
 static void explain_balloon_limit(FpbPolicyDecision *d)
 {
     const FpbPolicyPrediction *p = &d->predictions[d->mode];
@@ -292,6 +304,7 @@ FpbPolicyDecision *fpb_policy_decide(const FpbPolicyFacts *facts, GError **error
     d->balloon_target_bytes = d->predictions[d->mode].balloon_target_bytes;
     explain_choice(facts, d);
     explain_infeasible(d);
+    explain_live_migration_risk(facts, d);
     explain_balloon_limit(d);
     explain_stats(facts, &in, d);
     explain_model(&in, d);

@@ -2,6 +2,7 @@
 #define G_LOG_DOMAIN "fpb-policy"
 
 #include <math.h>
+#include <string.h>
 
 #include "fpb-policy-facts.h"
 
@@ -23,6 +24,13 @@ void fpb_policy_facts_init(FpbPolicyFacts *facts)
         .ram_bytes = 0,
         .balloon_actual_bytes = FPB_POLICY_UNKNOWN,
         .accelerator = FPB_POLICY_ACCEL_UNKNOWN,
+        .qemu = {
+            .major = -1,
+            .minor = -1,
+            .micro = -1,
+            .package_known = FALSE,
+            .tcg_dirty_tracking_overridden = FALSE,
+        },
         .stats = {
             .free_bytes = FPB_POLICY_UNKNOWN,
             .available_bytes = FPB_POLICY_UNKNOWN,
@@ -77,6 +85,30 @@ static gboolean validate_policy(const FpbPolicySettings *p, gint64 ram, GError *
     return TRUE;
 }
 
+static gboolean component_ok(int v)
+{
+    return v >= 0 && v <= FPB_POLICY_QEMU_VERSION_COMPONENT_MAX;
+}
+
+static gboolean validate_qemu(const FpbPolicyQemu *q, GError **error)
+{
+    gboolean unknown = q->major == -1 && q->minor == -1 && q->micro == -1;
+
+    if (!unknown && !(component_ok(q->major) && component_ok(q->minor) && component_ok(q->micro))) {
+        return invalid(error, "facts.qemu.version",
+                       "each component must be between 0 and 9999, or all unknown");
+    }
+    if (q->package_known && memchr(q->package, '\0', sizeof(q->package)) == NULL) {
+        return invalid(error, "facts.qemu.package", "not terminated");
+    }
+    if (q->tcg_dirty_tracking_overridden &&
+        (q->tcg_dirty_tracking_override < FPB_POLICY_TCG_DIRTY_TRACKING_UNKNOWN ||
+         q->tcg_dirty_tracking_override > FPB_POLICY_TCG_DIRTY_TRACKING_FIXED)) {
+        return invalid(error, "facts.qemu.tcg_dirty_tracking", "unknown value");
+    }
+    return TRUE;
+}
+
 gboolean fpb_policy_facts_validate(const FpbPolicyFacts *facts, GError **error)
 {
     if (facts->ram_bytes <= 0) {
@@ -101,7 +133,106 @@ gboolean fpb_policy_facts_validate(const FpbPolicyFacts *facts, GError **error)
     if (!optional_ok(facts->stats.age_seconds)) {
         return invalid(error, "facts.stats.age_seconds", "must be finite");
     }
+    if (!validate_qemu(&facts->qemu, error)) {
+        return FALSE;
+    }
     return validate_policy(&facts->policy, facts->ram_bytes, error);
+}
+
+gboolean fpb_policy_qemu_set_version(FpbPolicyQemu *qemu, gint64 major, gint64 minor,
+                                     gint64 micro)
+{
+    if (major < 0 || major > FPB_POLICY_QEMU_VERSION_COMPONENT_MAX || minor < 0 ||
+        minor > FPB_POLICY_QEMU_VERSION_COMPONENT_MAX || micro < 0 ||
+        micro > FPB_POLICY_QEMU_VERSION_COMPONENT_MAX) {
+        return FALSE;
+    }
+    qemu->major = (int)major;
+    qemu->minor = (int)minor;
+    qemu->micro = (int)micro;
+    return TRUE;
+}
+
+gboolean fpb_policy_qemu_set_package(FpbPolicyQemu *qemu, const char *package)
+{
+    memset(qemu->package, 0, sizeof(qemu->package));
+    qemu->package_known = package != NULL;
+    if (package == NULL) {
+        return TRUE;
+    }
+    return g_strlcpy(qemu->package, package, sizeof(qemu->package)) < sizeof(qemu->package);
+}
+
+/* One decimal component of 1..4 digits; *end is where it stopped. */
+static gboolean parse_component(const char *s, const char **end, int *ret)
+{
+    int v = 0;
+    int n = 0;
+
+    while (g_ascii_isdigit(s[n]) && n < 4) {
+        v = v * 10 + (s[n] - '0');
+        n++;
+    }
+    if (n == 0 || g_ascii_isdigit(s[n])) {
+        return FALSE;
+    }
+    *end = s + n;
+    *ret = v;
+    return TRUE;
+}
+
+gboolean fpb_policy_qemu_version_parse(const char *s, int *ret_major, int *ret_minor,
+                                       int *ret_micro)
+{
+    int v[3];
+    const char *p = s;
+
+    if (s == NULL) {
+        return FALSE;
+    }
+    for (int i = 0; i < 3; i++) {
+        if (!parse_component(p, &p, &v[i]) || *p != (i < 2 ? '.' : '\0')) {
+            return FALSE;
+        }
+        p += i < 2 ? 1 : 0;
+    }
+    *ret_major = v[0];
+    *ret_minor = v[1];
+    *ret_micro = v[2];
+    return TRUE;
+}
+
+char *fpb_policy_qemu_version_to_string(const FpbPolicyQemu *qemu)
+{
+    if (qemu->major < 0) {
+        return NULL;
+    }
+    return g_strdup_printf("%d.%d.%d", qemu->major, qemu->minor, qemu->micro);
+}
+
+FpbPolicyTcgDirtyTracking fpb_policy_tcg_dirty_tracking_derive(int major, int minor,
+                                                               const char *package)
+{
+    (void)minor; /* 9.0 is the first fixed release: the major decides */
+    if (package != NULL && strstr(package, FPB_POLICY_QEMU_PATCHED_MARKER) != NULL) {
+        return FPB_POLICY_TCG_DIRTY_TRACKING_FIXED;
+    }
+    if (major < 0) {
+        return FPB_POLICY_TCG_DIRTY_TRACKING_UNKNOWN;
+    }
+    return major >= FPB_POLICY_QEMU_FIXED_MAJOR ? FPB_POLICY_TCG_DIRTY_TRACKING_FIXED
+                                                : FPB_POLICY_TCG_DIRTY_TRACKING_BROKEN;
+}
+
+FpbPolicyTcgDirtyTracking fpb_policy_facts_tcg_dirty_tracking(const FpbPolicyFacts *facts)
+{
+    const FpbPolicyQemu *q = &facts->qemu;
+
+    if (q->tcg_dirty_tracking_overridden) {
+        return q->tcg_dirty_tracking_override;
+    }
+    return fpb_policy_tcg_dirty_tracking_derive(q->major, q->minor,
+                                                q->package_known ? q->package : NULL);
 }
 
 typedef struct {
@@ -156,6 +287,12 @@ static const NameEntry objective_names[] = {
     {FPB_POLICY_OBJECTIVE_GUEST_IMPACT, "guest-impact"},
 };
 
+static const NameEntry tcg_dirty_tracking_names[] = {
+    {FPB_POLICY_TCG_DIRTY_TRACKING_UNKNOWN, "unknown"},
+    {FPB_POLICY_TCG_DIRTY_TRACKING_BROKEN, "broken"},
+    {FPB_POLICY_TCG_DIRTY_TRACKING_FIXED, "fixed"},
+};
+
 #define DEFINE_NAMES(fn, Type, table)                                                              \
     const char *fpb_policy_##fn##_to_string(Type v)                                                \
     {                                                                                              \
@@ -175,3 +312,4 @@ DEFINE_NAMES(accel, FpbPolicyAccel, accel_names)
 DEFINE_NAMES(driver, FpbPolicyDriver, driver_names)
 DEFINE_NAMES(request, FpbPolicyRequest, request_names)
 DEFINE_NAMES(objective, FpbPolicyObjective, objective_names)
+DEFINE_NAMES(tcg_dirty_tracking, FpbPolicyTcgDirtyTracking, tcg_dirty_tracking_names)

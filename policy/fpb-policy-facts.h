@@ -41,6 +41,41 @@ typedef enum {
     FPB_POLICY_INIT_ON_ALLOC_ON,
 } FpbPolicyInitOnAlloc;
 
+/* Whether the QEMU the VM runs on records every guest write in the migration
+ * dirty log under TCG. QEMU 2.11 .. 8.2 does not (upstream fix 03bfc2188f,
+ * QEMU 9.0): a live migration that needs a live iteration after the bulk
+ * copy loses writes (docs/hint-safety.md, docs/stock-hint-crash.md). */
+typedef enum {
+    FPB_POLICY_TCG_DIRTY_TRACKING_UNKNOWN = 0,
+    FPB_POLICY_TCG_DIRTY_TRACKING_BROKEN,
+    FPB_POLICY_TCG_DIRTY_TRACKING_FIXED,
+} FpbPolicyTcgDirtyTracking;
+
+/* scripts/build-patched-qemu builds QEMU with --with-pkgversion="Debian
+ * VERSION fpb-patched": query-version's package string then contains this. */
+#define FPB_POLICY_QEMU_PATCHED_MARKER "fpb-patched"
+/* The first QEMU release with 03bfc2188f. */
+#define FPB_POLICY_QEMU_FIXED_MAJOR 9
+/* Room for query-version's package string, NUL included. A longer one is
+ * cut (fpb_policy_qemu_set_package), which can only lose the marker: the
+ * safe side. */
+#define FPB_POLICY_QEMU_PACKAGE_MAX 128
+/* Largest accepted version component. */
+#define FPB_POLICY_QEMU_VERSION_COMPONENT_MAX 9999
+
+/* The QEMU the VM runs on (QMP query-version), and the operator's override
+ * of what it says about TCG dirty tracking (e.g. a distro build with the fix
+ * backported). */
+typedef struct {
+    int major; /* -1: version unknown (minor and micro are then -1 too) */
+    int minor;
+    int micro;
+    gboolean package_known; /* FALSE: package unknown ("" is a known, empty one) */
+    char package[FPB_POLICY_QEMU_PACKAGE_MAX];
+    gboolean tcg_dirty_tracking_overridden;
+    FpbPolicyTcgDirtyTracking tcg_dirty_tracking_override; /* when overridden */
+} FpbPolicyQemu;
+
 /* What the per-VM policy asks for; AUTO lets the cost model choose. */
 typedef enum {
     FPB_POLICY_REQUEST_AUTO = 0,
@@ -89,6 +124,7 @@ typedef struct {
     gint64 ram_bytes;            /* guest RAM size (the VM's configured memory), > 0 */
     gint64 balloon_actual_bytes; /* query-balloon actual, -1 unknown (= ram_bytes) */
     FpbPolicyAccel accelerator;
+    FpbPolicyQemu qemu;
     FpbPolicyGuest guest;
     FpbPolicyStats stats;
     double dirty_rate_bytes_per_second; /* calc-dirty-rate, < 0 unknown */
@@ -105,15 +141,43 @@ typedef struct {
     FpbPolicyHistory history;
 } FpbPolicyFacts;
 
-/* Defaults: everything unknown, policy auto/time, no floor, 10 s budget,
- * balloon allowed, downtime limit 0.3 s (QEMU's default), ram_bytes 0 (the
- * caller must set it). */
+/* Defaults: everything unknown (the QEMU version and package too, no
+ * override), policy auto/time, no floor, 10 s budget, balloon allowed,
+ * downtime limit 0.3 s (QEMU's default), ram_bytes 0 (the caller must set
+ * it). */
 void fpb_policy_facts_init(FpbPolicyFacts *facts);
 
 /* Checks what the host supplied (not the guest's numbers, which are clamped
  * later). On failure sets FPB_POLICY_ERROR_INVALID_FACTS with a message that
  * starts with the field's JSON name, e.g. "facts.ram_bytes: ...". */
 gboolean fpb_policy_facts_validate(const FpbPolicyFacts *facts, GError **error);
+
+/* Setters for the QEMU fields (the orchestrator fills them from
+ * query-version). set_version returns FALSE and leaves @qemu alone when a
+ * component is outside 0..9999. set_package stores @package (NULL =
+ * unknown) and returns FALSE when it had to cut it to
+ * FPB_POLICY_QEMU_PACKAGE_MAX - 1 bytes (cutting can only lose the
+ * fpb-patched marker: the safe side). */
+gboolean fpb_policy_qemu_set_version(FpbPolicyQemu *qemu, gint64 major, gint64 minor,
+                                     gint64 micro);
+gboolean fpb_policy_qemu_set_package(FpbPolicyQemu *qemu, const char *package);
+/* "MAJOR.MINOR.MICRO" <-> the version; the parser is strict (three decimal
+ * components, each 0..9999) and writes *ret_* only on success. to_string
+ * returns a new string, or NULL when the version is unknown. */
+gboolean fpb_policy_qemu_version_parse(const char *s, int *ret_major, int *ret_minor,
+                                       int *ret_micro);
+char *fpb_policy_qemu_version_to_string(const FpbPolicyQemu *qemu);
+
+/* Pure: what query-version says about TCG dirty tracking. FIXED when the
+ * package string contains FPB_POLICY_QEMU_PATCHED_MARKER or the version is
+ * >= 9.0; BROKEN when the version is < 9.0 without the marker; UNKNOWN when
+ * the version is unknown (@major < 0) and there is no marker. @package may
+ * be NULL (unknown). The accelerator is not an input: this is a property of
+ * the binary; whether it matters (not under KVM) is the hint guard's call. */
+FpbPolicyTcgDirtyTracking fpb_policy_tcg_dirty_tracking_derive(int major, int minor,
+                                                               const char *package);
+/* The operator's override if set, else the derived value. */
+FpbPolicyTcgDirtyTracking fpb_policy_facts_tcg_dirty_tracking(const FpbPolicyFacts *facts);
 
 /* Names as used in JSON; the parse functions return FALSE on unknown names. */
 const char *fpb_policy_accel_to_string(FpbPolicyAccel accel);
@@ -124,6 +188,9 @@ const char *fpb_policy_request_to_string(FpbPolicyRequest request);
 gboolean fpb_policy_request_from_string(const char *s, FpbPolicyRequest *ret);
 const char *fpb_policy_objective_to_string(FpbPolicyObjective objective);
 gboolean fpb_policy_objective_from_string(const char *s, FpbPolicyObjective *ret);
+/* "unknown", "broken", "fixed" */
+const char *fpb_policy_tcg_dirty_tracking_to_string(FpbPolicyTcgDirtyTracking t);
+gboolean fpb_policy_tcg_dirty_tracking_from_string(const char *s, FpbPolicyTcgDirtyTracking *ret);
 
 #define FPB_POLICY_ERROR (fpb_policy_error_quark())
 GQuark fpb_policy_error_quark(void);

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Reason codes: stable names (never renamed, only added) that explain a
- * decision or why an option is infeasible. docs/cost-model.md has the table.
+ * Reason codes: stable names (never renamed) that explain a decision or why
+ * an option is infeasible. docs/cost-model.md has the table. Codes are only
+ * removed when the rule behind them was shown wrong (issue 6 removed
+ * HINT_UNSAFE_STOCK_DRIVER and HINT_UNVERIFIED_STOCK_DRIVER).
  */
 #pragma once
 
@@ -18,8 +20,7 @@ typedef enum {
     FPB_REASON_LEAST_GUEST_IMPACT,
     /* why an option cannot run */
     FPB_REASON_HINT_NOT_NEGOTIATED,
-    FPB_REASON_HINT_UNSAFE_STOCK_DRIVER,
-    FPB_REASON_HINT_UNVERIFIED_STOCK_DRIVER,
+    FPB_REASON_HINT_UNSAFE_TCG_DIRTY_TRACKING,
     FPB_REASON_HINTS_CANNOT_BE_DISABLED,
     FPB_REASON_BALLOON_NOT_ALLOWED,
     FPB_REASON_BALLOON_NO_RESTORE_PATH,
@@ -27,6 +28,7 @@ typedef enum {
     FPB_REASON_BALLOON_NOTHING_TO_TAKE,
     FPB_REASON_BALLOON_PREP_BUDGET_TOO_SMALL,
     /* notes on the facts and the model */
+    FPB_REASON_TCG_LIVE_MIGRATION_UNSAFE, /* a warning: the decision still stands */
     FPB_REASON_BALLOON_LIMITED_BY_PREP_BUDGET,
     FPB_REASON_BALLOON_LIMITED_BY_FLOOR,
     FPB_REASON_STATS_STALE,
@@ -46,7 +48,7 @@ typedef struct {
     char *text;
 } FpbPolicyReason;
 
-/* The stable name, e.g. "HINT_UNSAFE_STOCK_DRIVER"; "" for FPB_REASON_NONE. */
+/* The stable name, e.g. "HINT_UNSAFE_TCG_DIRTY_TRACKING"; "" for FPB_REASON_NONE. */
 const char *fpb_policy_reason_code_to_string(FpbReasonCode code);
 gboolean fpb_policy_reason_code_from_string(const char *s, FpbReasonCode *ret);
 

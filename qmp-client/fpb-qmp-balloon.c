@@ -53,8 +53,7 @@ gboolean fpb_qmp_balloon_set_target(FpbQmpClient *client, guint64 target_bytes, 
     /* QEMU refuses 0 ("Parameter 'target' expects a size"); say so here. */
     if (target_bytes == 0 || target_bytes > G_MAXINT64) {
         g_set_error(error, FPB_QMP_ERROR, FPB_QMP_ERROR_INVALID,
-                    "QMP socket '%s': command 'balloon': target %" G_GUINT64_FORMAT
-                    " out of range",
+                    "QMP socket '%s': command 'balloon': target %" G_GUINT64_FORMAT " out of range",
                     fpb_qmp_client_get_socket_path(client), target_bytes);
         return FALSE;
     }
@@ -69,20 +68,18 @@ static gboolean get_stat(json_object *stats, const char *key, guint64 *ret, GErr
     if (!fpb_qmp_json_has(stats, key)) {
         return TRUE;
     }
-    return fpb_qmp_json_get_uint(stats, "qom-get guest-stats: member 'stats'", key, G_MAXUINT64,
-                                 ret, error);
+    return fpb_qmp_json_get_uint(stats, "command 'qom-get' guest-stats: reply member 'stats'", key,
+                                 G_MAXUINT64, ret, error);
 }
 
-gboolean fpb_qmp_balloon_stats_parse(json_object *reply, FpbQmpBalloonStats *ret,
-                                     GError **error)
+gboolean fpb_qmp_balloon_stats_parse(json_object *reply, FpbQmpBalloonStats *ret, GError **error)
 {
     const char *what = "command 'qom-get' guest-stats: reply";
-    FpbQmpBalloonStats s = { 0 };
+    FpbQmpBalloonStats s = {0};
     json_object *stats = NULL;
 
     if (!fpb_qmp_json_get_member(reply, what, "stats", json_type_object, &stats, error) ||
-        !fpb_qmp_json_get_int(reply, what, "last-update", 0, G_MAXINT64, &s.last_update,
-                              error) ||
+        !fpb_qmp_json_get_int(reply, what, "last-update", 0, G_MAXINT64, &s.last_update, error) ||
         !get_stat(stats, "stat-swap-in", &s.swap_in, error) ||
         !get_stat(stats, "stat-swap-out", &s.swap_out, error) ||
         !get_stat(stats, "stat-major-faults", &s.major_faults, error) ||
@@ -139,8 +136,8 @@ gboolean fpb_qmp_balloon_set_stats_interval(FpbQmpClient *client, const char *qo
     return fpb_qmp_qom_set(client, qom_path, "guest-stats-polling-interval", value, error);
 }
 
-static gboolean get_bool_property(FpbQmpClient *client, const char *qom_path,
-                                  const char *property, gboolean *ret, GError **error)
+static gboolean get_bool_property(FpbQmpClient *client, const char *qom_path, const char *property,
+                                  gboolean *ret, GError **error)
 {
     g_autoptr(json_object) reply = fpb_qmp_qom_get(client, qom_path, property, error);
 

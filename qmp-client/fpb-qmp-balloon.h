@@ -22,8 +22,7 @@ gboolean fpb_qmp_balloon_info_parse(json_object *reply, guint64 *ret_actual, GEr
 gboolean fpb_qmp_query_balloon(FpbQmpClient *client, guint64 *ret_actual, GError **error);
 
 /* balloon: ask the guest to shrink/grow to @target_bytes (> 0). */
-gboolean fpb_qmp_balloon_set_target(FpbQmpClient *client, guint64 target_bytes,
-                                    GError **error);
+gboolean fpb_qmp_balloon_set_target(FpbQmpClient *client, guint64 target_bytes, GError **error);
 
 /* A statistic the guest has not reported (QEMU sends -1 as an unsigned). */
 #define FPB_QMP_STAT_UNAVAILABLE G_MAXUINT64
@@ -44,8 +43,7 @@ typedef struct {
     gint64 last_update; /* host time (s since the epoch) of the last report, 0: never */
 } FpbQmpBalloonStats;
 
-gboolean fpb_qmp_balloon_stats_parse(json_object *reply, FpbQmpBalloonStats *ret,
-                                     GError **error);
+gboolean fpb_qmp_balloon_stats_parse(json_object *reply, FpbQmpBalloonStats *ret, GError **error);
 gboolean fpb_qmp_balloon_get_stats(FpbQmpClient *client, const char *qom_path,
                                    FpbQmpBalloonStats *ret, GError **error);
 

@@ -4,6 +4,7 @@
 #include "fpb-qmp-client.h"
 
 #include <gio/gunixsocketaddress.h>
+#include <poll.h>
 #include <string.h>
 
 #include "fpb-qmp-message.h"
@@ -13,6 +14,13 @@
 #define MAX_EARLY_EVENTS 64
 
 typedef struct _Command Command;
+
+/* Where a blocking caller waits for its reply. */
+typedef struct {
+    gboolean done;
+    json_object *value;
+    GError *error;
+} SyncSlot;
 typedef void (*InternalDone)(FpbQmpClient *client, json_object *value, GError *error);
 
 struct _Command {
@@ -22,6 +30,7 @@ struct _Command {
     char *line;
     GTask *task;           /* the caller's, or NULL for internal commands */
     InternalDone internal; /* for qmp_capabilities */
+    SyncSlot *sync;        /* for blocking callers */
     GSource *timeout_source;
     GSource *cancel_source;
 };
@@ -33,13 +42,14 @@ struct _FpbQmpClient {
     GSource *read_source;
     GSource *write_source;
     GSource *connect_timeout;
+    GSource *connect_cancel;
     FpbQmpStream *stream;
     char *read_buf;
     GString *out;
     gsize out_done;
-    GQueue queue;       /* Command *, not yet written */
-    Command *inflight;  /* written, reply not yet seen */
-    GHashTable *abandoned; /* ids of commands whose reply no longer matters */
+    GQueue queue;          /* Command *, not yet written */
+    Command *inflight;     /* written, reply not yet seen */
+    GHashTable *abandoned; /* ids (JSON text) of commands whose reply no longer matters */
     guint64 next_serial;
     guint default_timeout_ms;
     GError *broken;
@@ -47,10 +57,13 @@ struct _FpbQmpClient {
     GTask *connect_task; /* while the greeting / qmp_capabilities are pending */
     FpbQmpVersion *version;
     GStrv capabilities;
+    guint64 events_delivered;
     FpbQmpEventFunc event_func;
     gpointer event_data;
     GDestroyNotify event_destroy;
-    GQueue early_events; /* json_object *, events seen before a handler was set */
+    GQueue early_events;  /* json_object *, events seen before a handler was set */
+    GQueue inbox;         /* json_object *, parsed but not handled yet */
+    GError *stream_error; /* garbage after the messages in the inbox */
 };
 
 static void flush_output(FpbQmpClient *client);
@@ -77,6 +90,8 @@ static void client_clear(gpointer data)
     g_string_free(client->out, TRUE);
     g_hash_table_unref(client->abandoned);
     g_clear_error(&client->broken);
+    g_clear_error(&client->stream_error);
+    g_queue_clear_full(&client->inbox, fpb_qmp_json_unref);
     fpb_qmp_version_free(client->version);
     g_strfreev(client->capabilities);
 }
@@ -95,6 +110,7 @@ static FpbQmpClient *client_new(const char *socket_path)
     client->default_timeout_ms = FPB_QMP_DEFAULT_TIMEOUT_MS;
     g_queue_init(&client->queue);
     g_queue_init(&client->early_events);
+    g_queue_init(&client->inbox);
     return client;
 }
 
@@ -125,6 +141,10 @@ static void command_finish(Command *cmd, json_object *value, GError *error)
         cmd->internal(client, value, error);
         json_object_put(value);
         g_clear_error(&error);
+    } else if (cmd->sync != NULL) {
+        cmd->sync->value = value;
+        cmd->sync->error = error;
+        cmd->sync->done = TRUE;
     } else if (error != NULL) {
         g_task_return_error(cmd->task, error);
     } else {
@@ -159,6 +179,7 @@ static void stop_io(FpbQmpClient *client)
     destroy_source(&client->read_source);
     destroy_source(&client->write_source);
     destroy_source(&client->connect_timeout);
+    destroy_source(&client->connect_cancel);
 }
 
 static void fail_connect(FpbQmpClient *client, GError *error);
@@ -192,6 +213,7 @@ static void deliver_event(FpbQmpClient *client, json_object *msg)
     if (!fpb_qmp_message_parse(msg, &m, NULL) || m.kind != FPB_QMP_MESSAGE_EVENT) {
         return;
     }
+    client->events_delivered++;
     client->event_func(client, m.event, m.value, m.timestamp_us, client->event_data);
 }
 
@@ -236,8 +258,7 @@ static GError *reply_error(Command *cmd, const FpbQmpMessage *m)
 {
     GError *error = g_error_new(FPB_QMP_ERROR, FPB_QMP_ERROR_COMMAND,
                                 "QMP socket '%s': command '%s' failed: %s: %s",
-                                cmd->client->socket_path, cmd->name, m->error_class,
-                                m->error_desc);
+                                cmd->client->socket_path, cmd->name, m->error_class, m->error_desc);
 
     fpb_qmp_error_set_details(error, cmd->name, m->error_class, m->error_desc);
     return error;
@@ -260,7 +281,7 @@ static void complete_inflight(FpbQmpClient *client, const FpbQmpMessage *m)
 
 static void handle_reply(FpbQmpClient *client, const FpbQmpMessage *m)
 {
-    const char *id = json_object_get_string(m->id);
+    const char *id = m->id ? json_object_to_json_string(m->id) : NULL;
     g_autofree char *detail = NULL;
 
     /* QEMU omits the id only when it could not parse the request, which can
@@ -270,13 +291,12 @@ static void handle_reply(FpbQmpClient *client, const FpbQmpMessage *m)
         complete_inflight(client, m);
         return;
     }
-    if (m->id != NULL && json_object_is_type(m->id, json_type_string) &&
+    if (m->id != NULL && json_object_is_type(m->id, json_type_int) &&
         g_hash_table_remove(client->abandoned, id)) {
         g_debug("QMP socket '%s': dropping late reply '%s'", client->socket_path, id);
         return;
     }
-    detail = g_strdup_printf("reply with unknown id %s", m->id ? json_object_to_json_string(m->id)
-                                                              : "(none)");
+    detail = g_strdup_printf("reply with unknown id %s", id ? id : "(none)");
     break_connection(client, FPB_QMP_ERROR_PROTOCOL, detail);
 }
 
@@ -287,6 +307,7 @@ static void fail_connect(FpbQmpClient *client, GError *error)
     GTask *task = g_steal_pointer(&client->connect_task);
 
     destroy_source(&client->connect_timeout);
+    destroy_source(&client->connect_cancel);
     g_task_return_error(task, error);
     g_object_unref(task);
     fpb_qmp_client_free(client);
@@ -301,13 +322,15 @@ static void capabilities_done(FpbQmpClient *client, json_object *value, GError *
         return; /* failed earlier; fail_connect already ran */
     }
     if (error != NULL) {
-        fail_connect(client, g_error_new(FPB_QMP_ERROR, error->code == FPB_QMP_ERROR_TIMEOUT
-                                                            ? FPB_QMP_ERROR_TIMEOUT
-                                                            : FPB_QMP_ERROR_CONNECT,
-                                         "%s", error->message));
+        fail_connect(client,
+                     g_error_new(FPB_QMP_ERROR,
+                                 error->code == FPB_QMP_ERROR_TIMEOUT ? FPB_QMP_ERROR_TIMEOUT
+                                                                      : FPB_QMP_ERROR_CONNECT,
+                                 "%s", error->message));
         return;
     }
     destroy_source(&client->connect_timeout);
+    destroy_source(&client->connect_cancel);
     task = g_steal_pointer(&client->connect_task);
     g_task_return_pointer(task, client, (GDestroyNotify)fpb_qmp_client_free);
     g_object_unref(task);
@@ -328,8 +351,7 @@ static gboolean parse_greeting(FpbQmpClient *client, json_object *qmp, GError **
         return FALSE;
     }
     return !fpb_qmp_json_has(qmp, "capabilities") ||
-           fpb_qmp_json_get_strv(qmp, "QMP greeting", "capabilities", &client->capabilities,
-                                 error);
+           fpb_qmp_json_get_strv(qmp, "QMP greeting", "capabilities", &client->capabilities, error);
 }
 
 static void handle_greeting(FpbQmpClient *client, const FpbQmpMessage *m)
@@ -384,33 +406,59 @@ static void handle_eof(FpbQmpClient *client)
                          : "connection closed by QEMU");
 }
 
+/* Handles the parsed messages in order. A handler may run a blocking
+ * command, which dispatches from here too (re-entered): the queue, not the
+ * read that parsed them, keeps the order. Call with a reference held. */
+static void dispatch_inbox(FpbQmpClient *client)
+{
+    json_object *msg;
+
+    while (client->broken == NULL && !client->closed &&
+           (msg = g_queue_pop_head(&client->inbox)) != NULL) {
+        handle_message(client, msg);
+        json_object_put(msg);
+    }
+    if (client->stream_error != NULL && g_queue_is_empty(&client->inbox)) {
+        g_autoptr(GError) error = g_steal_pointer(&client->stream_error);
+
+        /* Messages before the garbage counted; now the connection breaks. */
+        break_connection(client, FPB_QMP_ERROR_PROTOCOL, error->message);
+    }
+}
+
 /* Reads once and handles every complete message; FALSE if reading stopped. */
 static gboolean read_some(FpbQmpClient *client)
 {
     g_autoptr(GError) error = NULL;
-    g_autoptr(GPtrArray) messages = g_ptr_array_new_with_free_func(fpb_qmp_json_unref);
-    gssize n = g_socket_receive(client->socket, client->read_buf, READ_CHUNK, NULL, &error);
-    gboolean parsed;
+    g_autoptr(GPtrArray) messages = g_ptr_array_new();
+    gssize n;
 
+    if (!g_queue_is_empty(&client->inbox) || client->stream_error != NULL) {
+        /* Re-entered from a handler: older messages first, garbage last. */
+        dispatch_inbox(client);
+        return client->broken == NULL && !client->closed;
+    }
+    n = g_socket_receive(client->socket, client->read_buf, READ_CHUNK, NULL, &error);
     if (n < 0 && g_error_matches(error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)) {
         return TRUE;
     }
-    if (n < 0) {
-        break_connection(client, FPB_QMP_ERROR_IO, error->message);
+    if (n <= 0) {
+        /* Replies read earlier but not handled yet still count. */
+        dispatch_inbox(client);
+        if (n < 0) {
+            break_connection(client, FPB_QMP_ERROR_IO, error->message);
+        } else {
+            handle_eof(client);
+        }
         return FALSE;
     }
-    if (n == 0) {
-        handle_eof(client);
-        return FALSE;
+    if (!fpb_qmp_stream_feed(client->stream, client->read_buf, (gsize)n, messages, &error)) {
+        client->stream_error = g_steal_pointer(&error);
     }
-    parsed = fpb_qmp_stream_feed(client->stream, client->read_buf, (gsize)n, messages, &error);
-    /* Messages before any garbage still count, in order. */
-    for (guint i = 0; i < messages->len && client->broken == NULL && !client->closed; i++) {
-        handle_message(client, messages->pdata[i]);
+    for (guint i = 0; i < messages->len; i++) {
+        g_queue_push_tail(&client->inbox, messages->pdata[i]);
     }
-    if (!parsed) {
-        break_connection(client, FPB_QMP_ERROR_PROTOCOL, error->message);
-    }
+    dispatch_inbox(client);
     return client->broken == NULL && !client->closed;
 }
 
@@ -479,8 +527,7 @@ static void pump(FpbQmpClient *client)
     client->inflight = cmd;
     g_string_assign(client->out, cmd->line);
     client->out_done = 0;
-    g_debug("QMP socket '%s': -> %.*s", client->socket_path, (int)strlen(cmd->line) - 1,
-            cmd->line);
+    g_debug("QMP socket '%s': -> %.*s", client->socket_path, (int)strlen(cmd->line) - 1, cmd->line);
     flush_output(client);
 }
 
@@ -490,20 +537,21 @@ static Command *command_new(FpbQmpClient *client, const char *name, json_object 
 {
     g_autoptr(json_object) request = json_object_new_object();
     Command *cmd = g_new0(Command, 1);
-    char id[32];
 
     cmd->client = client;
     cmd->name = g_strdup(name);
     cmd->serial = client->next_serial++;
-    g_snprintf(id, sizeof(id), "fpb-%" G_GUINT64_FORMAT, cmd->serial);
     json_object_object_add(request, "execute", json_object_new_string(name));
     if (arguments != NULL) {
         json_object_object_add(request, "arguments", json_object_get(arguments));
     }
-    json_object_object_add(request, "id", json_object_new_string(id));
+    /* A bare integer, the shortest unique id: QEMU 7.2 reads requests one
+     * byte per read() and each byte before the closing brace delays the
+     * reply (about 10 us a byte here; docs/qmp-client.md, "Latency"). */
+    json_object_object_add(request, "id", json_object_new_int64((gint64)cmd->serial));
     /* QEMU reads JSON, not lines, but a newline keeps transcripts readable. */
-    cmd->line = g_strconcat(json_object_to_json_string_ext(request, JSON_C_TO_STRING_PLAIN), "\n",
-                            NULL);
+    cmd->line =
+        g_strconcat(json_object_to_json_string_ext(request, JSON_C_TO_STRING_PLAIN), "\n", NULL);
     return cmd;
 }
 
@@ -511,17 +559,16 @@ static Command *command_new(FpbQmpClient *client, const char *name, json_object 
 static void command_abandon(Command *cmd, GError *error)
 {
     FpbQmpClient *client = cmd->client;
-    char id[32];
 
     if (client->inflight == cmd) {
         if (client->out_done < client->out->len) {
             /* Half a request on the wire cannot be taken back. */
-            break_connection(client, FPB_QMP_ERROR_TIMEOUT, error->message);
             g_error_free(error);
+            break_connection(client, FPB_QMP_ERROR_TIMEOUT,
+                             "timed out with the request half written");
             return;
         }
-        g_snprintf(id, sizeof(id), "fpb-%" G_GUINT64_FORMAT, cmd->serial);
-        g_hash_table_add(client->abandoned, g_strdup(id));
+        g_hash_table_add(client->abandoned, g_strdup_printf("%" G_GUINT64_FORMAT, cmd->serial));
     }
     command_finish(cmd, NULL, error);
     pump(client);
@@ -560,29 +607,44 @@ static void command_watch(Command *cmd, guint timeout_ms, GCancellable *cancella
     }
     if (cancellable != NULL) {
         cmd->cancel_source = g_cancellable_source_new(cancellable);
-        g_source_set_callback(cmd->cancel_source, G_SOURCE_FUNC(on_command_cancelled), cmd,
-                              NULL);
+        g_source_set_callback(cmd->cancel_source, G_SOURCE_FUNC(on_command_cancelled), cmd, NULL);
         g_source_attach(cmd->cancel_source, cmd->client->context);
     }
 }
 
-void fpb_qmp_client_execute_async(FpbQmpClient *client, const char *command,
-                                  json_object *arguments, guint timeout_ms,
-                                  GCancellable *cancellable, GAsyncReadyCallback callback,
-                                  gpointer user_data)
+/* Why @cmd cannot be sent now, or NULL. */
+static GError *command_refused(Command *cmd)
+{
+    FpbQmpClient *client = cmd->client;
+    g_autofree char *detail = NULL;
+
+    if (client->closed) {
+        /* Only from a callback run while the client is being freed. */
+        return command_error(cmd, FPB_QMP_ERROR_CLOSED, "client closed");
+    }
+    if (client->broken == NULL && client->connect_task == NULL) {
+        return NULL;
+    }
+    detail = g_strdup_printf("not sent: connection is broken: %s",
+                             client->broken ? client->broken->message : "not connected yet");
+    return command_error(cmd, FPB_QMP_ERROR_BROKEN, detail);
+}
+
+void fpb_qmp_client_execute_async(FpbQmpClient *client, const char *command, json_object *arguments,
+                                  guint timeout_ms, GCancellable *cancellable,
+                                  GAsyncReadyCallback callback, gpointer user_data)
 {
     GTask *task = g_task_new(NULL, cancellable, callback, user_data);
+    GError *error;
     Command *cmd;
 
     g_return_if_fail(client != NULL && command != NULL);
     g_task_set_source_tag(task, fpb_qmp_client_execute_async);
     cmd = command_new(client, command, arguments);
     cmd->task = task;
-    if (client->broken != NULL || client->connect_task != NULL) {
-        g_autofree char *detail = g_strdup_printf(
-            "not sent: connection is broken: %s",
-            client->broken ? client->broken->message : "not connected yet");
-        g_task_return_error(task, command_error(cmd, FPB_QMP_ERROR_BROKEN, detail));
+    error = command_refused(cmd);
+    if (error != NULL) {
+        g_task_return_error(task, error);
         command_free(cmd);
         return;
     }
@@ -606,6 +668,18 @@ static gboolean on_connect_timeout(gpointer data)
     destroy_source(&client->connect_timeout);
     break_connection(client, FPB_QMP_ERROR_TIMEOUT,
                      "no QMP greeting within the timeout (is another client connected?)");
+    g_rc_box_release_full(client, client_clear);
+    return G_SOURCE_REMOVE;
+}
+
+static gboolean on_connect_cancelled(GCancellable *cancellable, gpointer data)
+{
+    FpbQmpClient *client = g_rc_box_acquire(data);
+    GError *error = NULL;
+
+    destroy_source(&client->connect_cancel);
+    g_cancellable_set_error_if_cancelled(cancellable, &error);
+    fail_connect(client, error);
     g_rc_box_release_full(client, client_clear);
     return G_SOURCE_REMOVE;
 }
@@ -661,6 +735,12 @@ void fpb_qmp_client_connect_async(const char *socket_path, guint timeout_ms,
         g_source_set_callback(client->connect_timeout, on_connect_timeout, client, NULL);
         g_source_attach(client->connect_timeout, client->context);
     }
+    if (cancellable != NULL) {
+        client->connect_cancel = g_cancellable_source_new(cancellable);
+        g_source_set_callback(client->connect_cancel, G_SOURCE_FUNC(on_connect_cancelled), client,
+                              NULL);
+        g_source_attach(client->connect_cancel, client->context);
+    }
 }
 
 FpbQmpClient *fpb_qmp_client_connect_finish(GAsyncResult *result, GError **error)
@@ -701,19 +781,98 @@ FpbQmpClient *fpb_qmp_client_connect(const char *socket_path, guint timeout_ms, 
     return client;
 }
 
+/* Waits for the socket once, up to @deadline (monotonic us, -1: none), and
+ * reads or writes what it can; abandons @cmd when the deadline passed. */
+static void wait_io(FpbQmpClient *client, Command *cmd, gint64 deadline)
+{
+    struct pollfd p = {.fd = g_socket_get_fd(client->socket), .events = POLLIN};
+    int ms = -1;
+    int n;
+
+    if (deadline >= 0) {
+        ms = (int)CLAMP((deadline - g_get_monotonic_time() + 999) / 1000, 0, G_MAXINT);
+    }
+    if (!g_queue_is_empty(&client->inbox) || client->stream_error != NULL) {
+        dispatch_inbox(client); /* left by a handler that re-entered */
+        return;
+    }
+    if (client->out_done < client->out->len) {
+        p.events |= POLLOUT;
+    }
+    n = ms == 0 ? 0 : poll(&p, 1, ms);
+    if (n == 0) {
+        command_abandon(cmd,
+                        command_error(cmd, FPB_QMP_ERROR_TIMEOUT, "no reply within the timeout"));
+        return;
+    }
+    if (n < 0) {
+        return; /* EINTR: poll again */
+    }
+    if (p.revents & POLLOUT) {
+        flush_output(client);
+    }
+    if (p.revents & (POLLIN | POLLHUP | POLLERR) && client->broken == NULL && !client->closed) {
+        read_some(client);
+    }
+}
+
+/* Blocking calls wait with poll() on the socket, not by iterating the
+ * context: no GTask, no GSource per command, so a round trip costs a send, a
+ * poll and a receive. */
 json_object *fpb_qmp_client_execute(FpbQmpClient *client, const char *command,
                                     json_object *arguments, guint timeout_ms, GError **error)
 {
-    /* The handler of an event may free the client while we wait. */
-    g_autoptr(GMainContext) context = g_main_context_ref(client->context);
-    g_autoptr(GAsyncResult) result = NULL;
+    gint64 deadline = timeout_ms ? g_get_monotonic_time() + (gint64)timeout_ms * 1000 : -1;
+    SyncSlot slot = {FALSE, NULL, NULL};
+    Command *cmd = command_new(client, command, arguments);
+    GError *refused = command_refused(cmd);
 
-    g_main_context_push_thread_default(context);
-    fpb_qmp_client_execute_async(client, command, arguments, timeout_ms, NULL, store_result,
-                                 &result);
-    wait_for(context, &result);
-    g_main_context_pop_thread_default(context);
-    return fpb_qmp_client_execute_finish(result, error);
+    if (refused != NULL) {
+        command_free(cmd);
+        g_propagate_error(error, refused);
+        return NULL;
+    }
+    cmd->sync = &slot;
+    /* An event handler may free the client while we wait. */
+    g_rc_box_acquire(client);
+    g_queue_push_tail(&client->queue, cmd);
+    pump(client);
+    while (!slot.done) {
+        wait_io(client, cmd, deadline);
+    }
+    g_rc_box_release_full(client, client_clear);
+    if (slot.error != NULL) {
+        g_propagate_error(error, slot.error);
+        return NULL;
+    }
+    return slot.value;
+}
+
+static gboolean on_wait_timeout(gpointer data)
+{
+    *(gboolean *)data = TRUE;
+    return G_SOURCE_REMOVE;
+}
+
+gboolean fpb_qmp_client_wait_event(FpbQmpClient *client, guint timeout_ms)
+{
+    g_autoptr(GMainContext) context = g_main_context_ref(client->context);
+    g_autoptr(GSource) timeout = g_timeout_source_new(timeout_ms);
+    guint64 before = client->events_delivered;
+    gboolean expired = FALSE;
+    gboolean delivered = FALSE;
+
+    g_source_set_callback(timeout, on_wait_timeout, &expired, NULL);
+    g_source_attach(timeout, context);
+    while (!expired && !client->closed && client->broken == NULL) {
+        g_main_context_iteration(context, TRUE);
+        if (!client->closed && client->events_delivered != before) {
+            delivered = TRUE;
+            break;
+        }
+    }
+    g_source_destroy(timeout);
+    return delivered;
 }
 
 /* ---- the rest ----------------------------------------------------------- */
@@ -725,7 +884,7 @@ const FpbQmpVersion *fpb_qmp_client_get_version(FpbQmpClient *client)
 
 const char *const *fpb_qmp_client_get_capabilities(FpbQmpClient *client)
 {
-    static const char *const none[] = { NULL };
+    static const char *const none[] = {NULL};
 
     return client->capabilities ? (const char *const *)client->capabilities : none;
 }
@@ -754,7 +913,8 @@ void fpb_qmp_client_free(FpbQmpClient *client)
 {
     json_object *msg;
 
-    if (client == NULL) {
+    /* A pending command's callback may free the client again: ignore that. */
+    if (client == NULL || client->closed) {
         return;
     }
     client->closed = TRUE;

@@ -34,7 +34,8 @@ typedef struct _FpbQmpClient FpbQmpClient;
  * @data: the event's "data" object, borrowed, NULL if the event has none
  * @timestamp_us: QEMU's time stamp (microseconds since the epoch), -1 if
  *   QEMU sent none or an invalid one
- * The handler may call fpb_qmp_client_free() on @client.
+ * The handler may call fpb_qmp_client_free() on @client, and may run
+ * blocking commands on it.
  */
 typedef void (*FpbQmpEventFunc)(FpbQmpClient *client, const char *event, json_object *data,
                                 gint64 timestamp_us, gpointer user_data);
@@ -43,7 +44,7 @@ typedef void (*FpbQmpEventFunc)(FpbQmpClient *client, const char *event, json_ob
  * fpb_qmp_client_connect:
  * Blocking: connects to @socket_path, reads the greeting and negotiates
  * qmp_capabilities, within @timeout_ms (0: no limit). The client gets its own
- * GMainContext, iterated only inside the blocking calls.
+ * GMainContext, iterated only by fpb_qmp_client_wait_event().
  * Returns: (transfer full) the client, or NULL with FPB_QMP_ERROR_CONNECT /
  * FPB_QMP_ERROR_TIMEOUT.
  */
@@ -59,9 +60,10 @@ FpbQmpClient *fpb_qmp_client_connect_finish(GAsyncResult *result, GError **error
 /**
  * fpb_qmp_client_execute:
  * Blocking: runs @command with @arguments (borrowed, may be NULL) and waits
- * at most @timeout_ms (0: no limit) for the reply, iterating the client's
- * context meanwhile (so events are delivered). A command that timed out is
- * abandoned: its late reply is dropped and the connection stays usable.
+ * at most @timeout_ms (0: no limit) for the reply, with poll() on the socket:
+ * events are delivered meanwhile, other sources of the client's context do
+ * not run. A command that timed out is abandoned: its late reply is dropped
+ * and the connection stays usable.
  * Returns: (transfer full) the "return" value, or NULL with @error set; a QMP
  * error reply is FPB_QMP_ERROR_COMMAND with class and desc.
  */
@@ -69,10 +71,9 @@ json_object *fpb_qmp_client_execute(FpbQmpClient *client, const char *command,
                                     json_object *arguments, guint timeout_ms, GError **error);
 
 /* Asynchronous execute; @callback runs in the client's context. */
-void fpb_qmp_client_execute_async(FpbQmpClient *client, const char *command,
-                                  json_object *arguments, guint timeout_ms,
-                                  GCancellable *cancellable, GAsyncReadyCallback callback,
-                                  gpointer user_data);
+void fpb_qmp_client_execute_async(FpbQmpClient *client, const char *command, json_object *arguments,
+                                  guint timeout_ms, GCancellable *cancellable,
+                                  GAsyncReadyCallback callback, gpointer user_data);
 /* Returns: (transfer full) the "return" value. Does not need the client, which
  * may have been freed meanwhile (the command then fails with
  * FPB_QMP_ERROR_CLOSED). */
@@ -86,6 +87,16 @@ json_object *fpb_qmp_client_execute_finish(GAsyncResult *result, GError **error)
  */
 void fpb_qmp_client_set_event_handler(FpbQmpClient *client, FpbQmpEventFunc func,
                                       gpointer user_data, GDestroyNotify destroy);
+
+/**
+ * fpb_qmp_client_wait_event:
+ * Blocking: iterates the client's context until at least one event has been
+ * delivered to the handler, or @timeout_ms passed, or the connection broke.
+ * For blocking users that wait for e.g. MIGRATION instead of polling. The
+ * handler must not free the client while this waits.
+ * Returns: TRUE if an event was delivered.
+ */
+gboolean fpb_qmp_client_wait_event(FpbQmpClient *client, guint timeout_ms);
 
 /* The QEMU version from the greeting; owned by the client. */
 const FpbQmpVersion *fpb_qmp_client_get_version(FpbQmpClient *client);

@@ -39,29 +39,26 @@ static int lookup(const char *name, const char *const *names, int unknown)
     return unknown;
 }
 
-gboolean fpb_qmp_dirty_rate_info_parse(json_object *reply, FpbQmpDirtyRateInfo *ret,
-                                       GError **error)
+gboolean fpb_qmp_dirty_rate_info_parse(json_object *reply, FpbQmpDirtyRateInfo *ret, GError **error)
 {
-    static const char *const statuses[] = { "unstarted", "measuring", "measured" };
-    static const char *const modes[] = { "page-sampling", "dirty-ring", "dirty-bitmap" };
+    static const char *const statuses[] = {"unstarted", "measuring", "measured"};
+    static const char *const modes[] = {"page-sampling", "dirty-ring", "dirty-bitmap"};
     const char *what = FPB_QMP_REPLY("query-dirty-rate");
-    FpbQmpDirtyRateInfo info = { 0 };
+    FpbQmpDirtyRateInfo info = {0};
     const char *status = NULL;
     const char *mode = NULL;
 
     if (!fpb_qmp_json_get_string(reply, what, "status", &status, error) ||
         !fpb_qmp_json_get_string(reply, what, "mode", &mode, error) ||
-        !fpb_qmp_json_get_int(reply, what, "start-time", 0, G_MAXINT64, &info.start_time,
-                              error) ||
-        !fpb_qmp_json_get_int(reply, what, "calc-time", 0, G_MAXINT64, &info.calc_time,
-                              error) ||
+        !fpb_qmp_json_get_int(reply, what, "start-time", 0, G_MAXINT64, &info.start_time, error) ||
+        !fpb_qmp_json_get_int(reply, what, "calc-time", 0, G_MAXINT64, &info.calc_time, error) ||
         !fpb_qmp_json_get_uint(reply, what, "sample-pages", G_MAXUINT64, &info.sample_pages,
                                error)) {
         return FALSE;
     }
     info.has_dirty_rate = fpb_qmp_json_has(reply, "dirty-rate");
-    if (info.has_dirty_rate && !fpb_qmp_json_get_int(reply, what, "dirty-rate", 0, G_MAXINT64,
-                                                     &info.dirty_rate, error)) {
+    if (info.has_dirty_rate &&
+        !fpb_qmp_json_get_int(reply, what, "dirty-rate", 0, G_MAXINT64, &info.dirty_rate, error)) {
         return FALSE;
     }
     info.status = lookup(status, statuses, FPB_QMP_DIRTY_RATE_UNKNOWN);
@@ -70,8 +67,7 @@ gboolean fpb_qmp_dirty_rate_info_parse(json_object *reply, FpbQmpDirtyRateInfo *
     return TRUE;
 }
 
-gboolean fpb_qmp_query_dirty_rate(FpbQmpClient *client, FpbQmpDirtyRateInfo *ret,
-                                  GError **error)
+gboolean fpb_qmp_query_dirty_rate(FpbQmpClient *client, FpbQmpDirtyRateInfo *ret, GError **error)
 {
     g_autoptr(json_object) reply =
         fpb_qmp_call(client, "query-dirty-rate", NULL, json_type_object, error);

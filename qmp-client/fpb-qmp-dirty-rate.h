@@ -38,7 +38,6 @@ gboolean fpb_qmp_calc_dirty_rate(FpbQmpClient *client, gint64 calc_time_s,
 
 gboolean fpb_qmp_dirty_rate_info_parse(json_object *reply, FpbQmpDirtyRateInfo *ret,
                                        GError **error);
-gboolean fpb_qmp_query_dirty_rate(FpbQmpClient *client, FpbQmpDirtyRateInfo *ret,
-                                  GError **error);
+gboolean fpb_qmp_query_dirty_rate(FpbQmpClient *client, FpbQmpDirtyRateInfo *ret, GError **error);
 
 G_END_DECLS

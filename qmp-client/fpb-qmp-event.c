@@ -36,8 +36,8 @@ static gboolean parse_data(json_object *data, FpbQmpEvent *event, GError **error
         return fpb_qmp_json_get_int(data, "event 'MIGRATION_PASS': data", "pass", 0, G_MAXINT64,
                                     &event->pass, error);
     case FPB_QMP_EVENT_BALLOON_CHANGE:
-        return fpb_qmp_json_get_uint(data, "event 'BALLOON_CHANGE': data", "actual",
-                                     G_MAXINT64, &event->balloon_actual, error);
+        return fpb_qmp_json_get_uint(data, "event 'BALLOON_CHANGE': data", "actual", G_MAXINT64,
+                                     &event->balloon_actual, error);
     case FPB_QMP_EVENT_SHUTDOWN:
         return parse_shutdown(data, event, error);
     default:
@@ -52,12 +52,12 @@ FpbQmpEvent *fpb_qmp_event_parse(const char *name, json_object *data, gint64 tim
         const char *name;
         FpbQmpEventType type;
     } types[] = {
-        { "MIGRATION", FPB_QMP_EVENT_MIGRATION },
-        { "MIGRATION_PASS", FPB_QMP_EVENT_MIGRATION_PASS },
-        { "BALLOON_CHANGE", FPB_QMP_EVENT_BALLOON_CHANGE },
-        { "STOP", FPB_QMP_EVENT_STOP },
-        { "RESUME", FPB_QMP_EVENT_RESUME },
-        { "SHUTDOWN", FPB_QMP_EVENT_SHUTDOWN },
+        {"MIGRATION", FPB_QMP_EVENT_MIGRATION},
+        {"MIGRATION_PASS", FPB_QMP_EVENT_MIGRATION_PASS},
+        {"BALLOON_CHANGE", FPB_QMP_EVENT_BALLOON_CHANGE},
+        {"STOP", FPB_QMP_EVENT_STOP},
+        {"RESUME", FPB_QMP_EVENT_RESUME},
+        {"SHUTDOWN", FPB_QMP_EVENT_SHUTDOWN},
     };
     g_autoptr(FpbQmpEvent) event = g_new0(FpbQmpEvent, 1);
 

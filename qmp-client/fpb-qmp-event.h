@@ -21,12 +21,12 @@ typedef enum {
 typedef struct {
     FpbQmpEventType type;
     char *name;
-    gint64 timestamp_us;                   /* -1 if QEMU sent none */
+    gint64 timestamp_us;                    /* -1 if QEMU sent none */
     FpbQmpMigrationStatus migration_status; /* MIGRATION */
-    gint64 pass;                           /* MIGRATION_PASS: dirty-sync count */
-    guint64 balloon_actual;                /* BALLOON_CHANGE: guest memory, bytes */
-    gboolean shutdown_guest;               /* SHUTDOWN: guest initiated */
-    char *shutdown_reason;                 /* SHUTDOWN: ShutdownCause */
+    gint64 pass;                            /* MIGRATION_PASS: dirty-sync count */
+    guint64 balloon_actual;                 /* BALLOON_CHANGE: guest memory, bytes */
+    gboolean shutdown_guest;                /* SHUTDOWN: guest initiated */
+    char *shutdown_reason;                  /* SHUTDOWN: ShutdownCause */
 } FpbQmpEvent;
 
 /* Parses an event; @data (borrowed, may be NULL) is its "data" member. An

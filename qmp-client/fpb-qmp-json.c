@@ -30,17 +30,16 @@ gboolean fpb_qmp_json_get_member(json_object *obj, const char *what, const char 
     json_object *member = NULL;
 
     if (!json_object_is_type(obj, json_type_object)) {
-        g_set_error(error, FPB_QMP_ERROR, FPB_QMP_ERROR_PROTOCOL, "%s: not a JSON object",
-                    what);
+        g_set_error(error, FPB_QMP_ERROR, FPB_QMP_ERROR_PROTOCOL, "%s: not a JSON object", what);
         return FALSE;
     }
     if (!json_object_object_get_ex(obj, key, &member) || member == NULL) {
         return protocol_error(error, what, key, "is missing");
     }
     if (!json_object_is_type(member, type)) {
-        g_autofree char *problem =
-            g_strdup_printf("is a %s, expected a %s", json_type_to_name(json_object_get_type(member)),
-                            json_type_to_name(type));
+        g_autofree char *problem = g_strdup_printf("is a %s, expected a %s",
+                                                   json_type_to_name(json_object_get_type(member)),
+                                                   json_type_to_name(type));
         return protocol_error(error, what, key, problem);
     }
     *ret = member;
@@ -120,8 +119,8 @@ gboolean fpb_qmp_json_get_uint(json_object *obj, const char *what, const char *k
     return fpb_qmp_json_to_uint(member, field, max, ret, error);
 }
 
-gboolean fpb_qmp_json_get_double(json_object *obj, const char *what, const char *key,
-                                 double *ret, GError **error)
+gboolean fpb_qmp_json_get_double(json_object *obj, const char *what, const char *key, double *ret,
+                                 GError **error)
 {
     json_object *member = NULL;
 
@@ -137,8 +136,8 @@ gboolean fpb_qmp_json_get_double(json_object *obj, const char *what, const char 
     return TRUE;
 }
 
-gboolean fpb_qmp_json_get_bool(json_object *obj, const char *what, const char *key,
-                               gboolean *ret, GError **error)
+gboolean fpb_qmp_json_get_bool(json_object *obj, const char *what, const char *key, gboolean *ret,
+                               GError **error)
 {
     json_object *member = NULL;
 

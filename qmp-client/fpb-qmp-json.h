@@ -30,10 +30,10 @@ gboolean fpb_qmp_json_get_int(json_object *obj, const char *what, const char *ke
 gboolean fpb_qmp_json_get_uint(json_object *obj, const char *what, const char *key, guint64 max,
                                guint64 *ret, GError **error);
 /* Accepts JSON integers as well as doubles. */
-gboolean fpb_qmp_json_get_double(json_object *obj, const char *what, const char *key,
-                                 double *ret, GError **error);
-gboolean fpb_qmp_json_get_bool(json_object *obj, const char *what, const char *key,
-                               gboolean *ret, GError **error);
+gboolean fpb_qmp_json_get_double(json_object *obj, const char *what, const char *key, double *ret,
+                                 GError **error);
+gboolean fpb_qmp_json_get_bool(json_object *obj, const char *what, const char *key, gboolean *ret,
+                               GError **error);
 /* @ret is borrowed from @obj. */
 gboolean fpb_qmp_json_get_string(json_object *obj, const char *what, const char *key,
                                  const char **ret, GError **error);

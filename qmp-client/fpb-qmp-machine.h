@@ -14,7 +14,7 @@
 G_BEGIN_DECLS
 
 typedef struct {
-    char *status;        /* RunState, e.g. "running", "paused", "postmigrate" */
+    char *status; /* RunState, e.g. "running", "paused", "postmigrate" */
     gboolean running;
     gboolean singlestep; /* FALSE when QEMU no longer sends it (QEMU >= 9) */
 } FpbQmpStatus;

@@ -32,8 +32,7 @@ static gboolean parse_event(json_object *msg, FpbQmpMessage *ret, GError **error
     }
     ret->value = NULL;
     if (fpb_qmp_json_has(msg, "data") &&
-        !fpb_qmp_json_get_member(msg, "QMP event", "data", json_type_object, &ret->value,
-                                 error)) {
+        !fpb_qmp_json_get_member(msg, "QMP event", "data", json_type_object, &ret->value, error)) {
         return FALSE;
     }
     ret->timestamp_us = parse_timestamp(msg);
@@ -45,8 +44,7 @@ static gboolean parse_error_reply(json_object *msg, FpbQmpMessage *ret, GError *
 {
     json_object *err = NULL;
 
-    if (!fpb_qmp_json_get_member(msg, "QMP error reply", "error", json_type_object, &err,
-                                 error) ||
+    if (!fpb_qmp_json_get_member(msg, "QMP error reply", "error", json_type_object, &err, error) ||
         !fpb_qmp_json_get_string(err, "QMP error reply", "class", &ret->error_class, error) ||
         !fpb_qmp_json_get_string(err, "QMP error reply", "desc", &ret->error_desc, error)) {
         return FALSE;
@@ -58,7 +56,7 @@ static gboolean parse_error_reply(json_object *msg, FpbQmpMessage *ret, GError *
 
 gboolean fpb_qmp_message_parse(json_object *msg, FpbQmpMessage *ret, GError **error)
 {
-    FpbQmpMessage m = { 0 };
+    FpbQmpMessage m = {0};
 
     if (!json_object_is_type(msg, json_type_object)) {
         g_set_error_literal(error, FPB_QMP_ERROR, FPB_QMP_ERROR_PROTOCOL,
@@ -94,11 +92,7 @@ gboolean fpb_qmp_message_parse(json_object *msg, FpbQmpMessage *ret, GError **er
 
 gboolean fpb_qmp_message_id_equals(json_object *id, guint64 serial)
 {
-    char expected[32];
-
-    if (!json_object_is_type(id, json_type_string)) {
-        return FALSE;
-    }
-    g_snprintf(expected, sizeof(expected), "fpb-%" G_GUINT64_FORMAT, serial);
-    return strcmp(json_object_get_string(id), expected) == 0;
+    /* json-c keeps integers as int64 or uint64; a serial fits both. */
+    return json_object_is_type(id, json_type_int) && serial <= G_MAXINT64 &&
+           json_object_get_int64(id) == (gint64)serial;
 }

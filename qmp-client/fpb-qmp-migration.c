@@ -55,7 +55,10 @@ typedef struct {
     guint64 max;
 } UintField;
 
-#define STATS_FIELD(key, member, max) { key, offsetof(FpbQmpMigrationStats, member), max }
+#define STATS_FIELD(key, member, max)                                                              \
+    {                                                                                              \
+        key, offsetof(FpbQmpMigrationStats, member), max                                           \
+    }
 
 /* 'int' in the schema is int64; sizes and counts are never negative. */
 static const UintField stats_fields[] = {
@@ -81,7 +84,7 @@ static const UintField stats_fields[] = {
 static gboolean parse_stats(json_object *obj, FpbQmpMigrationStats *ret, GError **error)
 {
     const char *what = FPB_QMP_REPLY("query-migrate") ": member 'ram'";
-    FpbQmpMigrationStats stats = { 0 };
+    FpbQmpMigrationStats stats = {0};
 
     for (gsize i = 0; i < G_N_ELEMENTS(stats_fields); i++) {
         const UintField *f = &stats_fields[i];
@@ -99,22 +102,19 @@ static gboolean parse_stats(json_object *obj, FpbQmpMigrationStats *ret, GError 
 }
 
 /* An optional non-negative millisecond count. */
-static gboolean get_optional_ms(json_object *reply, const char *key, gboolean *ret_has,
-                                gint64 *ret, GError **error)
+static gboolean get_optional_ms(json_object *reply, const char *key, gboolean *ret_has, gint64 *ret,
+                                GError **error)
 {
     *ret_has = fpb_qmp_json_has(reply, key);
-    return !*ret_has ||
-           fpb_qmp_json_get_int(reply, FPB_QMP_REPLY("query-migrate"), key, 0, G_MAXINT64, ret,
-                                error);
+    return !*ret_has || fpb_qmp_json_get_int(reply, FPB_QMP_REPLY("query-migrate"), key, 0,
+                                             G_MAXINT64, ret, error);
 }
 
 static gboolean parse_info_times(json_object *reply, FpbQmpMigrationInfo *info, GError **error)
 {
-    return get_optional_ms(reply, "total-time", &info->has_total_time, &info->total_time,
-                           error) &&
+    return get_optional_ms(reply, "total-time", &info->has_total_time, &info->total_time, error) &&
            get_optional_ms(reply, "downtime", &info->has_downtime, &info->downtime, error) &&
-           get_optional_ms(reply, "setup-time", &info->has_setup_time, &info->setup_time,
-                           error) &&
+           get_optional_ms(reply, "setup-time", &info->has_setup_time, &info->setup_time, error) &&
            get_optional_ms(reply, "expected-downtime", &info->has_expected_downtime,
                            &info->expected_downtime, error);
 }
@@ -179,10 +179,10 @@ typedef struct {
     guint64 max;
 } ParamField;
 
-#define PARAM(key, member, max)                                                                  \
-    {                                                                                            \
-        key, offsetof(FpbQmpMigrationParameters, has_##member),                                 \
-            offsetof(FpbQmpMigrationParameters, member), max                                     \
+#define PARAM(key, member, max)                                                                    \
+    {                                                                                              \
+        key, offsetof(FpbQmpMigrationParameters, has_##member),                                    \
+            offsetof(FpbQmpMigrationParameters, member), max                                       \
     }
 
 static const ParamField param_fields[] = {
@@ -201,16 +201,15 @@ static const ParamField param_fields[] = {
 gboolean fpb_qmp_migration_parameters_parse(json_object *reply, FpbQmpMigrationParameters *ret,
                                             GError **error)
 {
-    FpbQmpMigrationParameters params = { 0 };
+    FpbQmpMigrationParameters params = {0};
 
     for (gsize i = 0; i < G_N_ELEMENTS(param_fields); i++) {
         const ParamField *f = &param_fields[i];
         gboolean has = fpb_qmp_json_has(reply, f->key);
 
         *FIELD_AT(&params, f->has_offset, gboolean) = has;
-        if (has && !fpb_qmp_json_get_uint(reply, FPB_QMP_REPLY("query-migrate-parameters"),
-                                          f->key, f->max, FIELD_AT(&params, f->offset, guint64),
-                                          error)) {
+        if (has && !fpb_qmp_json_get_uint(reply, FPB_QMP_REPLY("query-migrate-parameters"), f->key,
+                                          f->max, FIELD_AT(&params, f->offset, guint64), error)) {
             return FALSE;
         }
     }

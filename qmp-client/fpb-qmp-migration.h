@@ -38,9 +38,9 @@ typedef struct {
     guint64 transferred;
     guint64 remaining;
     guint64 total;
-    guint64 duplicate;    /* zero pages */
+    guint64 duplicate; /* zero pages */
     guint64 skipped;
-    guint64 normal;       /* pages sent in full */
+    guint64 normal; /* pages sent in full */
     guint64 normal_bytes;
     guint64 dirty_pages_rate;
     double mbps;

@@ -52,7 +52,8 @@ static gboolean all_space(const char *data, gsize len)
     return TRUE;
 }
 
-static gboolean fail(FpbQmpStream *stream, GError **error, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+static gboolean fail(FpbQmpStream *stream, GError **error, const char *fmt, ...)
+    G_GNUC_PRINTF(3, 4);
 
 static gboolean fail(FpbQmpStream *stream, GError **error, const char *fmt, ...)
 {
@@ -92,8 +93,8 @@ static gboolean take_message(FpbQmpStream *stream, json_object *obj, GPtrArray *
     return TRUE;
 }
 
-gboolean fpb_qmp_stream_feed(FpbQmpStream *stream, const char *data, gsize len,
-                             GPtrArray *messages, GError **error)
+gboolean fpb_qmp_stream_feed(FpbQmpStream *stream, const char *data, gsize len, GPtrArray *messages,
+                             GError **error)
 {
     if (stream->failed) {
         return fail(stream, error, "stream is unusable after an earlier error");

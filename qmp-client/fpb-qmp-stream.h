@@ -27,8 +27,8 @@ void fpb_qmp_stream_free(FpbQmpStream *stream);
  * the bad bytes are still appended. After an error the stream refuses all
  * further input.
  */
-gboolean fpb_qmp_stream_feed(FpbQmpStream *stream, const char *data, gsize len,
-                             GPtrArray *messages, GError **error);
+gboolean fpb_qmp_stream_feed(FpbQmpStream *stream, const char *data, gsize len, GPtrArray *messages,
+                             GError **error);
 
 /* TRUE while part of a message has been fed but not its end. */
 gboolean fpb_qmp_stream_in_message(const FpbQmpStream *stream);

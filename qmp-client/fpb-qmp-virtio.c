@@ -104,8 +104,8 @@ static void strip_descriptions(GStrv names)
 static gboolean parse_features(json_object *reply, const char *key, FpbQmpVirtioFeatures *ret,
                                GError **error)
 {
-    g_autofree char *what = g_strdup_printf(FPB_QMP_REPLY("x-query-virtio-status")
-                                            ": member '%s'", key);
+    g_autofree char *what =
+        g_strdup_printf(FPB_QMP_REPLY("x-query-virtio-status") ": member '%s'", key);
     json_object *obj = NULL;
 
     if (!fpb_qmp_json_get_member(reply, FPB_QMP_REPLY("x-query-virtio-status"), key,
@@ -118,9 +118,8 @@ static gboolean parse_features(json_object *reply, const char *key, FpbQmpVirtio
         return FALSE;
     }
     ret->has_unknown = fpb_qmp_json_has(obj, "unknown-dev-features");
-    if (ret->has_unknown && !fpb_qmp_json_get_uint(obj, what, "unknown-dev-features",
-                                                   G_MAXUINT64, &ret->unknown_dev_features,
-                                                   error)) {
+    if (ret->has_unknown && !fpb_qmp_json_get_uint(obj, what, "unknown-dev-features", G_MAXUINT64,
+                                                   &ret->unknown_dev_features, error)) {
         return FALSE;
     }
     strip_descriptions(ret->transports);

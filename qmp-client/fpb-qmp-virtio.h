@@ -57,8 +57,8 @@ typedef struct {
     gboolean broken;
     gboolean started;
     gboolean disabled;
-    GStrv statuses;       /* e.g. "VIRTIO_CONFIG_S_DRIVER_OK" */
-    gboolean driver_ok;   /* the guest driver finished its setup */
+    GStrv statuses;     /* e.g. "VIRTIO_CONFIG_S_DRIVER_OK" */
+    gboolean driver_ok; /* the guest driver finished its setup */
     FpbQmpVirtioFeatures host;
     FpbQmpVirtioFeatures guest;
     FpbQmpVirtioFeatures backend;

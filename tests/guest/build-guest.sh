@@ -3,11 +3,16 @@
 # Builds the fpb test guest from Debian packages: the guest kernel and its
 # virtio modules (from the package linux-image-amd64 depends on), busybox-static
 # and the workload, into OUTDIR/vmlinuz and OUTDIR/initrd.img.
-# Usage: build-guest.sh OUTDIR KERNEL_PACKAGE WORKLOAD INIT
+# Usage: build-guest.sh OUTDIR KERNEL_PACKAGE WORKLOAD INIT [EXTRA_MODULE.ko...]
+# Extra modules (fpb's own guest driver, fpb_balloon.ko) go to /lib/modules
+# beside the Debian ones; OUTDIR/guest-modules lists them, so tests can tell
+# whether the guest has them.
 # The .deb is cached in OUTDIR/cache, so a rebuild only repacks the initramfs.
 set -euo pipefail
 
 outdir=$1 kpkg=$2 workload=$3 init=$4
+shift 4
+extra_modules=("$@")
 busybox=/bin/busybox
 [ -x "$busybox" ] && "$busybox" --list >/dev/null 2>&1 || { echo "build-guest: busybox-static is missing (scripts/install-deps installs it)" >&2; exit 1; }
 file -L "$busybox" 2>/dev/null | grep -q 'statically linked' || { echo "build-guest: $busybox is not static: install busybox-static" >&2; exit 1; }
@@ -41,8 +46,20 @@ for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_p
         *) cp "$src" "$root/lib/modules/$m.ko" ;;
     esac
 done
+: > "$outdir/guest-modules.tmp"
+for ko in "${extra_modules[@]}"; do
+    m=$(basename "$ko" .ko)
+    vermagic=$(strings "$ko" | awk '/^vermagic=/ && !v { v = substr($0, 10) } END { print v }')
+    case "$vermagic" in
+        "$kver "*) ;;
+        *) echo "build-guest: $ko was built for '$vermagic', not $kver" >&2; exit 1 ;;
+    esac
+    cp "$ko" "$root/lib/modules/$m.ko"
+    echo "$m" >> "$outdir/guest-modules.tmp"
+done
 (cd "$root" && find . | LC_ALL=C sort | cpio --quiet -o -H newc | gzip -1) > "$outdir/initrd.img.tmp"
 echo "$kver" > "$outdir/kernel-version.tmp"
 mv "$outdir/vmlinuz.tmp" "$outdir/vmlinuz"
 mv "$outdir/initrd.img.tmp" "$outdir/initrd.img"
 mv "$outdir/kernel-version.tmp" "$outdir/kernel-version"
+mv "$outdir/guest-modules.tmp" "$outdir/guest-modules"

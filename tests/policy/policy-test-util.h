@@ -10,8 +10,8 @@
 #define GIB (1024 * MIB)
 
 /* The FACTS.md baseline guest: 2 GiB, wrote 1500 MiB (200 MiB of it still
- * held) and freed the rest; about 320 MB in use, 1828 MB free. TCG, stock
- * driver with hints negotiated, init_on_alloc unknown. */
+ * held) and freed the rest; about 320 MB in use, 1828 MB free. TCG, QEMU
+ * unknown, stock driver with hints negotiated, init_on_alloc unknown. */
 static inline void test_facts_2gib(FpbPolicyFacts *f)
 {
     fpb_policy_facts_init(f);
@@ -26,6 +26,32 @@ static inline void test_facts_2gib(FpbPolicyFacts *f)
     f->stats.age_seconds = 1.0;
     f->can_restore = TRUE;
     f->hints_can_be_disabled = TRUE;
+}
+
+/* Package strings of the test bed's QEMU binaries (docs/stock-hint-crash.md,
+ * 0.1): Debian's, and fpb's patched build of the same source. */
+#define TEST_QEMU_PACKAGE_STOCK "Debian 1:7.2+dfsg-7+deb12u18"
+#define TEST_QEMU_PACKAGE_PATCHED "Debian 1:7.2+dfsg-7+deb12u18 fpb-patched"
+
+/* Sets the QEMU the VM runs on; @version "MAJOR.MINOR.MICRO" or NULL. */
+static inline void test_facts_set_qemu(FpbPolicyFacts *f, const char *version,
+                                       const char *package)
+{
+    int major = -1, minor = -1, micro = -1;
+
+    if (version != NULL) {
+        g_assert_true(fpb_policy_qemu_version_parse(version, &major, &minor, &micro));
+    }
+    f->qemu.major = major;
+    f->qemu.minor = minor;
+    f->qemu.micro = micro;
+    g_assert_true(fpb_policy_qemu_set_package(&f->qemu, package));
+}
+
+static inline void test_facts_override_tracking(FpbPolicyFacts *f, FpbPolicyTcgDirtyTracking t)
+{
+    f->qemu.tcg_dirty_tracking_overridden = TRUE;
+    f->qemu.tcg_dirty_tracking_override = t;
 }
 
 static inline gint64 rand_size(GRand *r, gint64 max)
@@ -46,6 +72,26 @@ static inline void rand_estimate(GRand *r, FpbPolicyEstimate *e, double lo, doub
     }
 }
 
+/* Unknown, stock 7.2, patched 7.2, 8.2, 9.x, upstream "" packages, and now
+ * and then an operator override. */
+static inline void rand_qemu(GRand *r, FpbPolicyFacts *f)
+{
+    static const char *const packages[] = {NULL, "", TEST_QEMU_PACKAGE_STOCK,
+                                           TEST_QEMU_PACKAGE_PATCHED, "v8.2.2",
+                                           "Ubuntu 1:8.2.2+ds-0ubuntu1"};
+
+    if (g_rand_int_range(r, 0, 4) > 0) {
+        g_assert_true(fpb_policy_qemu_set_version(&f->qemu, g_rand_int_range(r, 5, 11),
+                                                  g_rand_int_range(r, 0, 3),
+                                                  g_rand_int_range(r, 0, 25)));
+    }
+    g_assert_true(fpb_policy_qemu_set_package(
+        &f->qemu, packages[g_rand_int_range(r, 0, G_N_ELEMENTS(packages))]));
+    if (g_rand_int_range(r, 0, 5) == 0) {
+        test_facts_override_tracking(f, (FpbPolicyTcgDirtyTracking)g_rand_int_range(r, 0, 3));
+    }
+}
+
 /* Valid host facts (fpb_policy_facts_validate passes) with arbitrary,
  * possibly absurd guest numbers. */
 static inline void test_facts_random(GRand *r, FpbPolicyFacts *f)
@@ -55,6 +101,7 @@ static inline void test_facts_random(GRand *r, FpbPolicyFacts *f)
     f->balloon_actual_bytes =
         g_rand_boolean(r) ? FPB_POLICY_UNKNOWN : MAX(1, f->ram_bytes - rand_size(r, f->ram_bytes));
     f->accelerator = (FpbPolicyAccel)g_rand_int_range(r, 0, 3);
+    rand_qemu(r, f);
     f->guest.free_page_hint = g_rand_boolean(r);
     f->guest.stats_queue = g_rand_boolean(r);
     f->guest.deflate_on_oom = g_rand_boolean(r);

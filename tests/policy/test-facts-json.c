@@ -16,6 +16,17 @@ static void assert_facts_equal(const FpbPolicyFacts *a, const FpbPolicyFacts *b)
     g_assert_cmpint(a->ram_bytes, ==, b->ram_bytes);
     g_assert_cmpint(a->balloon_actual_bytes, ==, b->balloon_actual_bytes);
     g_assert_cmpint(a->accelerator, ==, b->accelerator);
+    g_assert_cmpint(a->qemu.major, ==, b->qemu.major);
+    g_assert_cmpint(a->qemu.minor, ==, b->qemu.minor);
+    g_assert_cmpint(a->qemu.micro, ==, b->qemu.micro);
+    g_assert_cmpint(a->qemu.package_known, ==, b->qemu.package_known);
+    g_assert_cmpstr(a->qemu.package, ==, b->qemu.package);
+    g_assert_cmpint(a->qemu.tcg_dirty_tracking_overridden, ==,
+                    b->qemu.tcg_dirty_tracking_overridden);
+    if (a->qemu.tcg_dirty_tracking_overridden) {
+        g_assert_cmpint(a->qemu.tcg_dirty_tracking_override, ==,
+                        b->qemu.tcg_dirty_tracking_override);
+    }
     g_assert_cmpmem(&a->guest, sizeof(a->guest), &b->guest, sizeof(b->guest));
     g_assert_cmpint(a->stats.free_bytes, ==, b->stats.free_bytes);
     g_assert_cmpint(a->stats.available_bytes, ==, b->stats.available_bytes);
@@ -126,6 +137,8 @@ typedef struct {
 
 #define BASE_GUEST "\"guest\": {\"free_page_hint\": true}"
 #define BASE "\"ram_bytes\": 2147483648, \"can_restore\": true, " BASE_GUEST
+#define LONG16 "0123456789abcdef"
+#define LONG_PACKAGE LONG16 LONG16 LONG16 LONG16 LONG16 LONG16 LONG16 LONG16
 
 static const BadCase bad_cases[] = {
     {"", FPB_FACTS_JSON_ERROR_PARSE, "malformed JSON"},
@@ -179,6 +192,20 @@ static const BadCase bad_cases[] = {
     {"{" BASE ", \"balloon_actual_bytes\": 4294967296}", -1, "facts.balloon_actual_bytes"},
     {"{" BASE ", \"downtime_limit_seconds\": 0}", -1, "facts.downtime_limit_seconds"},
     {"{" BASE ", \"bandwidth_bytes_per_second\": 0}", -1, "facts.bandwidth_bytes_per_second"},
+    {"{" BASE ", \"qemu\": \"7.2.22\"}", FPB_FACTS_JSON_ERROR_FIELD,
+     "facts.qemu: expected an object"},
+    {"{" BASE ", \"qemu\": {\"version\": \"7.2\"}}", FPB_FACTS_JSON_ERROR_FIELD,
+     "facts.qemu.version: expected \"MAJOR.MINOR.MICRO\""},
+    {"{" BASE ", \"qemu\": {\"version\": 7}}", FPB_FACTS_JSON_ERROR_FIELD,
+     "facts.qemu.version: expected a string or null"},
+    {"{" BASE ", \"qemu\": {\"package\": false}}", FPB_FACTS_JSON_ERROR_FIELD,
+     "facts.qemu.package: expected a string or null"},
+    {"{" BASE ", \"qemu\": {\"package\": \"" LONG_PACKAGE "\"}}", FPB_FACTS_JSON_ERROR_FIELD,
+     "facts.qemu.package: longer than 127 bytes"},
+    {"{" BASE ", \"qemu\": {\"tcg_dirty_tracking\": \"ok\"}}", FPB_FACTS_JSON_ERROR_FIELD,
+     "facts.qemu.tcg_dirty_tracking: expected \"fixed\", \"broken\", \"unknown\" or null"},
+    {"{" BASE ", \"qemu\": {\"verison\": \"9.0.0\"}}", FPB_FACTS_JSON_ERROR_FIELD,
+     "facts.qemu.verison: unknown field"},
 };
 
 static void test_malformed(void)
@@ -220,6 +247,85 @@ static void test_defaults_and_wrapper(void)
     assert_facts_equal(&f, &g);
 }
 
+/* facts.qemu: absent/null = unknown, the version and package as given,
+ * the override only when present and not null. */
+static void test_qemu(void)
+{
+    static const struct {
+        const char *qemu;
+        int major, micro;
+        const char *package;
+        FpbPolicyTcgDirtyTracking tracking;
+        gboolean overridden;
+    } cases[] = {
+        {NULL, -1, -1, NULL, FPB_POLICY_TCG_DIRTY_TRACKING_UNKNOWN, FALSE},
+        {"null", -1, -1, NULL, FPB_POLICY_TCG_DIRTY_TRACKING_UNKNOWN, FALSE},
+        {"{}", -1, -1, NULL, FPB_POLICY_TCG_DIRTY_TRACKING_UNKNOWN, FALSE},
+        {"{\"version\": null, \"package\": null, \"tcg_dirty_tracking\": null}", -1, -1, NULL,
+         FPB_POLICY_TCG_DIRTY_TRACKING_UNKNOWN, FALSE},
+        {"{\"version\": \"7.2.22\", \"package\": \"" TEST_QEMU_PACKAGE_STOCK "\"}", 7, 22,
+         TEST_QEMU_PACKAGE_STOCK, FPB_POLICY_TCG_DIRTY_TRACKING_BROKEN, FALSE},
+        {"{\"version\": \"7.2.22\", \"package\": \"" TEST_QEMU_PACKAGE_PATCHED "\"}", 7, 22,
+         TEST_QEMU_PACKAGE_PATCHED, FPB_POLICY_TCG_DIRTY_TRACKING_FIXED, FALSE},
+        {"{\"version\": \"9.0.0\", \"package\": \"\"}", 9, 0, "",
+         FPB_POLICY_TCG_DIRTY_TRACKING_FIXED, FALSE},
+        {"{\"version\": \"7.2.22\", \"tcg_dirty_tracking\": \"fixed\"}", 7, 22, NULL,
+         FPB_POLICY_TCG_DIRTY_TRACKING_FIXED, TRUE},
+        {"{\"version\": \"9.2.0\", \"tcg_dirty_tracking\": \"broken\"}", 9, 0, NULL,
+         FPB_POLICY_TCG_DIRTY_TRACKING_BROKEN, TRUE},
+        {"{\"tcg_dirty_tracking\": \"unknown\"}", -1, -1, NULL,
+         FPB_POLICY_TCG_DIRTY_TRACKING_UNKNOWN, TRUE},
+    };
+
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autofree char *json =
+            cases[i].qemu != NULL ? g_strdup_printf("{" BASE ", \"qemu\": %s}", cases[i].qemu)
+                                  : g_strdup("{" BASE "}");
+        g_autoptr(GError) error = NULL;
+        FpbPolicyFacts f;
+
+        if (!fpb_facts_json_parse(json, strlen(json), &f, &error)) {
+            g_error("case %zu: %s", i, error->message);
+        }
+        g_assert_cmpint(f.qemu.major, ==, cases[i].major);
+        g_assert_cmpint(f.qemu.micro, ==, cases[i].micro);
+        g_assert_cmpint(f.qemu.package_known, ==, cases[i].package != NULL);
+        if (cases[i].package != NULL) {
+            g_assert_cmpstr(f.qemu.package, ==, cases[i].package);
+        }
+        g_assert_cmpint(f.qemu.tcg_dirty_tracking_overridden, ==, cases[i].overridden);
+        g_assert_cmpint(fpb_policy_facts_tcg_dirty_tracking(&f), ==, cases[i].tracking);
+    }
+}
+
+/* Written back: version and package as strings or null, the override only
+ * when set (null otherwise, so a replay derives again). */
+static void test_qemu_written(void)
+{
+    g_autoptr(json_object) unknown = NULL;
+    g_autoptr(json_object) known = NULL;
+    json_object *q = NULL;
+    json_object *v = NULL;
+    FpbPolicyFacts f;
+
+    test_facts_2gib(&f);
+    unknown = fpb_facts_json_from_facts(&f);
+    g_assert_true(json_object_object_get_ex(unknown, "qemu", &q));
+    g_assert_true(json_object_object_get_ex(q, "version", &v) && v == NULL);
+    g_assert_true(json_object_object_get_ex(q, "package", &v) && v == NULL);
+    g_assert_true(json_object_object_get_ex(q, "tcg_dirty_tracking", &v) && v == NULL);
+    test_facts_set_qemu(&f, "7.2.22", TEST_QEMU_PACKAGE_STOCK);
+    test_facts_override_tracking(&f, FPB_POLICY_TCG_DIRTY_TRACKING_FIXED);
+    known = fpb_facts_json_from_facts(&f);
+    g_assert_true(json_object_object_get_ex(known, "qemu", &q));
+    g_assert_true(json_object_object_get_ex(q, "version", &v));
+    g_assert_cmpstr(json_object_get_string(v), ==, "7.2.22");
+    g_assert_true(json_object_object_get_ex(q, "package", &v));
+    g_assert_cmpstr(json_object_get_string(v), ==, TEST_QEMU_PACKAGE_STOCK);
+    g_assert_true(json_object_object_get_ex(q, "tcg_dirty_tracking", &v));
+    g_assert_cmpstr(json_object_get_string(v), ==, "fixed");
+}
+
 static void test_load_file(void)
 {
     g_autoptr(GError) error = NULL;
@@ -250,5 +356,7 @@ int main(int argc, char **argv)
     g_test_add_func("/facts-json/malformed", test_malformed);
     g_test_add_func("/facts-json/defaults", test_defaults_and_wrapper);
     g_test_add_func("/facts-json/load-file", test_load_file);
+    g_test_add_func("/facts-json/qemu", test_qemu);
+    g_test_add_func("/facts-json/qemu-written", test_qemu_written);
     return g_test_run();
 }

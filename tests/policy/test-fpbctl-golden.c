@@ -178,6 +178,34 @@ static void test_forced_infeasible(void)
     g_assert_cmpuint(strchr(r.err, '\n') - r.err + 1, ==, strlen(r.err));
 }
 
+/* A forced 'hint' on TCG with a QEMU that lacks the dirty-tracking fix
+ * (issue 6): refused, and the one line says why and where to read more. */
+static void test_forced_hint_unfixed_tcg(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("fpbctl-XXXXXX", NULL);
+    g_autofree char *path = g_build_filename(dir, "forced-hint.json", NULL);
+    const char *args[] = {"explain", "--facts", path, NULL};
+    g_auto(RunResult) r = {0};
+
+    g_assert_true(g_file_set_contents(
+        path,
+        "{\"ram_bytes\": 2147483648, \"accelerator\": \"tcg\", \"can_restore\": true, "
+        "\"hints_can_be_disabled\": true, \"qemu\": {\"version\": \"7.2.22\", \"package\": "
+        "\"Debian 1:7.2+dfsg-7+deb12u18\"}, \"guest\": {\"free_page_hint\": true, "
+        "\"driver\": \"fpb\", \"init_on_alloc\": false}, \"policy\": {\"mode\": \"hint\"}}",
+        -1, NULL));
+    run_fpbctl(args, &r);
+    g_unlink(path);
+    g_rmdir(dir);
+    g_assert_cmpint(r.status, ==, 2);
+    g_assert_cmpstr(r.out, ==, "");
+    g_assert_nonnull(
+        strstr(r.err, "policy mode 'hint' cannot run: HINT_UNSAFE_TCG_DIRTY_TRACKING"));
+    g_assert_nonnull(strstr(r.err, "QEMU 7.2.22"));
+    g_assert_nonnull(strstr(r.err, "docs/hint-safety.md"));
+    g_assert_cmpuint(strchr(r.err, '\n') - r.err + 1, ==, strlen(r.err));
+}
+
 static gint compare_names(gconstpointer a, gconstpointer b)
 {
     return g_strcmp0(*(char *const *)a, *(char *const *)b);
@@ -222,5 +250,6 @@ int main(int argc, char **argv)
         g_test_add_data_func(usage_cases[i].path, &usage_cases[i], test_usage);
     }
     g_test_add_func("/fpbctl/refused/forced-infeasible", test_forced_infeasible);
+    g_test_add_func("/fpbctl/refused/forced-hint-unfixed-tcg", test_forced_hint_unfixed_tcg);
     return g_test_run();
 }

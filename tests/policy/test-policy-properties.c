@@ -5,6 +5,7 @@
  */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "policy-test-util.h"
 
@@ -27,6 +28,24 @@ static void check_prediction(const FpbPolicyPrediction *p, const FpbPolicyFacts 
     g_assert_cmpint(p->feasible ? 0 : 1, ==, p->why_not != FPB_REASON_NONE ? 1 : 0);
 }
 
+/* Issue 6, restated from the raw facts: the QEMU has the TCG dirty-tracking
+ * fix when the operator says so, or (no override) when it is >= 9.0 or
+ * fpb's patched build. */
+static gboolean qemu_fixed(const FpbPolicyFacts *f)
+{
+    const FpbPolicyQemu *q = &f->qemu;
+
+    if (q->tcg_dirty_tracking_overridden) {
+        return q->tcg_dirty_tracking_override == FPB_POLICY_TCG_DIRTY_TRACKING_FIXED;
+    }
+    return (q->package_known && strstr(q->package, "fpb-patched") != NULL) || q->major >= 9;
+}
+
+static gboolean hints_may_corrupt(const FpbPolicyFacts *f)
+{
+    return f->accelerator != FPB_POLICY_ACCEL_KVM && !qemu_fixed(f);
+}
+
 /* The rules, restated from the facts without the policy's helpers. */
 static void check_chosen(const FpbPolicyFacts *f, const FpbPolicyDecision *d)
 {
@@ -35,9 +54,13 @@ static void check_chosen(const FpbPolicyFacts *f, const FpbPolicyDecision *d)
 
     g_assert_true(p->feasible);
     g_assert_cmpuint(d->reasons->len, >, 0);
+    /* the warning is there exactly when live migration may lose writes */
+    g_assert_cmpint(fpb_policy_decision_has_reason(d, FPB_REASON_TCG_LIVE_MIGRATION_UNSAFE), ==,
+                    hints_may_corrupt(f));
     if (fpb_policy_mode_uses_hints(d->mode)) {
         g_assert_true(f->guest.free_page_hint);
         g_assert_true(fpb_hint_guard_check(f, NULL, NULL) == FPB_HINT_SAFE);
+        g_assert_false(hints_may_corrupt(f));
     } else if (f->guest.free_page_hint) {
         g_assert_true(f->hints_can_be_disabled);
     }
@@ -85,6 +108,43 @@ static void test_decisions(void)
     }
     /* the generator must exercise decisions, not only refusals */
     g_assert_cmpint(decided, >, n_cases / 4);
+}
+
+/* The guard never lets hints through on a QEMU that may lose writes, and
+ * neither the driver nor init_on_alloc changes its verdict. */
+static void test_guard(void)
+{
+    g_autoptr(GRand) r = g_rand_new_with_seed(seed + 3);
+
+    for (int i = 0; i < n_cases; i++) {
+        FpbPolicyFacts f;
+        FpbHintSafety s;
+
+        test_facts_random(r, &f);
+        s = fpb_hint_guard_check(&f, NULL, NULL);
+        g_assert_cmpint(s == FPB_HINT_UNSAFE, ==, hints_may_corrupt(&f));
+        for (int drv = 0; drv < 3; drv++) {
+            for (int ioa = 0; ioa < 3; ioa++) {
+                f.guest.driver = (FpbPolicyDriver)drv;
+                f.guest.init_on_alloc = (FpbPolicyInitOnAlloc)ioa;
+                g_assert_cmpint(fpb_hint_guard_check(&f, NULL, NULL), ==, s);
+            }
+        }
+        if (s == FPB_HINT_UNSAFE) {
+            for (int m = 0; m < FPB_POLICY_N_MODES; m++) {
+                FpbCostInputs in;
+                FpbPolicyPrediction p = {0};
+
+                if (!fpb_policy_mode_uses_hints((FpbPolicyMode)m)) {
+                    continue;
+                }
+                fpb_cost_model_inputs(&f, &in);
+                fpb_policy_rules_evaluate(&f, &in, (FpbPolicyMode)m, &p);
+                g_assert_false(p.feasible);
+                fpb_policy_prediction_clear(&p);
+            }
+        }
+    }
 }
 
 /* In auto mode a refusal means nothing was feasible. */
@@ -179,6 +239,7 @@ int main(int argc, char **argv)
     g_test_message("seed %u, %d cases (FPB_PROPERTY_SEED / FPB_PROPERTY_CASES)", seed, n_cases);
     g_test_add_func("/policy/properties/decisions", test_decisions);
     g_test_add_func("/policy/properties/auto-refusal", test_auto_refuses_only_when_nothing_runs);
+    g_test_add_func("/policy/properties/guard", test_guard);
     g_test_add_func("/policy/properties/monotone-free", test_monotone_in_free_memory);
     return g_test_run();
 }

@@ -2,7 +2,8 @@
 /*
  * The rules that never bend, one table row per rule and branch: each row
  * changes the FACTS.md guest and states the decision (or refusal), the
- * reasons it must carry and the options it must rule out.
+ * reasons it must carry and the options it must rule out. Then the hint
+ * guard over every accelerator x QEMU x driver x init_on_alloc.
  */
 #include <math.h>
 #include <string.h>
@@ -65,9 +66,12 @@ static void m_stock_unknown_accel(FpbPolicyFacts *f)
     f->accelerator = FPB_POLICY_ACCEL_UNKNOWN;
     f->guest.init_on_alloc = FPB_POLICY_INIT_ON_ALLOC_ON;
 }
+/* KVM rows forbid the balloon: under KVM it inflates fast enough to win on
+ * time, and these rows are about hints being allowed. */
 static void m_stock_kvm(FpbPolicyFacts *f)
 {
     f->accelerator = FPB_POLICY_ACCEL_KVM;
+    f->policy.balloon_allowed = FALSE;
 }
 static void m_stuck_hints(FpbPolicyFacts *f)
 {
@@ -77,6 +81,7 @@ static void m_stuck_hints_safe(FpbPolicyFacts *f)
 {
     f->hints_can_be_disabled = FALSE;
     f->guest.driver = FPB_POLICY_DRIVER_FPB;
+    test_facts_set_qemu(f, "9.0.0", "");
 }
 static void m_stale(FpbPolicyFacts *f)
 {
@@ -120,6 +125,64 @@ static void m_unknown_driver(FpbPolicyFacts *f)
 {
     f->guest.driver = FPB_POLICY_DRIVER_UNKNOWN;
     f->accelerator = FPB_POLICY_ACCEL_KVM;
+    f->policy.balloon_allowed = FALSE;
+}
+/* The test bed's QEMU binaries under TCG (docs/stock-hint-crash.md, 0.2). */
+static void m_tcg_stock_qemu(FpbPolicyFacts *f)
+{
+    test_facts_set_qemu(f, "7.2.22", TEST_QEMU_PACKAGE_STOCK);
+    f->guest.init_on_alloc = FPB_POLICY_INIT_ON_ALLOC_ON;
+}
+static void m_tcg_patched_qemu(FpbPolicyFacts *f)
+{
+    test_facts_set_qemu(f, "7.2.22", TEST_QEMU_PACKAGE_PATCHED);
+    f->guest.init_on_alloc = FPB_POLICY_INIT_ON_ALLOC_ON;
+}
+static void m_tcg_qemu_8_2(FpbPolicyFacts *f)
+{
+    test_facts_set_qemu(f, "8.2.9", "v8.2.9");
+    f->guest.driver = FPB_POLICY_DRIVER_FPB;
+}
+static void m_tcg_qemu_9_0(FpbPolicyFacts *f)
+{
+    test_facts_set_qemu(f, "9.0.0", "");
+}
+static void m_tcg_backport_override(FpbPolicyFacts *f)
+{
+    test_facts_set_qemu(f, "7.2.22", TEST_QEMU_PACKAGE_STOCK);
+    test_facts_override_tracking(f, FPB_POLICY_TCG_DIRTY_TRACKING_FIXED);
+}
+static void m_tcg_distrust_override(FpbPolicyFacts *f)
+{
+    test_facts_set_qemu(f, "9.2.0", "");
+    test_facts_override_tracking(f, FPB_POLICY_TCG_DIRTY_TRACKING_BROKEN);
+}
+static void m_unknown_accel_fixed_qemu(FpbPolicyFacts *f)
+{
+    f->accelerator = FPB_POLICY_ACCEL_UNKNOWN;
+    test_facts_set_qemu(f, "9.1.2", "");
+}
+static void m_kvm_stock_qemu(FpbPolicyFacts *f)
+{
+    f->accelerator = FPB_POLICY_ACCEL_KVM;
+    f->policy.balloon_allowed = FALSE;
+    test_facts_set_qemu(f, "7.2.22", TEST_QEMU_PACKAGE_STOCK);
+    f->guest.init_on_alloc = FPB_POLICY_INIT_ON_ALLOC_ON;
+}
+static void m_forced_hint_unfixed(FpbPolicyFacts *f)
+{
+    m_tcg_stock_qemu(f);
+    f->policy.mode = FPB_POLICY_REQUEST_HINT;
+}
+static void m_forced_hint_balloon_unfixed(FpbPolicyFacts *f)
+{
+    m_tcg_stock_qemu(f);
+    f->policy.mode = FPB_POLICY_REQUEST_HINT_BALLOON;
+}
+static void m_forced_hint_patched(FpbPolicyFacts *f)
+{
+    m_tcg_patched_qemu(f);
+    f->policy.mode = FPB_POLICY_REQUEST_HINT;
 }
 static void m_no_convergence(FpbPolicyFacts *f)
 {
@@ -136,7 +199,7 @@ static void m_calibrated(FpbPolicyFacts *f)
 
 static const RuleCase cases[] = {
     {"/policy/rules/baseline/balloon", m_none, OK(FPB_POLICY_MODE_BALLOON),
-     FPB_REASON_BEST_TOTAL_TIME, FPB_POLICY_MODE_HINT, FPB_REASON_HINT_UNSAFE_STOCK_DRIVER},
+     FPB_REASON_BEST_TOTAL_TIME, FPB_POLICY_MODE_HINT, FPB_REASON_HINT_UNSAFE_TCG_DIRTY_TRACKING},
     {"/policy/rules/floor/nothing-above", m_floor_high, OK(FPB_POLICY_MODE_NONE),
      FPB_REASON_BALLOON_NOTHING_TO_TAKE, FPB_POLICY_MODE_BALLOON,
      FPB_REASON_BALLOON_NOTHING_TO_TAKE},
@@ -147,26 +210,57 @@ static const RuleCase cases[] = {
      FPB_REASON_BALLOON_NOTHING_TO_TAKE},
     {"/policy/rules/restore/none", m_no_restore, OK(FPB_POLICY_MODE_NONE),
      FPB_REASON_BALLOON_NO_RESTORE_PATH, FPB_POLICY_MODE_HINT_BALLOON,
-     FPB_REASON_HINT_UNSAFE_STOCK_DRIVER},
+     FPB_REASON_HINT_UNSAFE_TCG_DIRTY_TRACKING},
     {"/policy/rules/restore/forced", m_no_restore_forced,
      REFUSED(FPB_POLICY_ERROR_FORCED_INFEASIBLE), FPB_REASON_BALLOON_NO_RESTORE_PATH, -1, 0},
     {"/policy/rules/negotiated/forced", m_not_negotiated_forced,
      REFUSED(FPB_POLICY_ERROR_FORCED_INFEASIBLE), FPB_REASON_HINT_NOT_NEGOTIATED, -1, 0},
     {"/policy/rules/negotiated/auto", m_not_negotiated_nostats, OK(FPB_POLICY_MODE_NONE),
      FPB_REASON_HINT_NOT_NEGOTIATED, FPB_POLICY_MODE_HINT, FPB_REASON_HINT_NOT_NEGOTIATED},
-    {"/policy/rules/guard/stock-ioa-off", m_stock_ioa_off, OK(FPB_POLICY_MODE_HINT),
-     FPB_REASON_BEST_TOTAL_TIME, -1, 0},
+    /* unknown QEMU under TCG: neither init_on_alloc=0 nor fpb's driver
+     * exempts hints any more (issue 6) */
+    {"/policy/rules/guard/ioa-off-not-exempt", m_stock_ioa_off, OK(FPB_POLICY_MODE_BALLOON),
+     FPB_REASON_HINT_UNSAFE_TCG_DIRTY_TRACKING, FPB_POLICY_MODE_HINT,
+     FPB_REASON_HINT_UNSAFE_TCG_DIRTY_TRACKING},
+    {"/policy/rules/guard/fpb-driver-not-exempt", m_fpb_driver, OK(FPB_POLICY_MODE_BALLOON),
+     FPB_REASON_TCG_LIVE_MIGRATION_UNSAFE, FPB_POLICY_MODE_HINT_BALLOON,
+     FPB_REASON_HINT_UNSAFE_TCG_DIRTY_TRACKING},
     {"/policy/rules/guard/unknown-accel", m_stock_unknown_accel, OK(FPB_POLICY_MODE_BALLOON),
-     FPB_REASON_HINT_UNSAFE_STOCK_DRIVER, FPB_POLICY_MODE_HINT,
-     FPB_REASON_HINT_UNSAFE_STOCK_DRIVER},
-    {"/policy/rules/guard/kvm-unverified", m_stock_kvm, OK(FPB_POLICY_MODE_BALLOON),
-     FPB_REASON_HINT_UNVERIFIED_STOCK_DRIVER, FPB_POLICY_MODE_HINT,
-     FPB_REASON_HINT_UNVERIFIED_STOCK_DRIVER},
-    {"/policy/rules/guard/unknown-driver", m_unknown_driver, OK(FPB_POLICY_MODE_BALLOON),
-     FPB_REASON_HINT_UNVERIFIED_STOCK_DRIVER, FPB_POLICY_MODE_HINT,
-     FPB_REASON_HINT_UNVERIFIED_STOCK_DRIVER},
-    {"/policy/rules/guard/fpb-driver", m_fpb_driver, OK(FPB_POLICY_MODE_HINT),
+     FPB_REASON_HINT_UNSAFE_TCG_DIRTY_TRACKING, FPB_POLICY_MODE_HINT,
+     FPB_REASON_HINT_UNSAFE_TCG_DIRTY_TRACKING},
+    {"/policy/rules/guard/unknown-accel-fixed-qemu", m_unknown_accel_fixed_qemu,
+     OK(FPB_POLICY_MODE_HINT), FPB_REASON_BEST_TOTAL_TIME, -1, 0},
+    {"/policy/rules/guard/tcg-stock-qemu-7.2", m_tcg_stock_qemu, OK(FPB_POLICY_MODE_BALLOON),
+     FPB_REASON_TCG_LIVE_MIGRATION_UNSAFE, FPB_POLICY_MODE_HINT,
+     FPB_REASON_HINT_UNSAFE_TCG_DIRTY_TRACKING},
+    {"/policy/rules/guard/tcg-qemu-8.2-fpb-driver", m_tcg_qemu_8_2, OK(FPB_POLICY_MODE_BALLOON),
+     FPB_REASON_HINT_UNSAFE_TCG_DIRTY_TRACKING, FPB_POLICY_MODE_HINT,
+     FPB_REASON_HINT_UNSAFE_TCG_DIRTY_TRACKING},
+    {"/policy/rules/guard/tcg-patched-qemu-7.2", m_tcg_patched_qemu, OK(FPB_POLICY_MODE_HINT),
      FPB_REASON_BEST_TOTAL_TIME, -1, 0},
+    {"/policy/rules/guard/tcg-qemu-9.0", m_tcg_qemu_9_0, OK(FPB_POLICY_MODE_HINT),
+     FPB_REASON_BEST_TOTAL_TIME, -1, 0},
+    {"/policy/rules/guard/override-fixed", m_tcg_backport_override, OK(FPB_POLICY_MODE_HINT),
+     FPB_REASON_BEST_TOTAL_TIME, -1, 0},
+    {"/policy/rules/guard/override-broken", m_tcg_distrust_override, OK(FPB_POLICY_MODE_BALLOON),
+     FPB_REASON_TCG_LIVE_MIGRATION_UNSAFE, FPB_POLICY_MODE_HINT,
+     FPB_REASON_HINT_UNSAFE_TCG_DIRTY_TRACKING},
+    /* KVM: the TCG bug does not apply, whatever the QEMU, driver or
+     * init_on_alloc */
+    {"/policy/rules/guard/kvm-stock", m_stock_kvm, OK(FPB_POLICY_MODE_HINT),
+     FPB_REASON_BEST_TOTAL_TIME, -1, 0},
+    {"/policy/rules/guard/kvm-stock-qemu-7.2", m_kvm_stock_qemu, OK(FPB_POLICY_MODE_HINT),
+     FPB_REASON_BEST_TOTAL_TIME, -1, 0},
+    {"/policy/rules/guard/kvm-unknown-driver", m_unknown_driver, OK(FPB_POLICY_MODE_HINT),
+     FPB_REASON_BEST_TOTAL_TIME, -1, 0},
+    {"/policy/rules/guard/forced-hint-unfixed", m_forced_hint_unfixed,
+     REFUSED(FPB_POLICY_ERROR_FORCED_INFEASIBLE), FPB_REASON_HINT_UNSAFE_TCG_DIRTY_TRACKING, -1,
+     0},
+    {"/policy/rules/guard/forced-hint-balloon-unfixed", m_forced_hint_balloon_unfixed,
+     REFUSED(FPB_POLICY_ERROR_FORCED_INFEASIBLE), FPB_REASON_HINT_UNSAFE_TCG_DIRTY_TRACKING, -1,
+     0},
+    {"/policy/rules/guard/forced-hint-patched", m_forced_hint_patched, OK(FPB_POLICY_MODE_HINT),
+     FPB_REASON_MODE_FORCED, -1, 0},
     {"/policy/rules/hints-stay-on/unsafe", m_stuck_hints,
      REFUSED(FPB_POLICY_ERROR_NO_FEASIBLE_MODE), FPB_REASON_HINTS_CANNOT_BE_DISABLED, -1, 0},
     {"/policy/rules/hints-stay-on/safe", m_stuck_hints_safe, OK(FPB_POLICY_MODE_HINT),
@@ -242,37 +336,195 @@ static void run_case(gconstpointer data)
     check_invariants(&f, d);
 }
 
-/* Every driver x init_on_alloc x accelerator combination of the guard. */
+/* The QEMUs the guard table runs through: version, package, override (-1
+ * none), and what the tracking must come out as. */
+typedef struct {
+    const char *version;
+    const char *package;
+    int override;
+    FpbPolicyTcgDirtyTracking expect;
+} QemuCase;
+
+static const QemuCase qemu_cases[] = {
+    {NULL, NULL, -1, FPB_POLICY_TCG_DIRTY_TRACKING_UNKNOWN},
+    {NULL, TEST_QEMU_PACKAGE_PATCHED, -1, FPB_POLICY_TCG_DIRTY_TRACKING_FIXED},
+    {"7.2.22", TEST_QEMU_PACKAGE_STOCK, -1, FPB_POLICY_TCG_DIRTY_TRACKING_BROKEN},
+    {"7.2.22", TEST_QEMU_PACKAGE_PATCHED, -1, FPB_POLICY_TCG_DIRTY_TRACKING_FIXED},
+    {"8.2.9", "", -1, FPB_POLICY_TCG_DIRTY_TRACKING_BROKEN},
+    {"9.0.0", "", -1, FPB_POLICY_TCG_DIRTY_TRACKING_FIXED},
+    {"10.1.0", NULL, -1, FPB_POLICY_TCG_DIRTY_TRACKING_FIXED},
+    {"7.2.22", TEST_QEMU_PACKAGE_STOCK, FPB_POLICY_TCG_DIRTY_TRACKING_FIXED,
+     FPB_POLICY_TCG_DIRTY_TRACKING_FIXED},
+    {"9.2.0", "", FPB_POLICY_TCG_DIRTY_TRACKING_BROKEN, FPB_POLICY_TCG_DIRTY_TRACKING_BROKEN},
+    {"9.2.0", "", FPB_POLICY_TCG_DIRTY_TRACKING_UNKNOWN, FPB_POLICY_TCG_DIRTY_TRACKING_UNKNOWN},
+};
+
+static void check_guard(const FpbPolicyFacts *f, const QemuCase *q)
+{
+    FpbReasonCode code = FPB_REASON_NONE;
+    g_autofree char *text = NULL;
+    g_autofree char *warning = NULL;
+    gboolean expect_unsafe = f->accelerator != FPB_POLICY_ACCEL_KVM &&
+                             q->expect != FPB_POLICY_TCG_DIRTY_TRACKING_FIXED;
+    FpbHintSafety s = fpb_hint_guard_check(f, &code, &text);
+
+    g_assert_cmpint(fpb_policy_facts_tcg_dirty_tracking(f), ==, q->expect);
+    g_assert_cmpint(s == FPB_HINT_UNSAFE, ==, expect_unsafe);
+    g_assert_cmpint(fpb_hint_guard_live_migration_unsafe(f, &warning), ==, expect_unsafe);
+    if (!expect_unsafe) {
+        g_assert_null(text);
+        g_assert_null(warning);
+        return;
+    }
+    g_assert_cmpint(code, ==, FPB_REASON_HINT_UNSAFE_TCG_DIRTY_TRACKING);
+    g_assert_nonnull(strstr(text, "docs/hint-safety.md"));
+    g_assert_nonnull(strstr(warning, "docs/hint-safety.md"));
+    g_assert_nonnull(strstr(text, q->version != NULL ? q->version : "unknown version"));
+    g_assert_nonnull(strstr(warning, q->version != NULL ? q->version : "unknown version"));
+}
+
+/* Every driver x init_on_alloc x accelerator x QEMU combination: only the
+ * accelerator and the QEMU decide (issue 6). */
 static void test_guard_table(void)
 {
-    for (int drv = 0; drv < 3; drv++) {
-        for (int ioa = 0; ioa < 3; ioa++) {
-            for (int acc = 0; acc < 3; acc++) {
-                FpbPolicyFacts f;
-                FpbReasonCode code = FPB_REASON_NONE;
-                g_autofree char *text = NULL;
-                FpbHintSafety s;
-                gboolean expect_unsafe;
+    for (gsize qi = 0; qi < G_N_ELEMENTS(qemu_cases); qi++) {
+        for (int drv = 0; drv < 3; drv++) {
+            for (int ioa = 0; ioa < 3; ioa++) {
+                for (int acc = 0; acc < 3; acc++) {
+                    const QemuCase *q = &qemu_cases[qi];
+                    FpbPolicyFacts f;
 
-                fpb_policy_facts_init(&f);
-                f.guest.driver = (FpbPolicyDriver)drv;
-                f.guest.init_on_alloc = (FpbPolicyInitOnAlloc)ioa;
-                f.accelerator = (FpbPolicyAccel)acc;
-                s = fpb_hint_guard_check(&f, &code, &text);
-                expect_unsafe = drv != FPB_POLICY_DRIVER_FPB && ioa != FPB_POLICY_INIT_ON_ALLOC_OFF;
-                g_assert_cmpint(s == FPB_HINT_UNSAFE, ==, expect_unsafe);
-                if (!expect_unsafe) {
-                    g_assert_null(text);
-                    continue;
+                    fpb_policy_facts_init(&f);
+                    f.guest.driver = (FpbPolicyDriver)drv;
+                    f.guest.init_on_alloc = (FpbPolicyInitOnAlloc)ioa;
+                    f.accelerator = (FpbPolicyAccel)acc;
+                    test_facts_set_qemu(&f, q->version, q->package);
+                    if (q->override >= 0) {
+                        test_facts_override_tracking(&f, (FpbPolicyTcgDirtyTracking)q->override);
+                    }
+                    check_guard(&f, q);
                 }
-                g_assert_nonnull(text);
-                g_assert_cmpint(code, ==,
-                                acc == FPB_POLICY_ACCEL_KVM
-                                    ? FPB_REASON_HINT_UNVERIFIED_STOCK_DRIVER
-                                    : FPB_REASON_HINT_UNSAFE_STOCK_DRIVER);
             }
         }
     }
+}
+
+/* The pure derivation from query-version. */
+static void test_tcg_dirty_tracking_derive(void)
+{
+    static const struct {
+        int major, minor;
+        const char *package;
+        FpbPolicyTcgDirtyTracking expect;
+    } cases[] = {
+        {-1, -1, NULL, FPB_POLICY_TCG_DIRTY_TRACKING_UNKNOWN},
+        {-1, -1, "", FPB_POLICY_TCG_DIRTY_TRACKING_UNKNOWN},
+        {-1, -1, TEST_QEMU_PACKAGE_PATCHED, FPB_POLICY_TCG_DIRTY_TRACKING_FIXED},
+        {2, 11, NULL, FPB_POLICY_TCG_DIRTY_TRACKING_BROKEN},
+        {7, 2, TEST_QEMU_PACKAGE_STOCK, FPB_POLICY_TCG_DIRTY_TRACKING_BROKEN},
+        {7, 2, "Debian 1:7.2+dfsg-7+deb12u18 unpatched-control",
+         FPB_POLICY_TCG_DIRTY_TRACKING_BROKEN},
+        {7, 2, TEST_QEMU_PACKAGE_PATCHED, FPB_POLICY_TCG_DIRTY_TRACKING_FIXED},
+        {8, 2, "", FPB_POLICY_TCG_DIRTY_TRACKING_BROKEN},
+        {8, 99, NULL, FPB_POLICY_TCG_DIRTY_TRACKING_BROKEN},
+        {9, 0, "", FPB_POLICY_TCG_DIRTY_TRACKING_FIXED},
+        {9, 0, NULL, FPB_POLICY_TCG_DIRTY_TRACKING_FIXED},
+        {11, 0, "v11.0.0", FPB_POLICY_TCG_DIRTY_TRACKING_FIXED},
+    };
+
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_assert_cmpint(fpb_policy_tcg_dirty_tracking_derive(cases[i].major, cases[i].minor,
+                                                             cases[i].package),
+                        ==, cases[i].expect);
+    }
+}
+
+static void test_qemu_version(void)
+{
+    static const char *const bad[] = {"", "7", "7.2", "7.2.", "7.2.22.1", "v7.2.22", "7.2.22 ",
+                                      " 7.2.22", "7..2", "-1.0.0", "7.2.x", "10000.0.0",
+                                      "7.2.+1"};
+    FpbPolicyQemu q = {.major = -1, .minor = -1, .micro = -1};
+    int major = 42, minor = 42, micro = 42;
+    g_autofree char *s = NULL;
+    g_autofree char *long_package = g_strnfill(FPB_POLICY_QEMU_PACKAGE_MAX + 10, 'x');
+
+    g_assert_true(fpb_policy_qemu_version_parse("7.2.22", &major, &minor, &micro));
+    g_assert_cmpint(major, ==, 7);
+    g_assert_cmpint(minor, ==, 2);
+    g_assert_cmpint(micro, ==, 22);
+    g_assert_true(fpb_policy_qemu_version_parse("9999.0.9999", &major, &minor, &micro));
+    for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
+        major = 42;
+        g_assert_false(fpb_policy_qemu_version_parse(bad[i], &major, &minor, &micro));
+        g_assert_cmpint(major, ==, 42); /* untouched on failure */
+    }
+    g_assert_false(fpb_policy_qemu_version_parse(NULL, &major, &minor, &micro));
+    g_assert_null(fpb_policy_qemu_version_to_string(&q));
+    g_assert_false(fpb_policy_qemu_set_version(&q, 7, 2, 10000));
+    g_assert_cmpint(q.major, ==, -1);
+    g_assert_true(fpb_policy_qemu_set_version(&q, 7, 2, 22));
+    s = fpb_policy_qemu_version_to_string(&q);
+    g_assert_cmpstr(s, ==, "7.2.22");
+    /* a too long package is cut: the marker at its end is lost (safe side) */
+    memcpy(long_package + FPB_POLICY_QEMU_PACKAGE_MAX, "fpb-patched", 11);
+    g_assert_false(fpb_policy_qemu_set_package(&q, long_package));
+    g_assert_true(q.package_known);
+    g_assert_cmpuint(strlen(q.package), ==, FPB_POLICY_QEMU_PACKAGE_MAX - 1);
+    g_assert_cmpint(fpb_policy_tcg_dirty_tracking_derive(q.major, q.minor, q.package), ==,
+                    FPB_POLICY_TCG_DIRTY_TRACKING_BROKEN);
+    g_assert_true(fpb_policy_qemu_set_package(&q, NULL));
+    g_assert_false(q.package_known);
+}
+
+/* The warning is a note: the decision still happens, with it attached. */
+static void test_live_migration_warning(void)
+{
+    for (gsize qi = 0; qi < G_N_ELEMENTS(qemu_cases); qi++) {
+        for (int acc = 0; acc < 3; acc++) {
+            const QemuCase *q = &qemu_cases[qi];
+            g_autoptr(FpbPolicyDecision) d = NULL;
+            FpbPolicyFacts f;
+            gboolean expect = acc != FPB_POLICY_ACCEL_KVM &&
+                              q->expect != FPB_POLICY_TCG_DIRTY_TRACKING_FIXED;
+
+            test_facts_2gib(&f);
+            f.accelerator = (FpbPolicyAccel)acc;
+            test_facts_set_qemu(&f, q->version, q->package);
+            if (q->override >= 0) {
+                test_facts_override_tracking(&f, (FpbPolicyTcgDirtyTracking)q->override);
+            }
+            d = fpb_policy_decide(&f, NULL);
+            g_assert_nonnull(d);
+            g_assert_cmpint(fpb_policy_decision_has_reason(d, FPB_REASON_TCG_LIVE_MIGRATION_UNSAFE),
+                            ==, expect);
+            g_assert_cmpint(d->predictions[FPB_POLICY_MODE_HINT].feasible, ==, !expect);
+            if (expect) {
+                g_assert_false(fpb_policy_mode_uses_hints(d->mode));
+            }
+        }
+    }
+}
+
+/* `--mode hint` on an unfixed TCG VM: the error says why. */
+static void test_forced_hint_message(void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(FpbPolicyDecision) d = NULL;
+    FpbPolicyFacts f;
+
+    test_facts_2gib(&f);
+    test_facts_set_qemu(&f, "7.2.22", TEST_QEMU_PACKAGE_STOCK);
+    f.guest.driver = FPB_POLICY_DRIVER_FPB;
+    f.guest.init_on_alloc = FPB_POLICY_INIT_ON_ALLOC_OFF;
+    f.policy.mode = FPB_POLICY_REQUEST_HINT;
+    d = fpb_policy_decide(&f, &error);
+    g_assert_null(d);
+    g_assert_error(error, FPB_POLICY_ERROR, FPB_POLICY_ERROR_FORCED_INFEASIBLE);
+    g_assert_true(g_str_has_prefix(error->message,
+                                   "policy mode 'hint' cannot run: HINT_UNSAFE_TCG_DIRTY_TRACKING: "
+                                   "QEMU 7.2.22"));
+    g_assert_nonnull(strstr(error->message, "docs/hint-safety.md"));
 }
 
 typedef struct {
@@ -324,6 +576,19 @@ static void i_objective(FpbPolicyFacts *f)
 {
     f->policy.objective = (FpbPolicyObjective)-3;
 }
+static void i_qemu_version(FpbPolicyFacts *f)
+{
+    f->qemu.major = 7; /* minor, micro still unknown */
+}
+static void i_qemu_package(FpbPolicyFacts *f)
+{
+    f->qemu.package_known = TRUE;
+    memset(f->qemu.package, 'x', sizeof(f->qemu.package));
+}
+static void i_qemu_override(FpbPolicyFacts *f)
+{
+    test_facts_override_tracking(f, (FpbPolicyTcgDirtyTracking)7);
+}
 
 static const InvalidCase invalid_cases[] = {
     {"facts.ram_bytes", i_ram},
@@ -337,6 +602,9 @@ static const InvalidCase invalid_cases[] = {
     {"facts.dirty_rate_bytes_per_second", i_dirty},
     {"facts.policy.mode", i_mode},
     {"facts.policy.objective", i_objective},
+    {"facts.qemu.version", i_qemu_version},
+    {"facts.qemu.package", i_qemu_package},
+    {"facts.qemu.tcg_dirty_tracking", i_qemu_override},
 };
 
 static void test_invalid_facts(void)
@@ -395,6 +663,10 @@ int main(int argc, char **argv)
         g_test_add_data_func(cases[i].path, &cases[i], run_case);
     }
     g_test_add_func("/policy/rules/guard/table", test_guard_table);
+    g_test_add_func("/policy/rules/guard/live-migration-warning", test_live_migration_warning);
+    g_test_add_func("/policy/rules/guard/forced-hint-message", test_forced_hint_message);
+    g_test_add_func("/policy/facts/tcg-dirty-tracking", test_tcg_dirty_tracking_derive);
+    g_test_add_func("/policy/facts/qemu-version", test_qemu_version);
     g_test_add_func("/policy/facts/invalid", test_invalid_facts);
     g_test_add_func("/policy/reason/codes", test_reason_codes);
     g_test_add_func("/policy/names", test_names);

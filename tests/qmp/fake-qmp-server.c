@@ -50,7 +50,7 @@ static void step_free(gpointer data)
 FakeQmpServer *fake_qmp_server_new(void)
 {
     FakeQmpServer *server = g_new0(FakeQmpServer, 1);
-    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
 
     server->dir = qmp_test_tmpdir_new();
     server->path = g_build_filename(server->dir, "fake.sock", NULL);
@@ -117,7 +117,8 @@ void fake_qmp_server_send(FakeQmpServer *server, const char *data, gssize len)
 
 void fake_qmp_server_reply(FakeQmpServer *server, const char *json)
 {
-    add_step(server, STEP_REPLY)->data = g_bytes_new(json, strlen(json));
+    /* With its NUL: parsed as a C string when sent. */
+    add_step(server, STEP_REPLY)->data = g_bytes_new(json, strlen(json) + 1);
 }
 
 void fake_qmp_server_expect(FakeQmpServer *server, const char *command)
@@ -162,9 +163,8 @@ static void load_lines(FakeQmpServer *server, const char *name, guint max_lines)
         } else if (json_object_object_get_ex(msg, "id", NULL)) {
             fake_qmp_server_reply(server, json_object_to_json_string(msg));
         } else {
-            g_autofree char *text_line = g_strconcat(json_object_to_json_string_ext(
-                                                         msg, JSON_C_TO_STRING_NOSLASHESCAPE),
-                                                     "\r\n", NULL);
+            g_autofree char *text_line = g_strconcat(
+                json_object_to_json_string_ext(msg, JSON_C_TO_STRING_NOSLASHESCAPE), "\r\n", NULL);
             fake_qmp_server_send(server, text_line, -1);
         }
         json_object_put(line);
@@ -198,7 +198,7 @@ static void fail(FakeQmpServer *server, const char *fmt, ...)
 
 static gboolean wait_fd(int fd, short events)
 {
-    struct pollfd p = { .fd = fd, .events = events };
+    struct pollfd p = {.fd = fd, .events = events};
 
     return poll(&p, 1, IO_TIMEOUT_MS) == 1;
 }
@@ -264,8 +264,8 @@ static gboolean send_reply(FakeQmpServer *server, GBytes *json)
     } else {
         json_object_object_del(msg, "id");
     }
-    text = g_strconcat(json_object_to_json_string_ext(msg, JSON_C_TO_STRING_NOSLASHESCAPE),
-                       "\r\n", NULL);
+    text = g_strconcat(json_object_to_json_string_ext(msg, JSON_C_TO_STRING_NOSLASHESCAPE), "\r\n",
+                       NULL);
     json_object_put(msg);
     return output(server, text, strlen(text));
 }

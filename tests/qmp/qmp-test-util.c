@@ -10,6 +10,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#ifndef __has_feature
+#define __has_feature(x) 0
+#endif
+#if defined(__SANITIZE_ADDRESS__) || __has_feature(address_sanitizer)
+#include <sanitizer/common_interface_defs.h>
+#define HAVE_SANITIZER 1
+#endif
+
 #define MAX_DIRS 16
 #define PATH_MAX_LEN 256
 
@@ -21,8 +29,8 @@ static volatile sig_atomic_t handler_installed;
  * sockets and logs, never subdirectories) and the directory. */
 static void remove_dir_raw(const char *dir)
 {
-    const char *names[] = { "qmp.sock", "src.sock", "dst.sock", "migrate.sock", "qemu.log",
-                            "src.log", "dst.log", "fake.sock", "bench.sock" };
+    const char *names[] = {"qmp.sock", "src.sock", "dst.sock",  "migrate.sock", "qemu.log",
+                           "src.log",  "dst.log",  "fake.sock", "bench.sock"};
     char path[PATH_MAX_LEN * 2];
 
     for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
@@ -36,13 +44,18 @@ static void remove_dir_raw(const char *dir)
     rmdir(dir);
 }
 
-static void on_abort(int sig)
+static void remove_all_raw(void)
 {
     for (int i = 0; i < MAX_DIRS; i++) {
         if (dirs[i][0] != '\0') {
             remove_dir_raw(dirs[i]);
         }
     }
+}
+
+static void on_abort(int sig)
+{
+    remove_all_raw();
     signal(sig, SIG_DFL);
     raise(sig);
 }
@@ -56,9 +69,18 @@ char *qmp_test_tmpdir_new(void)
     g_assert_cmpuint(strlen(dir), <, PATH_MAX_LEN);
     if (!handler_installed) {
         handler_installed = 1;
+        /* g_assert aborts, g_error traps, meson's timeout terminates. */
         signal(SIGABRT, on_abort);
+        signal(SIGTRAP, on_abort);
         signal(SIGTERM, on_abort);
         signal(SIGINT, on_abort);
+#ifdef HAVE_SANITIZER
+        /* A sanitizer report ends the process with _exit(), no signal; and
+         * ASan's own SIGSEGV handler must stay to report the crash. */
+        __sanitizer_set_death_callback(remove_all_raw);
+#else
+        signal(SIGSEGV, on_abort);
+#endif
     }
     for (int i = 0; i < MAX_DIRS; i++) {
         if (dirs[i][0] == '\0') {
@@ -114,10 +136,24 @@ GPid qmp_test_qemu_start(const char *dir, const char *name, const char *const *e
     g_autofree char *qmp = g_strdup_printf("unix:%s,server=on,wait=off", sock);
     g_autofree char *log = g_strdup_printf("%s/%s.log", dir, name);
     g_autoptr(GPtrArray) argv = g_ptr_array_new();
-    const char *base[] = { "qemu-system-x86_64", "-accel", "tcg", "-machine", "q35",
-                           "-nodefaults", "-display", "none", "-m", "128", "-name", name,
-                           "-qmp", qmp, "-object", "iothread,id=io0", "-device",
-                           "virtio-balloon-pci,id=balloon0,free-page-hint=on,iothread=io0" };
+    const char *base[] = {"qemu-system-x86_64",
+                          "-accel",
+                          "tcg",
+                          "-machine",
+                          "q35",
+                          "-nodefaults",
+                          "-display",
+                          "none",
+                          "-m",
+                          "128",
+                          "-name",
+                          name,
+                          "-qmp",
+                          qmp,
+                          "-object",
+                          "iothread,id=io0",
+                          "-device",
+                          "virtio-balloon-pci,id=balloon0,free-page-hint=on,iothread=io0"};
     GPid pid = 0;
     int log_fd;
 
@@ -133,8 +169,8 @@ GPid qmp_test_qemu_start(const char *dir, const char *name, const char *const *e
     g_ptr_array_add(argv, NULL);
     log_fd = g_open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (!g_spawn_async_with_fds(dir, (char **)argv->pdata, NULL,
-                                G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD, child_setup,
-                                NULL, &pid, -1, log_fd, log_fd, error)) {
+                                G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD, child_setup, NULL,
+                                &pid, -1, log_fd, log_fd, error)) {
         close(log_fd);
         return 0;
     }

@@ -13,8 +13,8 @@
 static FpbQmpClient *connect_ok(FakeQmpServer *server)
 {
     g_autoptr(GError) error = NULL;
-    FpbQmpClient *client = fpb_qmp_client_connect(fake_qmp_server_get_path(server), TIMEOUT,
-                                                  &error);
+    FpbQmpClient *client =
+        fpb_qmp_client_connect(fake_qmp_server_get_path(server), TIMEOUT, &error);
 
     g_assert_no_error(error);
     g_assert_nonnull(client);
@@ -197,7 +197,7 @@ static guint replay(const char *recording, FakeWriteMode mode)
     g_autofree char *path = qmp_test_recording_path(recording);
     g_autofree char *text = NULL;
     g_auto(GStrv) lines = NULL;
-    EventLog log = { g_ptr_array_new_with_free_func(g_free), g_array_new(FALSE, FALSE, 8), 0 };
+    EventLog log = {g_ptr_array_new_with_free_func(g_free), g_array_new(FALSE, FALSE, 8), 0};
     FpbQmpClient *client;
     json_object *request = NULL;
     guint events;
@@ -331,8 +331,7 @@ static void broken_reply(const char *raw, gboolean hangup, int code, const char 
 
 static void test_broken_garbage(void)
 {
-    broken_reply("{\"return\": {}, \"id\": }\r\n", FALSE, FPB_QMP_ERROR_PROTOCOL,
-                 "malformed JSON");
+    broken_reply("{\"return\": {}, \"id\": }\r\n", FALSE, FPB_QMP_ERROR_PROTOCOL, "malformed JSON");
 }
 
 static void test_broken_not_object(void)
@@ -462,7 +461,7 @@ static void test_timeout_late_reply(void)
 static void test_event_early(void)
 {
     g_autoptr(FakeQmpServer) server = fake_qmp_server_new();
-    EventLog log = { g_ptr_array_new_with_free_func(g_free), g_array_new(FALSE, FALSE, 8), 0 };
+    EventLog log = {g_ptr_array_new_with_free_func(g_free), g_array_new(FALSE, FALSE, 8), 0};
     FpbQmpClient *client;
 
     /* Events in the same write as the capabilities reply, before any handler. */
@@ -484,6 +483,67 @@ static void test_event_early(void)
     finish(server, client);
     g_ptr_array_unref(log.names);
     g_array_unref(log.stamps);
+}
+
+static void test_event_wait(void)
+{
+    g_autoptr(FakeQmpServer) server = fake_qmp_server_new();
+    EventLog log = {g_ptr_array_new_with_free_func(g_free), g_array_new(FALSE, FALSE, 8), 0};
+    FpbQmpClient *client;
+
+    fake_qmp_server_handshake(server);
+    fake_qmp_server_sleep(server, 200);
+    fake_qmp_server_send(server, "{\"event\": \"RESUME\"}\r\n", -1);
+    fake_qmp_server_start(server);
+    client = connect_ok(server);
+    fpb_qmp_client_set_event_handler(client, log_event, &log, NULL);
+    g_assert_false(fpb_qmp_client_wait_event(client, 50));
+    g_assert_true(fpb_qmp_client_wait_event(client, TIMEOUT));
+    g_assert_cmpuint(log.names->len, ==, 1);
+    g_assert_cmpint(g_array_index(log.stamps, gint64, 0), ==, -1);
+    finish(server, client);
+    g_ptr_array_unref(log.names);
+    g_array_unref(log.stamps);
+}
+
+static void query_on_event(FpbQmpClient *client, const char *event, json_object *data,
+                           gint64 timestamp_us, gpointer user_data)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(json_object) value = NULL;
+
+    (void)event;
+    (void)data;
+    (void)timestamp_us;
+    value = fpb_qmp_client_execute(client, "query-status", NULL, TIMEOUT, &error);
+    g_assert_no_error(error);
+    *(char **)user_data = g_strdup(json_object_to_json_string(value));
+}
+
+static void test_event_blocking_call_in_handler(void)
+{
+    g_autoptr(FakeQmpServer) server = fake_qmp_server_new();
+    g_autoptr(GError) error = NULL;
+    g_autoptr(json_object) value = NULL;
+    g_autofree char *inner = NULL;
+    FpbQmpClient *client;
+
+    /* STOP and stop's reply in one read: the handler's command must wait for
+     * the reply that was read with the event, not for new bytes. */
+    fake_qmp_server_set_write_mode(server, FAKE_WRITE_MERGED);
+    fake_qmp_server_handshake(server);
+    fake_qmp_server_expect(server, "stop");
+    fake_qmp_server_send(server, "{\"event\": \"STOP\"}\r\n", -1);
+    fake_qmp_server_reply(server, "{\"return\": {}, \"id\": 0}");
+    fake_qmp_server_expect(server, "query-status");
+    fake_qmp_server_reply(server, "{\"return\": 7, \"id\": 0}");
+    fake_qmp_server_start(server);
+    client = connect_ok(server);
+    fpb_qmp_client_set_event_handler(client, query_on_event, &inner, NULL);
+    value = fpb_qmp_client_execute(client, "stop", NULL, TIMEOUT, &error);
+    g_assert_no_error(error);
+    g_assert_cmpstr(inner, ==, "7");
+    finish(server, client);
 }
 
 static void free_client_on_event(FpbQmpClient *client, const char *event, json_object *data,
@@ -533,9 +593,9 @@ static void on_executed(GObject *source, GAsyncResult *result, gpointer data)
     g_autoptr(json_object) value = fpb_qmp_client_execute_finish(result, &error);
 
     (void)source;
-    g_ptr_array_add(log->results,
-                    value ? g_strdup_printf("ok:%s", json_object_to_json_string(value))
-                          : g_strdup_printf("err:%d", error->code));
+    g_ptr_array_add(log->results, value
+                                      ? g_strdup_printf("ok:%s", json_object_to_json_string(value))
+                                      : g_strdup_printf("err:%d", error->code));
     if (--log->pending == 0) {
         g_main_loop_quit(log->loop);
     }
@@ -563,12 +623,43 @@ static FpbQmpClient *connect_async(FakeQmpServer *server, GMainContext *context)
     return client;
 }
 
+static void store_connect_result(GObject *source, GAsyncResult *result, gpointer data)
+{
+    GError **ret = data;
+    FpbQmpClient *client = fpb_qmp_client_connect_finish(result, ret);
+
+    (void)source;
+    g_assert_null(client);
+}
+
+static void test_async_connect_cancel(void)
+{
+    g_autoptr(FakeQmpServer) server = fake_qmp_server_new();
+    g_autoptr(GMainContext) context = g_main_context_new();
+    g_autoptr(GCancellable) cancellable = g_cancellable_new();
+    GError *error = NULL;
+
+    g_main_context_push_thread_default(context);
+    fake_qmp_server_sleep(server, 300); /* no greeting yet */
+    fake_qmp_server_start(server);
+    fpb_qmp_client_connect_async(fake_qmp_server_get_path(server), TIMEOUT, cancellable,
+                                 store_connect_result, &error);
+    g_cancellable_cancel(cancellable);
+    while (error == NULL) {
+        g_main_context_iteration(context, TRUE);
+    }
+    g_assert_error(error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+    g_clear_error(&error);
+    g_free(fake_qmp_server_join(server));
+    g_main_context_pop_thread_default(context);
+}
+
 static void test_async_queue(void)
 {
     g_autoptr(FakeQmpServer) server = fake_qmp_server_new();
     g_autoptr(GMainContext) context = g_main_context_new();
     g_autoptr(GMainLoop) loop = g_main_loop_new(context, FALSE);
-    AsyncLog log = { loop, 3, g_ptr_array_new_with_free_func(g_free) };
+    AsyncLog log = {loop, 3, g_ptr_array_new_with_free_func(g_free)};
     FpbQmpClient *client;
 
     g_main_context_push_thread_default(context);
@@ -602,7 +693,7 @@ static void test_async_free_pending(void)
     g_autoptr(FakeQmpServer) server = fake_qmp_server_new();
     g_autoptr(GMainContext) context = g_main_context_new();
     g_autoptr(GMainLoop) loop = g_main_loop_new(context, FALSE);
-    AsyncLog log = { loop, 2, g_ptr_array_new_with_free_func(g_free) };
+    AsyncLog log = {loop, 2, g_ptr_array_new_with_free_func(g_free)};
     FpbQmpClient *client;
 
     g_main_context_push_thread_default(context);
@@ -625,7 +716,7 @@ static void test_async_cancel(void)
     g_autoptr(FakeQmpServer) server = fake_qmp_server_new();
     g_autoptr(GMainContext) context = g_main_context_new();
     g_autoptr(GMainLoop) loop = g_main_loop_new(context, FALSE);
-    AsyncLog log = { loop, 2, g_ptr_array_new_with_free_func(g_free) };
+    AsyncLog log = {loop, 2, g_ptr_array_new_with_free_func(g_free)};
     g_autoptr(GCancellable) cancellable = g_cancellable_new();
     FpbQmpClient *client;
 
@@ -680,6 +771,9 @@ int main(int argc, char **argv)
     g_test_add_func("/qmp/timeout/late-reply-dropped", test_timeout_late_reply);
     g_test_add_func("/qmp/event/before-handler", test_event_early);
     g_test_add_func("/qmp/event/free-in-handler", test_event_free_in_handler);
+    g_test_add_func("/qmp/event/wait", test_event_wait);
+    g_test_add_func("/qmp/event/blocking-call-in-handler", test_event_blocking_call_in_handler);
+    g_test_add_func("/qmp/async/connect-cancel", test_async_connect_cancel);
     g_test_add_func("/qmp/async/queue", test_async_queue);
     g_test_add_func("/qmp/async/free-pending", test_async_free_pending);
     g_test_add_func("/qmp/async/cancel", test_async_cancel);

@@ -60,8 +60,8 @@ static void feed_in_chunks(const char *name, gsize chunk)
 
 static void test_stream_one_byte(void)
 {
-    const char *names[] = { "queries.jsonl", "errors.jsonl", "events.jsonl", "migration.jsonl",
-                            "incoming.jsonl" };
+    const char *names[] = {"queries.jsonl", "errors.jsonl", "events.jsonl", "migration.jsonl",
+                           "incoming.jsonl"};
 
     for (gsize i = 0; i < G_N_ELEMENTS(names); i++) {
         feed_in_chunks(names[i], 1);
@@ -83,9 +83,9 @@ static void test_stream_garbage(void)
 {
     /* json-c accepts 'single quotes' and NaN even when strict; QEMU sends
      * neither, and they do no harm, so they are not tested as garbage. */
-    const char *bad[] = { "hello\r\n", "{\"return\": }", "{\"a\": 1}}", "{\"a\" 1}",
-                          "{\"a\": nan}", "{\"a\": 1,}", "\xff\xfe{}", "{\"a\": \"\xc3\x28\"}",
-                          "{\"a\": tru}", "{\"a\": 01}" };
+    const char *bad[] = {"hello\r\n",    "{\"return\": }", "{\"a\": 1}}", "{\"a\" 1}",
+                         "{\"a\": nan}", "{\"a\": 1,}",    "\xff\xfe{}",  "{\"a\": \"\xc3\x28\"}",
+                         "{\"a\": tru}", "{\"a\": 01}"};
 
     for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
         g_autoptr(FpbQmpStream) stream = fpb_qmp_stream_new(1024);
@@ -117,7 +117,7 @@ static void test_stream_before_garbage(void)
 
 static void test_stream_not_object(void)
 {
-    const char *bad[] = { "[1, 2]\r\n", "\"text\"\r\n", "true\r\n", "null\r\n", "12 " };
+    const char *bad[] = {"[1, 2]\r\n", "\"text\"\r\n", "true\r\n", "null\r\n", "12 "};
 
     for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
         g_autoptr(FpbQmpStream) stream = fpb_qmp_stream_new(1024);
@@ -192,14 +192,33 @@ static void test_message_kinds(void)
     g_assert_cmpint(m.kind, ==, FPB_QMP_MESSAGE_GREETING);
     g_assert_true(classify("{\"return\": 1, \"id\": \"fpb-1\"}", &m, NULL));
     g_assert_cmpint(m.kind, ==, FPB_QMP_MESSAGE_RETURN);
-    g_assert_true(classify("{\"id\": 3, \"error\": {\"class\": \"C\", \"desc\": \"d\"}}", &m,
-                           NULL));
+    g_assert_true(
+        classify("{\"id\": 3, \"error\": {\"class\": \"C\", \"desc\": \"d\"}}", &m, NULL));
     g_assert_cmpint(m.kind, ==, FPB_QMP_MESSAGE_ERROR);
     g_assert_true(classify("{\"event\": \"STOP\", \"timestamp\": {\"seconds\": 2, "
                            "\"microseconds\": 5}}",
                            &m, NULL));
     g_assert_cmpint(m.kind, ==, FPB_QMP_MESSAGE_EVENT);
     g_assert_cmpint(m.timestamp_us, ==, 2000005);
+}
+
+/* The client's ids are bare integers; anything else is someone else's. */
+static void test_message_id(void)
+{
+    const char *other[] = {"\"7\"", "\"fpb-7\"", "7.0", "8", "-7", "18446744073709551615", "null",
+                           "[7]"};
+
+    for (gsize i = 0; i < G_N_ELEMENTS(other); i++) {
+        g_autoptr(json_object) id = json_tokener_parse(other[i]);
+
+        g_assert_false(fpb_qmp_message_id_equals(id, 7));
+    }
+    {
+        g_autoptr(json_object) id = json_tokener_parse("7");
+
+        g_assert_true(fpb_qmp_message_id_equals(id, 7));
+        g_assert_false(fpb_qmp_message_id_equals(id, G_MAXUINT64));
+    }
 }
 
 static void test_message_bad_shapes(void)
@@ -230,8 +249,8 @@ static void test_message_timestamp(void)
         "{\"event\": \"X\"}",
         "{\"event\": \"X\", \"timestamp\": {\"seconds\": -1, \"microseconds\": -1}}",
         "{\"event\": \"X\", \"timestamp\": {\"seconds\": 1, \"microseconds\": 1000000}}",
-        "{\"event\": \"X\", \"timestamp\": {\"seconds\": 99999999999999999, "
-        "\"microseconds\": 0}}",
+        ("{\"event\": \"X\", \"timestamp\": {\"seconds\": 99999999999999999, "
+         "\"microseconds\": 0}}"),
         "{\"event\": \"X\", \"timestamp\": \"now\"}",
     };
 
@@ -324,6 +343,7 @@ int main(int argc, char **argv)
     g_test_add_func("/qmp/stream/in-message", test_stream_in_message);
     g_test_add_func("/qmp/stream/too-deep", test_stream_deep);
     g_test_add_func("/qmp/message/kinds", test_message_kinds);
+    g_test_add_func("/qmp/message/id", test_message_id);
     g_test_add_func("/qmp/message/bad-shapes", test_message_bad_shapes);
     g_test_add_func("/qmp/message/bad-timestamp", test_message_timestamp);
     g_test_add_func("/qmp/json/integers", test_json_uint);

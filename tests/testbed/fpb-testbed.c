@@ -7,7 +7,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "fpb-qmp-client.h"
+#include "fpb-qmp.h"
 #include "fpb-testbed-priv.h"
 
 #define QMP_SOCKET_WAIT_MS 15000
@@ -312,11 +312,7 @@ FpbTestbedVm *fpb_testbed_start_destination(FpbTestbed *testbed, const char *nam
     if (!qmp) {
         return NULL;
     }
-    g_autoptr(json_object) args = json_object_new_object();
-    json_object_object_add(args, "uri", json_object_new_string(vm->incoming_uri));
-    g_autoptr(json_object) reply =
-        fpb_qmp_client_execute(qmp, "migrate-incoming", args, 5000, error);
-    return reply ? vm : NULL;
+    return fpb_qmp_migrate_incoming(qmp, vm->incoming_uri, error) ? vm : NULL;
 }
 
 const char *fpb_testbed_vm_name(FpbTestbedVm *vm)

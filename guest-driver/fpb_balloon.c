@@ -1,0 +1,1003 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * fpb_balloon: a virtio-balloon driver whose free-page hints walk the buddy
+ * allocator's free lists instead of allocating the pages it reports.
+ *
+ * It binds virtio-balloon devices in place of the stock virtio_balloon module
+ * (load one or the other, never both) and speaks the standard protocol:
+ *
+ *  - inflate/deflate through the kernel's balloon page API (balloon pages are
+ *    movable, so compaction can migrate them), with deflate-on-OOM when the
+ *    device offers it;
+ *  - the statistics queue, with the statistics the stock driver reports;
+ *  - free-page hinting: on a new command id from the device the driver sends
+ *    that id, reports every free buddy block it finds on
+ *    zone->free_area[order].free_list[migratetype] as device-writable buffers
+ *    (coalesced into ranges), and sends the STOP id. It stops early when the
+ *    device changes the id or says STOP/DONE, holds zone->lock for a bounded
+ *    number of list entries at a time, and caps the time spent per command.
+ *    Nothing is allocated, so nothing needs to be given back on DONE.
+ *
+ * Why hinting pages that stay in the allocator is safe, and when it is not,
+ * is argued in docs/guest-driver.md of the fpb project.
+ *
+ * Counters: /sys/bus/virtio/devices/virtioN/fpb/ (one value per file).
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+#include <linux/virtio.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_balloon.h>
+#include <linux/balloon_compaction.h>
+#include <linux/mmzone.h>
+#include <linux/mm.h>
+#include <linux/swap.h>
+#include <linux/vmstat.h>
+#include <linux/oom.h>
+#include <linux/workqueue.h>
+#include <linux/wait.h>
+#include <linux/scatterlist.h>
+#include <linux/vmalloc.h>
+#include <linux/bitmap.h>
+#include <linux/ktime.h>
+#include <linux/sysfs.h>
+#include <linux/nodemask.h>
+#include <linux/poison.h>
+#include <linux/page-isolation.h>
+#include <linux/delay.h>
+
+#if PAGE_SHIFT != VIRTIO_BALLOON_PFN_SHIFT
+#error "fpb_balloon assumes 4 KiB pages (the balloon protocol's PFN unit)"
+#endif
+
+/* ---- tunables ------------------------------------------------------------ */
+
+static bool hint = true;
+module_param(hint, bool, 0444);
+MODULE_PARM_DESC(hint, "Offer free-page hinting (default on; off: the feature is not negotiated)");
+
+static unsigned int chunk = 256;
+module_param(chunk, uint, 0644);
+MODULE_PARM_DESC(chunk, "Free-list entries examined per zone->lock hold (1..4096, default 256)");
+
+static unsigned int max_walk_ms = 2000;
+module_param(max_walk_ms, uint, 0644);
+MODULE_PARM_DESC(max_walk_ms, "Give up a hint walk after this long (ms, default 2000)");
+
+static unsigned int oom_pages = 256;
+module_param(oom_pages, uint, 0644);
+MODULE_PARM_DESC(oom_pages, "Pages to deflate per OOM notification (default 256)");
+
+static bool verbose = true;
+module_param(verbose, bool, 0644);
+MODULE_PARM_DESC(verbose, "Log one line (KERN_INFO) per hint command (default on)");
+
+/* ---- device state -------------------------------------------------------- */
+
+#define FPB_PFNS_PER_MSG 256		/* PFNs per inflate/deflate message */
+#define FPB_MAX_CHUNK 4096
+#define FPB_MAX_RANGE_PAGES (1UL << 18)	/* 1 GiB per hinted buffer */
+
+enum { VQ_INFLATE, VQ_DEFLATE, VQ_STATS, VQ_HINT, VQ_MAX };
+
+struct fpb_range {
+	unsigned long pfn;
+	unsigned long npages;
+};
+
+struct fpb_hint_stats {
+	u64 cmds;		/* new command ids seen */
+	u64 stops;		/* STOP / DONE ids seen */
+	u64 walks;		/* walks started */
+	u64 walks_complete;	/* walks that went through every list */
+	u64 walks_aborted;	/* walks stopped by a new id, STOP/DONE, or the time cap */
+	u64 ranges;		/* buffers handed to the device */
+	u64 pages;		/* pages in them */
+	u64 lock_holds;		/* zone->lock acquisitions */
+	u64 total_walk_ns;
+	u64 last_walk_ns;
+	u64 max_walk_ns;
+	u64 max_lock_ns;	/* longest zone->lock hold (interrupts off) */
+	u64 last_pages;
+	u64 last_ranges;
+	u32 last_cmd_id;
+	u64 vq_full_waits;	/* times the hint queue was full */
+};
+
+struct fpb_balloon {
+	struct virtio_device *vdev;
+	struct virtqueue *vqs[VQ_MAX];
+
+	struct work_struct size_work;
+	struct work_struct stats_work;
+	struct work_struct hint_work;
+	struct workqueue_struct *hint_wq;
+
+	spinlock_t stop_lock;		/* protects stopping and queuing work */
+	bool stopping;
+
+	/* balloon proper */
+	struct mutex balloon_lock;	/* inflate/deflate/migrate, pfns[] */
+	wait_queue_head_t acked;
+	unsigned int num_pages;		/* pages in the balloon (4 KiB units) */
+	__virtio32 pfns[FPB_PFNS_PER_MSG];
+	struct balloon_dev_info bdi;
+	struct notifier_block oom_nb;
+
+	/* statistics queue */
+	struct virtio_balloon_stat stats[VIRTIO_BALLOON_S_NR];
+	unsigned long events[NR_VM_EVENT_ITEMS];
+
+	/* free-page hinting */
+	bool hint_on;			/* negotiated and not disabled by poisoning */
+	atomic_t cfg_gen;		/* bumped on every config interrupt */
+	u32 cmd_id;			/* id being served (or last served) */
+	u32 handled_id;			/* last id a walk was started for */
+	__virtio32 start_id_buf;	/* out-buffers: must not live on the stack */
+	__virtio32 stop_id_buf;
+	wait_queue_head_t hint_wait;
+	atomic_t hint_used;		/* bumped by the hint queue's callback */
+	unsigned long *seen;		/* head pfns reported in this command */
+	unsigned long seen_base, seen_len;
+	struct fpb_range *batch;	/* ranges gathered under one lock hold */
+	struct fpb_range pending;	/* range being coalesced */
+	struct fpb_hint_stats hs;
+	spinlock_t hs_lock;		/* hs, for the sysfs readers */
+};
+
+/* ---- small helpers ------------------------------------------------------- */
+
+static void fpb_queue(struct fpb_balloon *vb, struct workqueue_struct *wq, struct work_struct *w)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&vb->stop_lock, flags);
+	if (!vb->stopping)
+		queue_work(wq, w);
+	spin_unlock_irqrestore(&vb->stop_lock, flags);
+}
+
+static void fpb_ack(struct virtqueue *vq)
+{
+	struct fpb_balloon *vb = vq->vdev->priv;
+
+	wake_up(&vb->acked);
+}
+
+/* Sends the PFN array to the host on vq and waits until it took it. */
+static void fpb_tell_host(struct fpb_balloon *vb, struct virtqueue *vq, unsigned int n)
+{
+	struct scatterlist sg;
+	unsigned int len;
+
+	sg_init_one(&sg, vb->pfns, sizeof(vb->pfns[0]) * n);
+	if (virtqueue_add_outbuf(vq, &sg, 1, vb, GFP_KERNEL) < 0)
+		return;	/* cannot happen: one message in flight at a time */
+	virtqueue_kick(vq);
+	wait_event(vb->acked, virtqueue_get_buf(vq, &len));
+}
+
+static bool fpb_deflate_on_oom(struct fpb_balloon *vb)
+{
+	return virtio_has_feature(vb->vdev, VIRTIO_BALLOON_F_DEFLATE_ON_OOM);
+}
+
+static void fpb_update_actual(struct fpb_balloon *vb)
+{
+	u32 actual = vb->num_pages;
+
+	virtio_cwrite_le(vb->vdev, struct virtio_balloon_config, actual, &actual);
+}
+
+static u32 fpb_target(struct fpb_balloon *vb)
+{
+	u32 target;
+
+	virtio_cread_le(vb->vdev, struct virtio_balloon_config, num_pages, &target);
+	return target;
+}
+
+/* ---- inflate / deflate ---------------------------------------------------- */
+
+static unsigned int fpb_inflate(struct fpb_balloon *vb, unsigned int want)
+{
+	LIST_HEAD(fresh);
+	struct page *page, *next;
+	unsigned int n = 0;
+
+	want = min_t(unsigned int, want, FPB_PFNS_PER_MSG);
+	/* Allocate outside the lock: allocation may reclaim, and reclaim may
+	 * migrate balloon pages, which takes the lock. */
+	while (n < want) {
+		page = balloon_page_alloc();
+		if (!page)
+			break;
+		list_add(&page->lru, &fresh);
+		n++;
+	}
+	if (!n) {
+		dev_info_ratelimited(&vb->vdev->dev, "out of memory while inflating\n");
+		return 0;
+	}
+
+	mutex_lock(&vb->balloon_lock);
+	n = 0;
+	list_for_each_entry_safe(page, next, &fresh, lru) {
+		list_del(&page->lru);
+		balloon_page_enqueue(&vb->bdi, page);
+		vb->pfns[n++] = cpu_to_virtio32(vb->vdev, page_to_pfn(page));
+		vb->num_pages++;
+		if (!fpb_deflate_on_oom(vb))
+			adjust_managed_page_count(page, -1);
+	}
+	fpb_tell_host(vb, vb->vqs[VQ_INFLATE], n);
+	mutex_unlock(&vb->balloon_lock);
+	return n;
+}
+
+static unsigned int fpb_deflate(struct fpb_balloon *vb, unsigned int want)
+{
+	LIST_HEAD(out);
+	struct page *page, *next;
+	unsigned int n = 0;
+
+	want = min_t(unsigned int, want, FPB_PFNS_PER_MSG);
+	mutex_lock(&vb->balloon_lock);
+	want = min(want, vb->num_pages);
+	while (n < want) {
+		page = balloon_page_dequeue(&vb->bdi);
+		if (!page)
+			break;	/* the rest are isolated for migration right now */
+		list_add(&page->lru, &out);
+		vb->pfns[n++] = cpu_to_virtio32(vb->vdev, page_to_pfn(page));
+		vb->num_pages--;
+	}
+	/* The host hears about the pages before the guest uses them again,
+	 * whether or not it asked for that (MUST_TELL_HOST). */
+	if (n)
+		fpb_tell_host(vb, vb->vqs[VQ_DEFLATE], n);
+	mutex_unlock(&vb->balloon_lock);
+
+	list_for_each_entry_safe(page, next, &out, lru) {
+		list_del(&page->lru);
+		if (!fpb_deflate_on_oom(vb))
+			adjust_managed_page_count(page, 1);
+		put_page(page);
+	}
+	return n;
+}
+
+static void fpb_size_work(struct work_struct *work)
+{
+	struct fpb_balloon *vb = container_of(work, struct fpb_balloon, size_work);
+	s64 diff = (s64)fpb_target(vb) - (s64)READ_ONCE(vb->num_pages);
+	unsigned int done = 0;
+
+	if (diff > 0)
+		done = fpb_inflate(vb, diff > UINT_MAX ? UINT_MAX : (unsigned int)diff);
+	else if (diff < 0)
+		done = fpb_deflate(vb, -diff > UINT_MAX ? UINT_MAX : (unsigned int)-diff);
+	fpb_update_actual(vb);
+
+	if (diff > 0 && !done)
+		msleep(200);	/* out of memory: retry later, not in a hot loop */
+	if (diff)
+		fpb_queue(vb, system_freezable_wq, work);
+}
+
+#ifdef CONFIG_BALLOON_COMPACTION
+/* Compaction moves a balloon page: the host learns the new page first. */
+static int fpb_migratepage(struct balloon_dev_info *bdi, struct page *newpage,
+			   struct page *page, enum migrate_mode mode)
+{
+	struct fpb_balloon *vb = container_of(bdi, struct fpb_balloon, bdi);
+	unsigned long flags;
+
+	if (!mutex_trylock(&vb->balloon_lock))
+		return -EAGAIN;	/* inflate/deflate running: compaction retries */
+
+	get_page(newpage);
+	if (!fpb_deflate_on_oom(vb) && page_zone(page) != page_zone(newpage)) {
+		adjust_managed_page_count(page, 1);
+		adjust_managed_page_count(newpage, -1);
+	}
+	spin_lock_irqsave(&bdi->pages_lock, flags);
+	balloon_page_insert(bdi, newpage);
+	bdi->isolated_pages--;
+	spin_unlock_irqrestore(&bdi->pages_lock, flags);
+
+	vb->pfns[0] = cpu_to_virtio32(vb->vdev, page_to_pfn(newpage));
+	fpb_tell_host(vb, vb->vqs[VQ_INFLATE], 1);
+	vb->pfns[0] = cpu_to_virtio32(vb->vdev, page_to_pfn(page));
+	fpb_tell_host(vb, vb->vqs[VQ_DEFLATE], 1);
+	mutex_unlock(&vb->balloon_lock);
+
+	balloon_page_finalize(page);
+	put_page(page);
+	return MIGRATEPAGE_SUCCESS;
+}
+#endif
+
+static int fpb_oom_notify(struct notifier_block *nb, unsigned long unused, void *arg)
+{
+	struct fpb_balloon *vb = container_of(nb, struct fpb_balloon, oom_nb);
+	unsigned long *freed = arg;
+	unsigned int left = oom_pages, n;
+
+	while (left) {
+		n = fpb_deflate(vb, left);
+		if (!n)
+			break;
+		*freed += n;
+		left -= n;
+	}
+	fpb_update_actual(vb);
+	return NOTIFY_OK;
+}
+
+/* ---- statistics queue ----------------------------------------------------- */
+
+static unsigned int fpb_fill_stats(struct fpb_balloon *vb)
+{
+	struct sysinfo si;
+	unsigned int i = 0;
+
+#define FPB_STAT(t, v) do { \
+		vb->stats[i].tag = cpu_to_virtio16(vb->vdev, t); \
+		vb->stats[i].val = cpu_to_virtio64(vb->vdev, v); \
+		i++; \
+	} while (0)
+
+	all_vm_events(vb->events);
+	si_meminfo(&si);
+#ifdef CONFIG_VM_EVENT_COUNTERS
+	FPB_STAT(VIRTIO_BALLOON_S_SWAP_IN, (u64)vb->events[PSWPIN] << PAGE_SHIFT);
+	FPB_STAT(VIRTIO_BALLOON_S_SWAP_OUT, (u64)vb->events[PSWPOUT] << PAGE_SHIFT);
+	FPB_STAT(VIRTIO_BALLOON_S_MAJFLT, vb->events[PGMAJFAULT]);
+	FPB_STAT(VIRTIO_BALLOON_S_MINFLT, vb->events[PGFAULT] - vb->events[PGMAJFAULT]);
+#ifdef CONFIG_HUGETLB_PAGE
+	FPB_STAT(VIRTIO_BALLOON_S_HTLB_PGALLOC, vb->events[HTLB_BUDDY_PGALLOC]);
+	FPB_STAT(VIRTIO_BALLOON_S_HTLB_PGFAIL, vb->events[HTLB_BUDDY_PGALLOC_FAIL]);
+#endif
+#endif
+	FPB_STAT(VIRTIO_BALLOON_S_MEMFREE, (u64)si.freeram * si.mem_unit);
+	FPB_STAT(VIRTIO_BALLOON_S_MEMTOT, (u64)si.totalram * si.mem_unit);
+	FPB_STAT(VIRTIO_BALLOON_S_AVAIL, (u64)si_mem_available() << PAGE_SHIFT);
+	FPB_STAT(VIRTIO_BALLOON_S_CACHES, (u64)global_node_page_state(NR_FILE_PAGES) << PAGE_SHIFT);
+#undef FPB_STAT
+	return i;
+}
+
+static void fpb_stats_give(struct fpb_balloon *vb)
+{
+	struct scatterlist sg;
+	unsigned int n = fpb_fill_stats(vb);
+
+	sg_init_one(&sg, vb->stats, sizeof(vb->stats[0]) * n);
+	if (virtqueue_add_outbuf(vb->vqs[VQ_STATS], &sg, 1, vb, GFP_KERNEL) == 0)
+		virtqueue_kick(vb->vqs[VQ_STATS]);
+}
+
+static void fpb_stats_work(struct work_struct *work)
+{
+	struct fpb_balloon *vb = container_of(work, struct fpb_balloon, stats_work);
+	unsigned int len;
+
+	/* The host hands the buffer back when it wants fresh numbers. */
+	if (!virtqueue_get_buf(vb->vqs[VQ_STATS], &len))
+		return;
+	fpb_stats_give(vb);
+}
+
+static void fpb_stats_request(struct virtqueue *vq)
+{
+	struct fpb_balloon *vb = vq->vdev->priv;
+
+	fpb_queue(vb, system_freezable_wq, &vb->stats_work);
+}
+
+/* ---- free-page hinting ---------------------------------------------------- */
+
+enum fpb_walk_result { WALK_OK, WALK_NEW_ID, WALK_STOP, WALK_TIMEOUT, WALK_DEVICE };
+
+static const char *const fpb_walk_result_name[] = {
+	[WALK_OK] = "complete", [WALK_NEW_ID] = "new-id", [WALK_STOP] = "stop",
+	[WALK_TIMEOUT] = "time-cap", [WALK_DEVICE] = "device-error",
+};
+
+struct fpb_walk {
+	u32 id;
+	int gen;
+	u64 start_ns;
+	u64 ranges, pages, holds, max_lock_ns, vq_full_waits;
+	enum fpb_walk_result result;
+};
+
+static void fpb_hint_used(struct virtqueue *vq)
+{
+	struct fpb_balloon *vb = vq->vdev->priv;
+
+	atomic_inc(&vb->hint_used);
+	wake_up(&vb->hint_wait);
+}
+
+static u32 fpb_read_cmd_id(struct fpb_balloon *vb)
+{
+	u32 id;
+
+	virtio_cread_le(vb->vdev, struct virtio_balloon_config, free_page_hint_cmd_id, &id);
+	return id;
+}
+
+/* Drops the buffers the device has processed (they carry no data back). */
+static void fpb_hint_reap(struct fpb_balloon *vb)
+{
+	unsigned int len;
+
+	while (virtqueue_get_buf(vb->vqs[VQ_HINT], &len))
+		;
+}
+
+/* Should the walk stop? Re-reads the id only after a config interrupt. */
+static bool fpb_walk_should_stop(struct fpb_balloon *vb, struct fpb_walk *w)
+{
+	int gen = atomic_read(&vb->cfg_gen);
+
+	if (READ_ONCE(vb->stopping)) {
+		w->result = WALK_STOP;
+		return true;
+	}
+	if (gen != w->gen) {
+		u32 id = fpb_read_cmd_id(vb);
+
+		w->gen = gen;
+		if (id != w->id) {
+			w->result = (id == VIRTIO_BALLOON_CMD_ID_STOP ||
+				     id == VIRTIO_BALLOON_CMD_ID_DONE) ? WALK_STOP : WALK_NEW_ID;
+			return true;
+		}
+	}
+	if (max_walk_ms && ktime_get_ns() - w->start_ns > (u64)max_walk_ms * NSEC_PER_MSEC) {
+		w->result = WALK_TIMEOUT;
+		return true;
+	}
+	return false;
+}
+
+/* Adds one buffer to the hint queue, waiting for room if it is full. */
+static bool fpb_hint_add(struct fpb_balloon *vb, struct fpb_walk *w, struct scatterlist *sg,
+			 bool out)
+{
+	struct virtqueue *vq = vb->vqs[VQ_HINT];
+	int err;
+
+	for (;;) {
+		fpb_hint_reap(vb);
+		err = out ? virtqueue_add_outbuf(vq, sg, 1, vb, GFP_KERNEL)
+			  : virtqueue_add_inbuf(vq, sg, 1, vb, GFP_KERNEL);
+		if (err != -ENOSPC)
+			break;
+		w->vq_full_waits++;
+		virtqueue_kick(vq);
+		if (fpb_walk_should_stop(vb, w))
+			return false;
+		wait_event_timeout(vb->hint_wait, vq->num_free > 0 || atomic_read(&vb->hint_used),
+				   msecs_to_jiffies(20));
+		atomic_set(&vb->hint_used, 0);
+	}
+	if (err) {
+		dev_warn_ratelimited(&vb->vdev->dev, "hint queue refused a buffer: %d\n", err);
+		w->result = WALK_DEVICE;
+		return false;
+	}
+	return true;
+}
+
+static bool fpb_hint_send_range(struct fpb_balloon *vb, struct fpb_walk *w,
+				const struct fpb_range *r)
+{
+	struct scatterlist sg;
+
+	sg_init_table(&sg, 1);
+	sg_set_page(&sg, pfn_to_page(r->pfn), r->npages << PAGE_SHIFT, 0);
+	if (!fpb_hint_add(vb, w, &sg, false))
+		return false;
+	w->ranges++;
+	w->pages += r->npages;
+	return true;
+}
+
+/* Coalesces block [pfn, pfn + n) into the pending range; sends what it cannot
+ * extend. */
+static bool fpb_hint_block(struct fpb_balloon *vb, struct fpb_walk *w, unsigned long pfn,
+			   unsigned long n)
+{
+	struct fpb_range *p = &vb->pending;
+
+	if (p->npages && p->npages + n <= FPB_MAX_RANGE_PAGES) {
+		if (pfn == p->pfn + p->npages) {
+			p->npages += n;
+			return true;
+		}
+		if (pfn + n == p->pfn) {
+			p->pfn = pfn;
+			p->npages += n;
+			return true;
+		}
+	}
+	if (p->npages && !fpb_hint_send_range(vb, w, p))
+		return false;
+	p->pfn = pfn;
+	p->npages = n;
+	return true;
+}
+
+/*
+ * Walks one free list in chunks. Under zone->lock (interrupts off) it records
+ * at most `chunk` blocks, marks their head pfns as seen, and rotates the list
+ * so the first unrecorded block becomes its head; then it drops the lock and
+ * hands the blocks to the device. The list is done when its head is a block
+ * already seen in this command (the recorded ones are all behind it now), or
+ * when it runs out. Blocks freed to the tail meanwhile, or a block seen before
+ * that was allocated and freed again to the head, end the walk of that list
+ * early: fewer pages hinted, never a page that was not free.
+ */
+static bool fpb_walk_list(struct fpb_balloon *vb, struct fpb_walk *w, struct zone *zone,
+			  unsigned int order, unsigned int mt, unsigned int per_hold)
+{
+	struct list_head *head = &zone->free_area[order].free_list[mt];
+
+	for (;;) {
+		unsigned int n = 0, i;
+		bool list_done = false;
+		unsigned long flags;
+		struct page *page;
+		u64 t0, held;
+
+		if (list_empty_careful(head))
+			return true;	/* racy peek; an empty-looking list is skipped */
+
+		t0 = ktime_get_ns();
+		spin_lock_irqsave(&zone->lock, flags);
+		list_for_each_entry(page, head, lru) {
+			unsigned long pfn = page_to_pfn(page);
+
+			if (pfn < vb->seen_base || pfn - vb->seen_base >= vb->seen_len ||
+			    __test_and_set_bit(pfn - vb->seen_base, vb->seen)) {
+				list_done = true;
+				break;
+			}
+			vb->batch[n].pfn = pfn;
+			vb->batch[n].npages = 1UL << order;
+			if (++n == per_hold)
+				break;
+		}
+		if (!list_done && n == per_hold) {
+			if (page->lru.next == head)
+				list_done = true;	/* it was the last one */
+			else
+				list_rotate_to_front(page->lru.next, head);
+		} else if (!list_done) {
+			list_done = true;		/* ran off the end */
+		}
+		held = ktime_get_ns() - t0;
+		spin_unlock_irqrestore(&zone->lock, flags);
+
+		w->holds++;
+		if (held > w->max_lock_ns)
+			w->max_lock_ns = held;
+		for (i = 0; i < n; i++)
+			if (!fpb_hint_block(vb, w, vb->batch[i].pfn, vb->batch[i].npages))
+				return false;
+		virtqueue_kick(vb->vqs[VQ_HINT]);
+		if (fpb_walk_should_stop(vb, w))
+			return false;
+		if (list_done)
+			return true;
+		cond_resched();
+	}
+}
+
+static void fpb_walk_all(struct fpb_balloon *vb, struct fpb_walk *w)
+{
+	unsigned int per_hold = clamp_t(unsigned int, READ_ONCE(chunk), 1, FPB_MAX_CHUNK);
+	int nid;
+
+	bitmap_zero(vb->seen, vb->seen_len);
+	vb->pending.npages = 0;
+	/* High orders first: a block merged upward during the walk then lands
+	 * in a list already walked, and cannot carry a seen mark into a list
+	 * not walked yet. */
+	for_each_online_node(nid) {
+		pg_data_t *pgdat = NODE_DATA(nid);
+		int z;
+
+		for (z = 0; z < MAX_NR_ZONES; z++) {
+			struct zone *zone = &pgdat->node_zones[z];
+			int order;
+
+			if (!populated_zone(zone))
+				continue;
+			for (order = MAX_ORDER - 1; order >= 0; order--) {
+				unsigned int mt;
+
+				for (mt = 0; mt < MIGRATE_TYPES; mt++) {
+					if (is_migrate_isolate(mt))
+						continue;	/* being taken by alloc_contig_range */
+					if (!fpb_walk_list(vb, w, zone, order, mt, per_hold))
+						return;
+				}
+			}
+		}
+	}
+	if (vb->pending.npages)
+		fpb_hint_send_range(vb, w, &vb->pending);
+}
+
+static bool fpb_send_id(struct fpb_balloon *vb, struct fpb_walk *w, __virtio32 *buf, u32 id)
+{
+	struct scatterlist sg;
+
+	*buf = cpu_to_virtio32(vb->vdev, id);
+	sg_init_one(&sg, buf, sizeof(*buf));
+	if (!fpb_hint_add(vb, w, &sg, true))
+		return false;
+	virtqueue_kick(vb->vqs[VQ_HINT]);
+	return true;
+}
+
+static void fpb_hint_work(struct work_struct *work)
+{
+	struct fpb_balloon *vb = container_of(work, struct fpb_balloon, hint_work);
+	struct fpb_walk w = { .result = WALK_OK };
+	unsigned long flags;
+	u64 ns;
+	u32 id;
+
+	w.gen = atomic_read(&vb->cfg_gen);
+	id = fpb_read_cmd_id(vb);
+	if (id == VIRTIO_BALLOON_CMD_ID_STOP || id == VIRTIO_BALLOON_CMD_ID_DONE) {
+		/* Nothing was taken from the allocator: nothing to give back. */
+		if (id != vb->cmd_id) {
+			vb->cmd_id = id;
+			spin_lock_irqsave(&vb->hs_lock, flags);
+			vb->hs.stops++;
+			spin_unlock_irqrestore(&vb->hs_lock, flags);
+		}
+		return;
+	}
+	if (id == vb->handled_id)
+		return;		/* a config interrupt for something else */
+	vb->cmd_id = vb->handled_id = id;
+	w.id = id;
+	w.start_ns = ktime_get_ns();
+
+	spin_lock_irqsave(&vb->hs_lock, flags);
+	vb->hs.cmds++;
+	vb->hs.walks++;
+	vb->hs.last_cmd_id = id;
+	spin_unlock_irqrestore(&vb->hs_lock, flags);
+
+	/* The start id tells the device which command the ranges answer. */
+	if (fpb_send_id(vb, &w, &vb->start_id_buf, id)) {
+		fpb_walk_all(vb, &w);
+		/* Always end with STOP, also after an early end: the device
+		 * only honours it while it is serving this id. */
+		fpb_send_id(vb, &w, &vb->stop_id_buf, VIRTIO_BALLOON_CMD_ID_STOP);
+	}
+	ns = ktime_get_ns() - w.start_ns;
+
+	spin_lock_irqsave(&vb->hs_lock, flags);
+	if (w.result == WALK_OK)
+		vb->hs.walks_complete++;
+	else
+		vb->hs.walks_aborted++;
+	vb->hs.ranges += w.ranges;
+	vb->hs.pages += w.pages;
+	vb->hs.lock_holds += w.holds;
+	vb->hs.vq_full_waits += w.vq_full_waits;
+	vb->hs.total_walk_ns += ns;
+	vb->hs.last_walk_ns = ns;
+	vb->hs.last_pages = w.pages;
+	vb->hs.last_ranges = w.ranges;
+	if (ns > vb->hs.max_walk_ns)
+		vb->hs.max_walk_ns = ns;
+	if (w.max_lock_ns > vb->hs.max_lock_ns)
+		vb->hs.max_lock_ns = w.max_lock_ns;
+	spin_unlock_irqrestore(&vb->hs_lock, flags);
+
+	if (verbose)
+		pr_info("hint cmd=%u result=%s pages=%llu ranges=%llu lock_holds=%llu walk_us=%llu max_lock_us=%llu vq_full=%llu\n",
+			id, fpb_walk_result_name[w.result], w.pages, w.ranges, w.holds,
+			ns / NSEC_PER_USEC, w.max_lock_ns / NSEC_PER_USEC, w.vq_full_waits);
+}
+
+/* ---- config changes -------------------------------------------------------- */
+
+static void fpb_config_changed(struct virtio_device *vdev)
+{
+	struct fpb_balloon *vb = vdev->priv;
+
+	atomic_inc(&vb->cfg_gen);
+	fpb_queue(vb, system_freezable_wq, &vb->size_work);
+	if (vb->hint_on)
+		fpb_queue(vb, vb->hint_wq, &vb->hint_work);
+}
+
+/* ---- sysfs counters --------------------------------------------------------- */
+
+#define FPB_HS_ATTR(field)								\
+static ssize_t field##_show(struct device *dev, struct device_attribute *attr, char *buf) \
+{											\
+	struct fpb_balloon *vb = dev_to_virtio(dev)->priv;				\
+	unsigned long flags;								\
+	u64 v;										\
+											\
+	spin_lock_irqsave(&vb->hs_lock, flags);						\
+	v = vb->hs.field;								\
+	spin_unlock_irqrestore(&vb->hs_lock, flags);					\
+	return sysfs_emit(buf, "%llu\n", (unsigned long long)v);			\
+}											\
+static DEVICE_ATTR_RO(field)
+
+FPB_HS_ATTR(cmds);
+FPB_HS_ATTR(stops);
+FPB_HS_ATTR(walks);
+FPB_HS_ATTR(walks_complete);
+FPB_HS_ATTR(walks_aborted);
+FPB_HS_ATTR(ranges);
+FPB_HS_ATTR(pages);
+FPB_HS_ATTR(lock_holds);
+FPB_HS_ATTR(total_walk_ns);
+FPB_HS_ATTR(last_walk_ns);
+FPB_HS_ATTR(max_walk_ns);
+FPB_HS_ATTR(max_lock_ns);
+FPB_HS_ATTR(last_pages);
+FPB_HS_ATTR(last_ranges);
+FPB_HS_ATTR(last_cmd_id);
+FPB_HS_ATTR(vq_full_waits);
+
+static ssize_t hint_enabled_show(struct device *dev, struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%d\n", ((struct fpb_balloon *)dev_to_virtio(dev)->priv)->hint_on);
+}
+static DEVICE_ATTR_RO(hint_enabled);
+
+static ssize_t balloon_pages_show(struct device *dev, struct device_attribute *attr, char *buf)
+{
+	struct fpb_balloon *vb = dev_to_virtio(dev)->priv;
+
+	return sysfs_emit(buf, "%u\n", READ_ONCE(vb->num_pages));
+}
+static DEVICE_ATTR_RO(balloon_pages);
+
+static struct attribute *fpb_attrs[] = {
+	&dev_attr_cmds.attr, &dev_attr_stops.attr, &dev_attr_walks.attr,
+	&dev_attr_walks_complete.attr, &dev_attr_walks_aborted.attr, &dev_attr_ranges.attr,
+	&dev_attr_pages.attr, &dev_attr_lock_holds.attr, &dev_attr_total_walk_ns.attr,
+	&dev_attr_last_walk_ns.attr, &dev_attr_max_walk_ns.attr, &dev_attr_max_lock_ns.attr,
+	&dev_attr_last_pages.attr, &dev_attr_last_ranges.attr, &dev_attr_last_cmd_id.attr,
+	&dev_attr_vq_full_waits.attr, &dev_attr_hint_enabled.attr, &dev_attr_balloon_pages.attr,
+	NULL,
+};
+
+static const struct attribute_group fpb_attr_group = {
+	.name = "fpb",
+	.attrs = fpb_attrs,
+};
+
+/* ---- probe / remove ------------------------------------------------------------ */
+
+/* The span of pfns the seen-bitmap covers: every populated zone at probe time. */
+static int fpb_seen_alloc(struct fpb_balloon *vb)
+{
+	unsigned long lo = ULONG_MAX, hi = 0;
+	int nid;
+
+	for_each_online_node(nid) {
+		pg_data_t *pgdat = NODE_DATA(nid);
+		int z;
+
+		for (z = 0; z < MAX_NR_ZONES; z++) {
+			struct zone *zone = &pgdat->node_zones[z];
+
+			if (!populated_zone(zone))
+				continue;
+			lo = min(lo, zone->zone_start_pfn);
+			hi = max(hi, zone_end_pfn(zone));
+		}
+	}
+	if (hi <= lo)
+		return -ENODEV;
+	vb->seen_base = lo;
+	vb->seen_len = hi - lo;
+	vb->seen = vzalloc(BITS_TO_LONGS(vb->seen_len) * sizeof(unsigned long));
+	vb->batch = kcalloc(FPB_MAX_CHUNK, sizeof(*vb->batch), GFP_KERNEL);
+	if (!vb->seen || !vb->batch)
+		return -ENOMEM;
+	return 0;
+}
+
+static int fpb_validate(struct virtio_device *vdev)
+{
+	bool poisoned = want_init_on_free() || page_poisoning_enabled_static();
+
+	/* Free pages that must keep a known content (zero after
+	 * init_on_free, a pattern with page_poison) cannot be hinted by a
+	 * driver that leaves them in the allocator: the destination would
+	 * keep an older content of those pages. Say so to the device, and do
+	 * not offer hinting. */
+	if (!poisoned)
+		__virtio_clear_bit(vdev, VIRTIO_BALLOON_F_PAGE_POISON);
+	if (poisoned || !hint)
+		__virtio_clear_bit(vdev, VIRTIO_BALLOON_F_FREE_PAGE_HINT);
+	/* Buffers carry guest-physical addresses. */
+	__virtio_clear_bit(vdev, VIRTIO_F_ACCESS_PLATFORM);
+	return 0;
+}
+
+static int fpb_probe(struct virtio_device *vdev)
+{
+	vq_callback_t *callbacks[VQ_MAX] = { fpb_ack, fpb_ack, NULL, NULL };
+	const char *names[VQ_MAX] = { "inflate", "deflate", NULL, NULL };
+	struct fpb_balloon *vb;
+	int err;
+
+	if (!vdev->config->get) {
+		dev_err(&vdev->dev, "device has no config space access\n");
+		return -EINVAL;
+	}
+	vb = kzalloc(sizeof(*vb), GFP_KERNEL);
+	if (!vb)
+		return -ENOMEM;
+	vdev->priv = vb;
+	vb->vdev = vdev;
+	INIT_WORK(&vb->size_work, fpb_size_work);
+	INIT_WORK(&vb->stats_work, fpb_stats_work);
+	INIT_WORK(&vb->hint_work, fpb_hint_work);
+	spin_lock_init(&vb->stop_lock);
+	spin_lock_init(&vb->hs_lock);
+	mutex_init(&vb->balloon_lock);
+	init_waitqueue_head(&vb->acked);
+	init_waitqueue_head(&vb->hint_wait);
+	balloon_devinfo_init(&vb->bdi);
+#ifdef CONFIG_BALLOON_COMPACTION
+	vb->bdi.migratepage = fpb_migratepage;
+#endif
+	vb->handled_id = VIRTIO_BALLOON_CMD_ID_STOP;
+	vb->cmd_id = VIRTIO_BALLOON_CMD_ID_STOP;
+
+	if (virtio_has_feature(vdev, VIRTIO_BALLOON_F_STATS_VQ)) {
+		names[VQ_STATS] = "stats";
+		callbacks[VQ_STATS] = fpb_stats_request;
+	}
+	vb->hint_on = virtio_has_feature(vdev, VIRTIO_BALLOON_F_FREE_PAGE_HINT);
+	if (vb->hint_on) {
+		names[VQ_HINT] = "free_page_hint";
+		callbacks[VQ_HINT] = fpb_hint_used;
+		err = fpb_seen_alloc(vb);
+		if (err)
+			goto err_free;
+		vb->hint_wq = alloc_ordered_workqueue("fpb_balloon_hint", WQ_FREEZABLE);
+		if (!vb->hint_wq) {
+			err = -ENOMEM;
+			goto err_free;
+		}
+	}
+
+	err = virtio_find_vqs(vdev, VQ_MAX, vb->vqs, callbacks, names, NULL);
+	if (err)
+		goto err_wq;
+
+	if (virtio_has_feature(vdev, VIRTIO_BALLOON_F_PAGE_POISON)) {
+		/* 0 stands for "zeroed on free" (init_on_free); else the pattern. */
+		u32 poison = 0;
+
+		if (!want_init_on_free())
+			memset(&poison, PAGE_POISON, sizeof(poison));
+		virtio_cwrite_le(vdev, struct virtio_balloon_config, poison_val, &poison);
+	}
+
+	if (fpb_deflate_on_oom(vb)) {
+		vb->oom_nb.notifier_call = fpb_oom_notify;
+		vb->oom_nb.priority = 80;
+		err = register_oom_notifier(&vb->oom_nb);
+		if (err)
+			goto err_vqs;
+	}
+	err = sysfs_create_group(&vdev->dev.kobj, &fpb_attr_group);
+	if (err)
+		goto err_oom;
+
+	virtio_device_ready(vdev);
+
+	if (vb->vqs[VQ_STATS])
+		fpb_stats_give(vb);
+	if (fpb_target(vb))
+		fpb_queue(vb, system_freezable_wq, &vb->size_work);
+	if (vb->hint_on)
+		fpb_queue(vb, vb->hint_wq, &vb->hint_work);
+	dev_info(&vdev->dev, "fpb_balloon bound: hints %s, stats %s, deflate-on-oom %s, chunk %u\n",
+		 vb->hint_on ? "on (free-list walk)" : "off",
+		 vb->vqs[VQ_STATS] ? "on" : "off", fpb_deflate_on_oom(vb) ? "on" : "off", chunk);
+	return 0;
+
+err_oom:
+	if (fpb_deflate_on_oom(vb))
+		unregister_oom_notifier(&vb->oom_nb);
+err_vqs:
+	vdev->config->del_vqs(vdev);
+err_wq:
+	if (vb->hint_wq)
+		destroy_workqueue(vb->hint_wq);
+err_free:
+	vfree(vb->seen);
+	kfree(vb->batch);
+	kfree(vb);
+	vdev->priv = NULL;
+	return err;
+}
+
+static void fpb_remove(struct virtio_device *vdev)
+{
+	struct fpb_balloon *vb = vdev->priv;
+	unsigned long flags;
+
+	spin_lock_irqsave(&vb->stop_lock, flags);
+	vb->stopping = true;
+	spin_unlock_irqrestore(&vb->stop_lock, flags);
+	cancel_work_sync(&vb->size_work);
+	cancel_work_sync(&vb->stats_work);
+	if (vb->hint_on) {
+		cancel_work_sync(&vb->hint_work);
+		destroy_workqueue(vb->hint_wq);
+	}
+	if (fpb_deflate_on_oom(vb))
+		unregister_oom_notifier(&vb->oom_nb);
+	sysfs_remove_group(&vdev->dev.kobj, &fpb_attr_group);
+
+	/* Give every page back, telling the host, before the device goes. */
+	while (READ_ONCE(vb->num_pages)) {
+		if (!fpb_deflate(vb, FPB_PFNS_PER_MSG))
+			cond_resched();
+	}
+	fpb_update_actual(vb);
+
+	virtio_reset_device(vdev);
+	vdev->config->del_vqs(vdev);
+	vfree(vb->seen);
+	kfree(vb->batch);
+	kfree(vb);
+}
+
+static unsigned int fpb_features[] = {
+	VIRTIO_BALLOON_F_MUST_TELL_HOST,
+	VIRTIO_BALLOON_F_STATS_VQ,
+	VIRTIO_BALLOON_F_DEFLATE_ON_OOM,
+	VIRTIO_BALLOON_F_FREE_PAGE_HINT,
+	VIRTIO_BALLOON_F_PAGE_POISON,
+};
+
+static const struct virtio_device_id fpb_id_table[] = {
+	{ VIRTIO_ID_BALLOON, VIRTIO_DEV_ANY_ID },
+	{ 0 },
+};
+
+static struct virtio_driver fpb_driver = {
+	.feature_table = fpb_features,
+	.feature_table_size = ARRAY_SIZE(fpb_features),
+	.driver.name = KBUILD_MODNAME,
+	.driver.owner = THIS_MODULE,
+	.id_table = fpb_id_table,
+	.validate = fpb_validate,
+	.probe = fpb_probe,
+	.remove = fpb_remove,
+	.config_changed = fpb_config_changed,
+};
+
+module_virtio_driver(fpb_driver);
+MODULE_DEVICE_TABLE(virtio, fpb_id_table);
+MODULE_DESCRIPTION("virtio-balloon driver whose free-page hints walk the buddy free lists");
+MODULE_AUTHOR("fpb project");
+MODULE_LICENSE("GPL");

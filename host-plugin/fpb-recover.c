@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#define G_LOG_DOMAIN "fpb-recover"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fpb-balloon-step.h"
+#include "fpb-migration-step.h"
+#include "fpb-recover.h"
+
+#define RESTORE_BUDGET_S 120.0
+#define RESTORE_STALL_MS 10000
+#define CANCEL_WAIT_US (15 * G_USEC_PER_SEC)
+
+gint64 fpb_recover_process_start_time(GPid pid)
+{
+    g_autofree char *path = g_strdup_printf("/proc/%d/stat", (int)pid);
+    g_autofree char *text = NULL;
+    g_auto(GStrv) fields = NULL;
+    const char *after_comm;
+    gint64 start = -1;
+
+    if (pid <= 0 || !g_file_get_contents(path, &text, NULL, NULL)) {
+        return -1;
+    }
+    /* comm (field 2) may hold spaces and parentheses: start after the last ')'. */
+    after_comm = strrchr(text, ')');
+    if (after_comm == NULL) {
+        return -1;
+    }
+    fields = g_strsplit(after_comm + 2, " ", 0);
+    /* fields[0] is field 3 (state), so field 22 (starttime) is fields[19]. */
+    if (g_strv_length(fields) < 20 ||
+        !g_ascii_string_to_signed(fields[19], 10, 0, G_MAXINT64, &start, NULL)) {
+        return -1;
+    }
+    return start;
+}
+
+gboolean fpb_recover_row_owner_alive(const FpbOutcome *row)
+{
+    gint64 start;
+
+    if (row->owner_pid <= 0 || row->owner_pid > G_MAXINT) {
+        return FALSE;
+    }
+    start = fpb_recover_process_start_time((GPid)row->owner_pid);
+    return start >= 0 && (row->owner_start < 0 || start == row->owner_start);
+}
+
+static FpbQmpClient *try_connect(const char *path, GString *notes)
+{
+    g_autoptr(GError) error = NULL;
+    FpbQmpClient *qmp = NULL;
+
+    if (path == NULL) {
+        return NULL;
+    }
+    qmp = fpb_qmp_client_connect(path, FPB_RECOVER_CONNECT_TIMEOUT_MS, &error);
+    if (qmp == NULL) {
+        g_string_append_printf(notes, "; %s", error->message);
+    }
+    return qmp;
+}
+
+/* A migration fpbctl started and nobody watches any more is cancelled: it
+ * would otherwise run without a timeout and without a restore step. */
+static void cancel_unattended(FpbQmpClient *src, GString *notes)
+{
+    gint64 deadline = g_get_monotonic_time() + CANCEL_WAIT_US;
+    g_autoptr(FpbQmpMigrationInfo) info = fpb_qmp_query_migrate(src, NULL);
+
+    if (info == NULL || info->status == FPB_QMP_MIGRATION_STATUS_NONE ||
+        fpb_qmp_migration_status_is_final(info->status)) {
+        return;
+    }
+    g_string_append(notes, "; cancelled the unattended migration");
+    if (!fpb_qmp_migrate_cancel(src, NULL)) {
+        return;
+    }
+    while (g_get_monotonic_time() < deadline) {
+        g_autoptr(FpbQmpMigrationInfo) now = fpb_qmp_query_migrate(src, NULL);
+
+        if (now == NULL || fpb_qmp_migration_status_is_final(now->status)) {
+            return;
+        }
+        g_usleep(100 * 1000);
+    }
+}
+
+static gboolean vm_status_is(FpbQmpClient *qmp, const char *status)
+{
+    g_autoptr(FpbQmpStatus) st = qmp ? fpb_qmp_query_status(qmp, NULL) : NULL;
+
+    return st != NULL && g_strcmp0(st->status, status) == 0;
+}
+
+static gint64 original_size(const FpbOutcome *row, FpbQmpClient *qmp)
+{
+    g_autoptr(json_object) reply = NULL;
+    gint64 base = -1;
+
+    if (row->prep_original_bytes > 0) {
+        return row->prep_original_bytes;
+    }
+    reply = fpb_qmp_client_execute(qmp, "query-memory-size-summary", NULL,
+                                   fpb_qmp_client_get_default_timeout(qmp), NULL);
+    if (reply == NULL || !fpb_qmp_json_get_int(reply, "query-memory-size-summary", "base-memory", 1,
+                                               G_MAXINT64, &base, NULL)) {
+        return -1;
+    }
+    return base;
+}
+
+static gboolean row_used_balloon(const FpbOutcome *row)
+{
+    FpbPolicyMode mode;
+
+    return row->mode != NULL && fpb_policy_mode_from_string(row->mode, &mode) &&
+           fpb_policy_mode_uses_balloon(mode);
+}
+
+/* Gives the guest its memory back on @qmp; fills the restore fields. */
+static void give_back(FpbOutcome *row, FpbQmpClient *qmp, const char *where, GString *notes)
+{
+    g_autoptr(GError) error = NULL;
+    gint64 original = original_size(row, qmp);
+    FpbBalloonStep step;
+
+    fpb_outcome_set(&row->restore_where, where);
+    if (original <= 0) {
+        fpb_outcome_set(&row->restore_status, "failed");
+        g_string_append_printf(notes, "; the original memory size of the %s is unknown", where);
+        return;
+    }
+    if (!fpb_balloon_step_run(qmp, original, RESTORE_BUDGET_S, RESTORE_STALL_MS, &step, &error)) {
+        fpb_outcome_set(&row->restore_status, "failed");
+        g_string_append_printf(notes, "; giving memory back on the %s failed: %s", where,
+                               error->message);
+        return;
+    }
+    row->restore_seconds = step.seconds;
+    row->restore_final_bytes = step.reached_bytes;
+    fpb_outcome_set(&row->restore_status,
+                    g_strcmp0(step.stopped, FPB_BALLOON_STOPPED_TARGET) == 0 ? "done" : "partial");
+    g_string_append_printf(notes, "; %s memory back to %" G_GINT64_FORMAT " MiB (%s)", where,
+                           step.reached_bytes / (1024 * 1024), row->restore_status);
+}
+
+/* Repairs what can be repaired; @notes collects what was done. */
+static void repair(FpbOutcome *row, FpbQmpClient *held, const char *held_path, GString *notes)
+{
+    gboolean src_held = held != NULL && g_strcmp0(row->source_qmp, held_path) == 0;
+    gboolean dst_held = held != NULL && g_strcmp0(row->dest_qmp, held_path) == 0;
+    g_autoptr(FpbQmpClient) own_src = src_held ? NULL : try_connect(row->source_qmp, notes);
+    g_autoptr(FpbQmpClient) own_dst = NULL;
+    FpbQmpClient *src = src_held ? held : own_src;
+    FpbQmpClient *dst = NULL;
+    gboolean moved;
+
+    if (src != NULL) {
+        cancel_unattended(src, notes);
+    }
+    /* The guest moved if the source says so, or if the source is gone and
+     * the destination runs it. */
+    moved = vm_status_is(src, "postmigrate");
+    if (moved || src == NULL) {
+        dst = dst_held ? held : (own_dst = try_connect(row->dest_qmp, notes));
+        moved = moved || (dst != NULL && vm_status_is(dst, "running"));
+    }
+    if (!moved && src != NULL && g_strcmp0(row->hints, "off") == 0) {
+        fpb_migration_step_set_postcopy(src, FALSE, NULL);
+    }
+    if (!row_used_balloon(row)) {
+        fpb_outcome_set(&row->restore_status, "not-needed");
+    } else if (moved ? dst != NULL : src != NULL) {
+        give_back(row, moved ? dst : src, moved ? "destination" : "source", notes);
+    } else {
+        fpb_outcome_set(&row->restore_status, "failed");
+        g_string_append(notes, "; the guest could not be reached");
+    }
+}
+
+gboolean fpb_recover_row(FpbJournal *j, FpbOutcome *row, FpbQmpClient *held, const char *held_path,
+                         char **ret_summary, GError **error)
+{
+    g_autoptr(GString) notes = g_string_new(NULL);
+    g_autofree char *phase = g_strdup(row->phase);
+    g_autofree char *message = NULL;
+
+    repair(row, held, held_path, notes);
+    message = g_strdup_printf("fpbctl (PID %" G_GINT64_FORMAT ") died during phase '%s'; "
+                              "recovered by PID %d%s",
+                              row->owner_pid, phase ? phase : "?", (int)getpid(), notes->str);
+    fpb_outcome_set(&row->phase, g_strcmp0(row->restore_status, "failed") == 0
+                                     ? FPB_PHASE_FAILED
+                                     : FPB_PHASE_RECOVERED);
+    row->end_us = g_get_real_time();
+    fpb_outcome_set_error(row, message);
+    if (!fpb_journal_update(j, row, error)) {
+        return FALSE;
+    }
+    *ret_summary =
+        g_strdup_printf("VM '%s': journal row %" G_GINT64_FORMAT ": %s", row->vm, row->id, message);
+    return TRUE;
+}
+
+gboolean fpb_recover_all(FpbJournal *j, const char *qmp_path, FpbQmpClient *held,
+                         GPtrArray *summaries, guint *ret_failed, GError **error)
+{
+    g_autoptr(GPtrArray) rows = fpb_journal_list_open(j, qmp_path, error);
+    guint failed = 0;
+
+    if (rows == NULL) {
+        return FALSE;
+    }
+    for (guint i = 0; i < rows->len; i++) {
+        FpbOutcome *row = rows->pdata[i];
+        char *summary = NULL;
+
+        if (fpb_recover_row_owner_alive(row)) {
+            g_ptr_array_add(summaries, g_strdup_printf("VM '%s': journal row %" G_GINT64_FORMAT
+                                                       " is in use by fpbctl PID %" G_GINT64_FORMAT
+                                                       ", skipping",
+                                                       row->vm, row->id, row->owner_pid));
+            continue;
+        }
+        if (!fpb_recover_row(j, row, held, qmp_path, &summary, error)) {
+            return FALSE;
+        }
+        g_ptr_array_add(summaries, summary);
+        failed += g_strcmp0(row->phase, FPB_PHASE_FAILED) == 0;
+    }
+    if (ret_failed != NULL) {
+        *ret_failed = failed;
+    }
+    return TRUE;
+}

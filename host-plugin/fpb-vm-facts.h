@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * FpbVmFacts: the policy's facts about one running VM, collected over QMP
+ * (docs/orchestrator.md, "Facts"): RAM size, balloon size, accelerator,
+ * QEMU version, the balloon driver's negotiated features, guest stats
+ * (polling switched on if off, then a fresh sample awaited, bounded), a
+ * dirty-rate sample, the downtime limit and bandwidth cap, and the guest
+ * kernel's init_on_alloc when the VM boots a kernel with -append.
+ *
+ * What cannot be known from QMP (the guest driver kind, init_on_alloc of a
+ * disk-booted guest) comes from the caller or stays unknown; the policy
+ * treats unknown as the dangerous value. A fact that fails to come is a
+ * note, not an error; only a VM whose RAM size cannot be read is refused.
+ */
+#pragma once
+
+#include "fpb-policy.h"
+#include "fpb-qmp.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+    FpbPolicySettings policy;           /* the per-VM policy (CLI today) */
+    FpbPolicyDriver driver;             /* UNKNOWN unless the operator says */
+    FpbPolicyInitOnAlloc init_on_alloc; /* UNKNOWN: read the kernel command line */
+    gint64 max_bandwidth;               /* bytes/s fpb will set, -1: QEMU's setting */
+    gboolean have_destination;          /* a destination QMP socket was given */
+    guint stats_wait_ms;                /* bound on waiting for a fresh stats sample */
+    gboolean sample_dirty_rate;         /* one 1 s calc-dirty-rate sample */
+} FpbVmFactsOptions;
+
+/* Defaults: policy defaults, stats wait 5 s, dirty-rate sample on. */
+void fpb_vm_facts_options_init(FpbVmFactsOptions *options);
+
+typedef struct {
+    char *name;         /* query-name, NULL if the VM has none */
+    char *qemu_version; /* "7.2.19 (Debian 1:7.2+dfsg-7+deb12u18)" */
+    gint64 qemu_major, qemu_minor, qemu_micro;
+    char *balloon_qom_path; /* NULL: no virtio-balloon */
+    gboolean balloon_driver_ok;
+    const char *init_on_alloc_source; /* static string: where init_on_alloc came from */
+    gboolean stats_polling_enabled;   /* fpb switched stats polling on */
+    GPtrArray *notes;                 /* char*: facts that could not be collected */
+    FpbPolicyFacts facts;             /* history is left empty: the journal's business */
+} FpbVmFacts;
+
+/* Collects the facts of the VM behind @qmp. Returns (transfer full), or
+ * NULL with @error when the VM's RAM size cannot be read. */
+FpbVmFacts *fpb_vm_facts_collect(FpbQmpClient *qmp, const FpbVmFactsOptions *options,
+                                 GError **error);
+void fpb_vm_facts_free(FpbVmFacts *vm_facts);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpbVmFacts, fpb_vm_facts_free)
+
+/* init_on_alloc as the kernel command line @cmdline sets it (last one
+ * wins, kstrtobool spellings); UNKNOWN when absent or unparsable. */
+FpbPolicyInitOnAlloc fpb_vm_facts_parse_init_on_alloc(const char *cmdline);
+
+G_END_DECLS

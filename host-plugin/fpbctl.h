@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * fpbctl's pieces: the subcommands (one file each, plus fpbctl.c's explain),
+ * the options they share (fpbctl-options.c) and the table printers.
+ */
+#pragma once
+
+#include <stdio.h>
+
+#include "fpb-orchestrator.h"
+#include "fpb-policy.h"
+
+G_BEGIN_DECLS
+
+enum {
+    FPBCTL_EXIT_OK = 0,
+    FPBCTL_EXIT_FAILED = 1, /* the operation ran and failed (e.g. a migration) */
+    FPBCTL_EXIT_USAGE = 2,  /* bad usage or refused input: nothing was done */
+};
+
+int fpbctl_cmd_migrate(int argc, char **argv);
+int fpbctl_cmd_history(int argc, char **argv);
+int fpbctl_cmd_recover(int argc, char **argv);
+
+/* Options shared by explain and migrate: the VM, its destination, the
+ * per-VM policy and what the operator knows about the guest. */
+typedef struct {
+    char *qmp;
+    char *dest_qmp;
+    char *db;
+    char *name;
+    char *mode;
+    char *objective;
+    gint64 floor_bytes;
+    double max_prep_seconds;
+    gboolean no_balloon;
+    gint64 max_bandwidth;
+    char *guest_driver;
+    char *guest_init_on_alloc;
+    gboolean json;
+} FpbctlVmOptions;
+
+void fpbctl_vm_options_init(FpbctlVmOptions *options);
+void fpbctl_vm_options_clear(FpbctlVmOptions *options);
+/* Adds the shared options to @group (which must outlive the parse). */
+void fpbctl_vm_options_add(FpbctlVmOptions *options, GOptionContext *ctx);
+/* Checks the options and fills @req (strings borrowed from @options).
+ * On FALSE, @error says which option is wrong. */
+gboolean fpbctl_vm_options_apply(FpbctlVmOptions *options, FpbMigrateRequest *req, GError **error);
+
+/* The journal at --db (default FPB_JOURNAL_DEFAULT_PATH); prints the error. */
+FpbJournal *fpbctl_open_journal(const char *command, const char *db);
+
+/* A socket path as the journal stores it: absolute, symlinks resolved. */
+char *fpbctl_canonical_path(const char *path);
+
+/* "1.5 GiB", "unknown" for < 0. */
+char *fpbctl_format_mem(gint64 bytes);
+void fpbctl_print_json(json_object *obj, gboolean pretty);
+void fpbctl_print_decision(const FpbPolicyDecision *d);
+void fpbctl_print_predictions(const FpbPolicyDecision *d);
+void fpbctl_print_facts(const FpbPolicyFacts *f);
+
+G_END_DECLS

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Shared by the driver tests and the driver benchmark: one migration of a
+ * test guest running a chosen balloon driver, with what the source guest said
+ * about its hinting (fpb_balloon's per-command lines and, with
+ * fpb.trace=hint, the kprobe timings of either driver's hint work).
+ */
+#pragma once
+
+#include "fpb-testbed.h"
+
+G_BEGIN_DECLS
+
+/* TRUE when the test guest was built with fpb_balloon.ko (the kernel
+ * headers were installed); else print why and let the caller skip. */
+gboolean drv_guest_has_module(char **ret_why);
+
+/* TRUE when the QEMU the test bed runs (FPB_QEMU, else qemu-system-x86_64)
+ * has the TCG dirty-tracking fix (upstream 03bfc2188f: QEMU >= 9.0, or fpb's
+ * patched build, "fpb-patched" in its version string). *ret_version gets
+ * the version line. */
+gboolean drv_qemu_has_tcg_dirty_fix(char **ret_version);
+
+typedef struct {
+    /* fpb_balloon's "hint cmd=..." lines on the source */
+    guint cmds, complete;
+    guint64 pages, ranges, walk_us, max_walk_us, max_lock_us, lock_holds;
+    /* kprobe begin/end pairs of the hint work item (either driver) */
+    guint traced_calls;
+    double traced_total_ms, traced_max_ms;
+} DrvHintLog;
+
+typedef struct {
+    FpbTestbedGuest guest;
+    guint64 balloon_target_mib; /* > 0: inflate to this size before migrating */
+    gboolean deflate_on_destination; /* give the memory back after migrating */
+    gboolean no_hints_capability;    /* postcopy-ram on both ends: QEMU skips hints */
+    guint verify_passes;
+} DrvRun;
+
+typedef struct {
+    FpbTestbedMigration mig;
+    DrvHintLog hints;
+    double inflate_s, deflate_s;
+    guint64 actual_after_inflate, actual_after_deflate;
+} DrvResult;
+
+void drv_run_init(DrvRun *run, const char *driver, guint mem_mib);
+/* Boots source and destination, waits for the workload, optionally inflates,
+ * migrates, waits until the destination verified its memory, optionally
+ * deflates there and verifies again. FALSE with error on any failure; the
+ * serial logs are kept in the error message's tail by the test bed. */
+gboolean drv_migrate(const DrvRun *run, DrvResult *ret, GError **error);
+
+void drv_parse_hint_log(const char *serial_text, DrvHintLog *ret);
+
+G_END_DECLS

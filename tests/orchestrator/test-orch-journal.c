@@ -1,0 +1,296 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Unit tests of the journal (SQLite), the outcome's JSON, the facts helpers
+ * that need no VM, and the crash-recovery bookkeeping.
+ */
+#include <string.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+#include <sqlite3.h>
+
+#include "fpb-journal.h"
+#include "fpb-recover.h"
+#include "fpb-vm-facts.h"
+#include "orch-helpers.h"
+
+typedef struct {
+    char *dir;
+    char *db;
+} Fixture;
+
+static void fixture_setup(Fixture *f, gconstpointer data)
+{
+    (void)data;
+    f->dir = g_dir_make_tmp("fpb-journal-XXXXXX", NULL);
+    f->db = g_build_filename(f->dir, "sub", "journal.db", NULL);
+}
+
+static void fixture_teardown(Fixture *f, gconstpointer data)
+{
+    g_autofree char *sub = g_build_filename(f->dir, "sub", NULL);
+    const char *suffixes[] = {"", "-wal", "-shm"};
+
+    (void)data;
+    for (gsize i = 0; i < G_N_ELEMENTS(suffixes); i++) {
+        g_autofree char *p = g_strconcat(f->db, suffixes[i], NULL);
+        g_unlink(p);
+    }
+    g_rmdir(sub);
+    g_rmdir(f->dir);
+    g_free(f->db);
+    g_free(f->dir);
+}
+
+static FpbOutcome *sample_outcome(const char *vm, const char *phase)
+{
+    FpbOutcome *o = fpb_outcome_new();
+
+    fpb_outcome_set(&o->vm, vm);
+    fpb_outcome_set(&o->phase, phase);
+    fpb_outcome_set(&o->source_qmp, "/run/vm/a.qmp");
+    fpb_outcome_set(&o->mode, "balloon");
+    o->start_us = 1700000000000000;
+    o->prep_original_bytes = 2147483648;
+    o->prep_seconds = 1.25;
+    o->decision = json_tokener_parse("{\"mode\": \"balloon\", \"reasons\": []}");
+    return o;
+}
+
+/* A new file gets its directory, WAL and schema version 1. */
+static void test_open_creates(Fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(FpbJournal) j = fpb_journal_open(f->db, &error);
+    sqlite3 *db = NULL;
+    sqlite3_stmt *stmt = NULL;
+
+    (void)data;
+    g_assert_no_error(error);
+    g_assert_true(g_file_test(f->db, G_FILE_TEST_EXISTS));
+    g_assert_cmpint(sqlite3_open(f->db, &db), ==, SQLITE_OK);
+    g_assert_cmpint(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &stmt, NULL), ==, SQLITE_OK);
+    g_assert_cmpint(sqlite3_step(stmt), ==, SQLITE_ROW);
+    g_assert_cmpstr((const char *)sqlite3_column_text(stmt, 0), ==, "wal");
+    sqlite3_finalize(stmt);
+    g_assert_cmpint(sqlite3_prepare_v2(db, "SELECT version FROM schema_version", -1, &stmt, NULL),
+                    ==, SQLITE_OK);
+    g_assert_cmpint(sqlite3_step(stmt), ==, SQLITE_ROW);
+    g_assert_cmpint(sqlite3_column_int(stmt, 0), ==, FPB_JOURNAL_SCHEMA_VERSION);
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+}
+
+static void test_newer_schema_refused(Fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(FpbJournal) j = fpb_journal_open(f->db, &error);
+    sqlite3 *db = NULL;
+
+    (void)data;
+    g_assert_no_error(error);
+    g_clear_pointer(&j, fpb_journal_free);
+    g_assert_cmpint(sqlite3_open(f->db, &db), ==, SQLITE_OK);
+    g_assert_cmpint(sqlite3_exec(db, "INSERT INTO schema_version VALUES (99)", NULL, NULL, NULL),
+                    ==, SQLITE_OK);
+    sqlite3_close(db);
+    j = fpb_journal_open(f->db, &error);
+    g_assert_null(j);
+    g_assert_error(error, FPB_JOURNAL_ERROR, FPB_JOURNAL_ERROR_SCHEMA);
+    g_assert_nonnull(strstr(error->message, "schema version 99"));
+}
+
+static void test_insert_update_list(Fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(FpbJournal) j = fpb_journal_open(f->db, &error);
+    g_autoptr(FpbOutcome) a = sample_outcome("vm1", FPB_PHASE_PREPARING);
+    g_autoptr(FpbOutcome) b = sample_outcome("vm2", FPB_PHASE_DONE);
+    g_autoptr(GPtrArray) rows = NULL;
+    FpbOutcome *r;
+
+    (void)data;
+    g_assert_true(fpb_journal_insert(j, a, &error));
+    g_assert_true(fpb_journal_insert(j, b, &error));
+    g_assert_no_error(error);
+    g_assert_cmpint(b->id, >, a->id);
+    a->mig_transferred_bytes = 321000000;
+    fpb_outcome_set(&a->phase, FPB_PHASE_DONE);
+    g_assert_true(fpb_journal_update(j, a, &error));
+    rows = fpb_journal_list(j, NULL, 0, &error);
+    g_assert_no_error(error);
+    g_assert_cmpuint(rows->len, ==, 2);
+    g_assert_cmpint(((FpbOutcome *)rows->pdata[0])->id, ==, b->id); /* newest first */
+    r = rows->pdata[1];
+    g_assert_cmpstr(r->vm, ==, "vm1");
+    g_assert_cmpstr(r->phase, ==, FPB_PHASE_DONE);
+    g_assert_cmpint(r->mig_transferred_bytes, ==, 321000000);
+    g_assert_cmpint(r->mig_total_ms, ==, -1); /* unknown stays unknown */
+    g_assert_cmpfloat_with_epsilon(r->prep_seconds, 1.25, 1e-9);
+    g_assert_cmpstr(orch_json_str(r->decision, "mode"), ==, "balloon");
+    g_clear_pointer(&rows, g_ptr_array_unref);
+    rows = fpb_journal_list(j, "vm2", 1, &error);
+    g_assert_cmpuint(rows->len, ==, 1);
+    g_assert_cmpstr(((FpbOutcome *)rows->pdata[0])->vm, ==, "vm2");
+}
+
+static void test_open_rows(Fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(FpbJournal) j = fpb_journal_open(f->db, &error);
+    const char *phases[] = {FPB_PHASE_INTENT, FPB_PHASE_MIGRATING, FPB_PHASE_DONE,
+                            FPB_PHASE_RECOVERED, FPB_PHASE_REFUSED};
+    g_autoptr(GPtrArray) rows = NULL;
+
+    (void)data;
+    for (gsize i = 0; i < G_N_ELEMENTS(phases); i++) {
+        g_autoptr(FpbOutcome) o = sample_outcome("vm", phases[i]);
+        g_assert_true(fpb_journal_insert(j, o, &error));
+    }
+    rows = fpb_journal_list_open(j, "/run/vm/a.qmp", &error);
+    g_assert_no_error(error);
+    g_assert_cmpuint(rows->len, ==, 2);
+    g_assert_cmpstr(((FpbOutcome *)rows->pdata[0])->phase, ==, FPB_PHASE_INTENT);
+    g_clear_pointer(&rows, g_ptr_array_unref);
+    rows = fpb_journal_list_open(j, "/run/vm/other.qmp", &error);
+    g_assert_cmpuint(rows->len, ==, 0);
+}
+
+/* Rows are outside input: garbage reads back as unknown, never a crash. */
+static void test_garbage_row(Fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(FpbJournal) j = fpb_journal_open(f->db, &error);
+    g_autoptr(GPtrArray) rows = NULL;
+    sqlite3 *db = NULL;
+    FpbOutcome *r;
+
+    (void)data;
+    g_assert_cmpint(sqlite3_open(f->db, &db), ==, SQLITE_OK);
+    g_assert_cmpint(sqlite3_exec(db,
+                                 "INSERT INTO migrations (vm, phase, start_us, facts, "
+                                 "mig_total_ms, prep_seconds) VALUES ('x', 'done', 1, "
+                                 "'{not json', 'lots', 'fast')",
+                                 NULL, NULL, NULL),
+                    ==, SQLITE_OK);
+    sqlite3_close(db);
+    rows = fpb_journal_list(j, NULL, 0, &error);
+    g_assert_no_error(error);
+    r = rows->pdata[0];
+    g_assert_null(r->facts);
+    g_assert_cmpint(r->mig_total_ms, ==, -1);
+    g_assert_cmpfloat(r->prep_seconds, <, 0);
+}
+
+static void test_history(Fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(FpbJournal) j = fpb_journal_open(f->db, &error);
+    FpbPolicyHistory h, back;
+
+    (void)data;
+    g_assert_true(fpb_journal_load_history(j, "new-vm", &back, &error));
+    g_assert_cmpuint(back.migrations, ==, 0);
+    g_assert_cmpuint(back.bandwidth.samples, ==, 0);
+    fpb_policy_history_init(&h);
+    h.migrations = 3;
+    fpb_policy_estimate_observe(&h.bandwidth, FPB_POLICY_QUANTITY_BANDWIDTH, 150e6);
+    fpb_policy_estimate_observe(&h.inflate_rate, FPB_POLICY_QUANTITY_INFLATE_RATE, 400e6);
+    g_assert_true(fpb_journal_save_history(j, "vm", &h, &error));
+    g_assert_true(fpb_journal_load_history(j, "vm", &back, &error));
+    g_assert_no_error(error);
+    g_assert_cmpuint(back.migrations, ==, 3);
+    g_assert_cmpuint(back.bandwidth.samples, ==, 1);
+    g_assert_cmpfloat_with_epsilon(back.bandwidth.value, 150e6, 1);
+    g_assert_cmpfloat_with_epsilon(back.inflate_rate.value, 400e6, 1);
+    g_assert_cmpuint(back.zero_share.samples, ==, 0);
+}
+
+/* The JSON names issue 5 fixes. */
+static void test_outcome_json(void)
+{
+    g_autoptr(FpbOutcome) o = sample_outcome("vm", FPB_PHASE_DONE);
+    g_autoptr(json_object) json = NULL;
+
+    o->mig_transferred_bytes = 5;
+    fpb_outcome_set(&o->mig_status, "completed");
+    fpb_outcome_set_error(o, "first");
+    fpb_outcome_set_error(o, "second");
+    json = fpb_outcome_to_json(o);
+    g_assert_cmpstr(orch_json_str(json, "vm"), ==, "vm");
+    g_assert_cmpstr(orch_json_str(json, "decision.mode"), ==, "balloon");
+    g_assert_cmpint(orch_json_int(json, "migration.transferred_bytes"), ==, 5);
+    g_assert_cmpstr(orch_json_str(json, "migration.status"), ==, "completed");
+    g_assert_cmpstr(orch_json_str(json, "error"), ==, "first");
+    g_assert_true(
+        json_object_object_get_ex(json_object_object_get(json, "prepare"), "seconds", NULL));
+    g_assert_true(
+        json_object_object_get_ex(json_object_object_get(json, "restore"), "status", NULL));
+    g_assert_true(json_object_object_get_ex(json, "predictions", NULL));
+    g_assert_false(json_object_object_get_ex(json, "owner_pid", NULL));
+}
+
+static void test_outcome_json_no_decision(void)
+{
+    g_autoptr(FpbOutcome) o = fpb_outcome_new();
+    g_autoptr(json_object) json = fpb_outcome_to_json(o);
+    json_object *reasons = NULL;
+
+    g_assert_true(
+        json_object_object_get_ex(json_object_object_get(json, "decision"), "reasons", &reasons));
+    g_assert_true(json_object_is_type(reasons, json_type_array));
+}
+
+static void test_init_on_alloc(void)
+{
+    const struct {
+        const char *cmdline;
+        FpbPolicyInitOnAlloc expect;
+    } cases[] = {
+        {"console=ttyS0 init_on_alloc=0 quiet", FPB_POLICY_INIT_ON_ALLOC_OFF},
+        {"init_on_alloc=1", FPB_POLICY_INIT_ON_ALLOC_ON},
+        {"init_on_alloc=off init_on_alloc=on", FPB_POLICY_INIT_ON_ALLOC_ON},
+        {"init_on_alloc=y", FPB_POLICY_INIT_ON_ALLOC_ON},
+        {"init_on_alloc=maybe", FPB_POLICY_INIT_ON_ALLOC_UNKNOWN},
+        {"xinit_on_alloc=0", FPB_POLICY_INIT_ON_ALLOC_UNKNOWN},
+        {"", FPB_POLICY_INIT_ON_ALLOC_UNKNOWN},
+        {NULL, FPB_POLICY_INIT_ON_ALLOC_UNKNOWN},
+    };
+
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_assert_cmpint(fpb_vm_facts_parse_init_on_alloc(cases[i].cmdline), ==, cases[i].expect);
+    }
+}
+
+static void test_owner_alive(void)
+{
+    g_autoptr(FpbOutcome) o = fpb_outcome_new();
+
+    o->owner_pid = getpid();
+    o->owner_start = fpb_recover_process_start_time(getpid());
+    g_assert_cmpint(o->owner_start, >, 0);
+    g_assert_true(fpb_recover_row_owner_alive(o));
+    o->owner_start += 1; /* the PID was reused by another process */
+    g_assert_false(fpb_recover_row_owner_alive(o));
+    o->owner_pid = -1;
+    g_assert_false(fpb_recover_row_owner_alive(o));
+    g_assert_cmpint(fpb_recover_process_start_time(G_MAXINT), ==, -1);
+}
+
+#define ADD(path, fn) g_test_add(path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    ADD("/orchestrator/journal/open-creates", test_open_creates);
+    ADD("/orchestrator/journal/newer-schema-refused", test_newer_schema_refused);
+    ADD("/orchestrator/journal/insert-update-list", test_insert_update_list);
+    ADD("/orchestrator/journal/open-rows", test_open_rows);
+    ADD("/orchestrator/journal/garbage-row", test_garbage_row);
+    ADD("/orchestrator/journal/history", test_history);
+    g_test_add_func("/orchestrator/outcome/json", test_outcome_json);
+    g_test_add_func("/orchestrator/outcome/json-no-decision", test_outcome_json_no_decision);
+    g_test_add_func("/orchestrator/facts/init-on-alloc", test_init_on_alloc);
+    g_test_add_func("/orchestrator/recover/owner-alive", test_owner_alive);
+    return g_test_run();
+}
