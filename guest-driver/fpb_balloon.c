@@ -28,6 +28,7 @@
 #include <linux/module.h>
 #include <linux/virtio.h>
 #include <linux/virtio_config.h>
+#include <linux/virtio_ring.h>
 #include <linux/virtio_balloon.h>
 #include <linux/balloon_compaction.h>
 #include <linux/mmzone.h>
@@ -77,7 +78,8 @@ MODULE_PARM_DESC(verbose, "Log one line (KERN_INFO) per hint command (default on
 
 #define FPB_PFNS_PER_MSG 256		/* PFNs per inflate/deflate message */
 #define FPB_MAX_CHUNK 4096
-#define FPB_MAX_RANGE_PAGES (1UL << 18)	/* 1 GiB per hinted buffer */
+#define FPB_MAX_RANGE_PAGES (1UL << 18)	/* 1 GiB per hinted range */
+#define FPB_SG_PER_BUF 128		/* ranges per device buffer */
 
 enum { VQ_INFLATE, VQ_DEFLATE, VQ_STATS, VQ_HINT, VQ_MAX };
 
@@ -142,6 +144,9 @@ struct fpb_balloon {
 	unsigned long seen_base, seen_len;
 	struct fpb_range *batch;	/* ranges gathered under one lock hold */
 	struct fpb_range pending;	/* range being coalesced */
+	struct scatterlist sgl[FPB_SG_PER_BUF]; /* ranges of the next buffer */
+	unsigned int nsg;
+	unsigned int sg_per_buf;	/* <= the ring size without indirect descriptors */
 	struct fpb_hint_stats hs;
 	spinlock_t hs_lock;		/* hs, for the sysfs readers */
 };
@@ -467,15 +472,15 @@ static bool fpb_walk_should_stop(struct fpb_balloon *vb, struct fpb_walk *w)
 
 /* Adds one buffer to the hint queue, waiting for room if it is full. */
 static bool fpb_hint_add(struct fpb_balloon *vb, struct fpb_walk *w, struct scatterlist *sg,
-			 bool out)
+			 unsigned int nsg, bool out)
 {
 	struct virtqueue *vq = vb->vqs[VQ_HINT];
 	int err;
 
 	for (;;) {
 		fpb_hint_reap(vb);
-		err = out ? virtqueue_add_outbuf(vq, sg, 1, vb, GFP_KERNEL)
-			  : virtqueue_add_inbuf(vq, sg, 1, vb, GFP_KERNEL);
+		err = out ? virtqueue_add_outbuf(vq, sg, nsg, vb, GFP_KERNEL)
+			  : virtqueue_add_inbuf(vq, sg, nsg, vb, GFP_KERNEL);
 		if (err != -ENOSPC)
 			break;
 		w->vq_full_waits++;
@@ -494,17 +499,29 @@ static bool fpb_hint_add(struct fpb_balloon *vb, struct fpb_walk *w, struct scat
 	return true;
 }
 
+/* Hands the gathered ranges to the device as one buffer (one scatterlist
+ * entry per range: with indirect descriptors, one ring slot). */
+static bool fpb_hint_flush(struct fpb_balloon *vb, struct fpb_walk *w)
+{
+	unsigned int n = vb->nsg;
+
+	if (!n)
+		return true;
+	vb->nsg = 0;
+	sg_mark_end(&vb->sgl[n - 1]);
+	return fpb_hint_add(vb, w, vb->sgl, n, false);
+}
+
 static bool fpb_hint_send_range(struct fpb_balloon *vb, struct fpb_walk *w,
 				const struct fpb_range *r)
 {
-	struct scatterlist sg;
-
-	sg_init_table(&sg, 1);
-	sg_set_page(&sg, pfn_to_page(r->pfn), r->npages << PAGE_SHIFT, 0);
-	if (!fpb_hint_add(vb, w, &sg, false))
-		return false;
+	if (vb->nsg == 0)
+		sg_init_table(vb->sgl, FPB_SG_PER_BUF);
+	sg_set_page(&vb->sgl[vb->nsg++], pfn_to_page(r->pfn), r->npages << PAGE_SHIFT, 0);
 	w->ranges++;
 	w->pages += r->npages;
+	if (vb->nsg >= vb->sg_per_buf)
+		return fpb_hint_flush(vb, w);
 	return true;
 }
 
@@ -590,6 +607,10 @@ static bool fpb_walk_list(struct fpb_balloon *vb, struct fpb_walk *w, struct zon
 		for (i = 0; i < n; i++)
 			if (!fpb_hint_block(vb, w, vb->batch[i].pfn, vb->batch[i].npages))
 				return false;
+		/* What this hold found reaches the device now, not a chunk later
+		 * (the pending range may still grow and stays behind). */
+		if (!fpb_hint_flush(vb, w))
+			return false;
 		virtqueue_kick(vb->vqs[VQ_HINT]);
 		if (fpb_walk_should_stop(vb, w))
 			return false;
@@ -606,6 +627,7 @@ static void fpb_walk_all(struct fpb_balloon *vb, struct fpb_walk *w)
 
 	bitmap_zero(vb->seen, vb->seen_len);
 	vb->pending.npages = 0;
+	vb->nsg = 0;
 	/* High orders first: a block merged upward during the walk then lands
 	 * in a list already walked, and cannot carry a seen mark into a list
 	 * not walked yet. */
@@ -631,8 +653,8 @@ static void fpb_walk_all(struct fpb_balloon *vb, struct fpb_walk *w)
 			}
 		}
 	}
-	if (vb->pending.npages)
-		fpb_hint_send_range(vb, w, &vb->pending);
+	if (vb->pending.npages && fpb_hint_send_range(vb, w, &vb->pending))
+		fpb_hint_flush(vb, w);
 }
 
 static bool fpb_send_id(struct fpb_balloon *vb, struct fpb_walk *w, __virtio32 *buf, u32 id)
@@ -641,7 +663,7 @@ static bool fpb_send_id(struct fpb_balloon *vb, struct fpb_walk *w, __virtio32 *
 
 	*buf = cpu_to_virtio32(vb->vdev, id);
 	sg_init_one(&sg, buf, sizeof(*buf));
-	if (!fpb_hint_add(vb, w, &sg, true))
+	if (!fpb_hint_add(vb, w, &sg, 1, true))
 		return false;
 	virtqueue_kick(vb->vqs[VQ_HINT]);
 	return true;
@@ -897,6 +919,16 @@ static int fpb_probe(struct virtio_device *vdev)
 		if (!want_init_on_free())
 			memset(&poison, PAGE_POISON, sizeof(poison));
 		virtio_cwrite_le(vdev, struct virtio_balloon_config, poison_val, &poison);
+	}
+
+	if (vb->hint_on) {
+		/* Without indirect descriptors a buffer takes one ring slot per
+		 * range: keep it well below the ring size. */
+		vb->sg_per_buf = FPB_SG_PER_BUF;
+		if (!virtio_has_feature(vdev, VIRTIO_RING_F_INDIRECT_DESC))
+			vb->sg_per_buf = clamp_t(unsigned int,
+						 virtqueue_get_vring_size(vb->vqs[VQ_HINT]) / 4,
+						 1, FPB_SG_PER_BUF);
 	}
 
 	if (fpb_deflate_on_oom(vb)) {

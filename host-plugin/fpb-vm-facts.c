@@ -20,6 +20,7 @@ void fpb_vm_facts_options_init(FpbVmFactsOptions *o)
     o->policy = defaults.policy;
     o->driver = FPB_POLICY_DRIVER_UNKNOWN;
     o->init_on_alloc = FPB_POLICY_INIT_ON_ALLOC_UNKNOWN;
+    o->tcg_dirty_tracking = FPB_POLICY_TCG_DIRTY_TRACKING_UNKNOWN;
     o->max_bandwidth = -1;
     o->stats_wait_ms = 5000;
     o->sample_dirty_rate = TRUE;
@@ -90,13 +91,21 @@ static gboolean collect_ram(FpbQmpClient *qmp, FpbVmFacts *v, GError **error)
     return TRUE;
 }
 
-static void collect_version(FpbQmpClient *qmp, FpbVmFacts *v)
+static void collect_version(FpbQmpClient *qmp, const FpbVmFactsOptions *o, FpbVmFacts *v)
 {
     const FpbQmpVersion *ver = fpb_qmp_client_get_version(qmp);
 
+    if (o->tcg_dirty_tracking != FPB_POLICY_TCG_DIRTY_TRACKING_UNKNOWN) {
+        v->facts.qemu.tcg_dirty_tracking_overridden = TRUE;
+        v->facts.qemu.tcg_dirty_tracking_override = o->tcg_dirty_tracking;
+    }
     if (ver == NULL) {
         return;
     }
+    /* Out-of-range components or a cut package string leave the facts on
+     * the safe side (unknown version, marker lost), so ignore the result. */
+    (void)fpb_policy_qemu_set_version(&v->facts.qemu, ver->major, ver->minor, ver->micro);
+    (void)fpb_policy_qemu_set_package(&v->facts.qemu, ver->package);
     v->qemu_major = ver->major;
     v->qemu_minor = ver->minor;
     v->qemu_micro = ver->micro;
@@ -306,7 +315,7 @@ FpbVmFacts *fpb_vm_facts_collect(FpbQmpClient *qmp, const FpbVmFactsOptions *o, 
     if (!fpb_qmp_query_name(qmp, &v->name, &local)) {
         note(v, "VM name", local);
     }
-    collect_version(qmp, v);
+    collect_version(qmp, o, v);
     collect_accel(qmp, v);
     collect_balloon_size(qmp, v);
     collect_features(qmp, v);

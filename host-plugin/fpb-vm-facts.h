@@ -23,6 +23,9 @@ typedef struct {
     FpbPolicySettings policy;           /* the per-VM policy (CLI today) */
     FpbPolicyDriver driver;             /* UNKNOWN unless the operator says */
     FpbPolicyInitOnAlloc init_on_alloc; /* UNKNOWN: read the kernel command line */
+    /* UNKNOWN: derive from query-version; else the operator's word (e.g. a
+     * distro QEMU with the TCG dirty-tracking fix backported). */
+    FpbPolicyTcgDirtyTracking tcg_dirty_tracking;
     gint64 max_bandwidth;               /* bytes/s fpb will set, -1: QEMU's setting */
     gboolean have_destination;          /* a destination QMP socket was given */
     guint stats_wait_ms;                /* bound on waiting for a fresh stats sample */

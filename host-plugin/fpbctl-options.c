@@ -26,6 +26,7 @@ void fpbctl_vm_options_clear(FpbctlVmOptions *o)
     g_free(o->objective);
     g_free(o->guest_driver);
     g_free(o->guest_init_on_alloc);
+    g_free(o->qemu_tcg_dirty_tracking);
 }
 
 void fpbctl_vm_options_add(FpbctlVmOptions *o, GOptionContext *ctx)
@@ -57,6 +58,10 @@ void fpbctl_vm_options_add(FpbctlVmOptions *o, GOptionContext *ctx)
          "The guest kernel's init_on_alloc, if known: 0 or 1 (default: from the kernel "
          "command line when QEMU boots the kernel, else unknown)",
          "0|1"},
+        {"qemu-tcg-dirty-tracking", 0, 0, G_OPTION_ARG_STRING, &o->qemu_tcg_dirty_tracking,
+         "Override what fpb derives from the QEMU version: fixed (the TCG dirty-tracking fix, "
+         "upstream 03bfc2188f, is in this QEMU) or broken (docs/hint-safety.md)",
+         "fixed|broken"},
         {"json", 0, 0, G_OPTION_ARG_NONE, &o->json, "Print JSON instead of tables", NULL},
         G_OPTION_ENTRY_NULL,
     };
@@ -89,6 +94,13 @@ static gboolean apply_guest(FpbctlVmOptions *o, FpbMigrateRequest *req, GError *
         } else {
             return bad_option(error, "guest-init-on-alloc", o->guest_init_on_alloc, "0 or 1");
         }
+    }
+    if (o->qemu_tcg_dirty_tracking != NULL &&
+        (!fpb_policy_tcg_dirty_tracking_from_string(o->qemu_tcg_dirty_tracking,
+                                                    &req->facts.tcg_dirty_tracking) ||
+         req->facts.tcg_dirty_tracking == FPB_POLICY_TCG_DIRTY_TRACKING_UNKNOWN)) {
+        return bad_option(error, "qemu-tcg-dirty-tracking", o->qemu_tcg_dirty_tracking,
+                          "fixed or broken");
     }
     return TRUE;
 }

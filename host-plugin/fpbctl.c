@@ -104,8 +104,15 @@ static void print_facts_vm(const FpbPolicyFacts *f)
                                ? g_strdup("of unknown age")
                                : g_strdup_printf("%.1f s old", f->stats.age_seconds);
 
+    g_autofree char *qemu = fpb_policy_qemu_version_to_string(&f->qemu);
+
     printf("VM:       RAM %s, balloon actual %s, accelerator %s\n", ram, actual,
            fpb_policy_accel_to_string(f->accelerator));
+    printf("QEMU:     %s%s%s%s, TCG dirty tracking %s%s\n", qemu ? qemu : "version unknown",
+           f->qemu.package_known ? " ('" : "", f->qemu.package_known ? f->qemu.package : "",
+           f->qemu.package_known ? "')" : "",
+           fpb_policy_tcg_dirty_tracking_to_string(fpb_policy_facts_tcg_dirty_tracking(f)),
+           f->qemu.tcg_dirty_tracking_overridden ? " (operator override)" : "");
     printf("Guest:    free-page hints %s (driver %s, init_on_alloc %s), stats: free %s, "
            "available %s (%s)\n",
            f->guest.free_page_hint ? "negotiated" : "not negotiated",

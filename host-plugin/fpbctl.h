@@ -37,6 +37,7 @@ typedef struct {
     gint64 max_bandwidth;
     char *guest_driver;
     char *guest_init_on_alloc;
+    char *qemu_tcg_dirty_tracking;
     gboolean json;
 } FpbctlVmOptions;
 

@@ -86,15 +86,21 @@ static Row measure(const char *scenario, const char *mode, guint runs)
     gboolean fpb = g_str_equal(mode, "fpb");
     for (guint i = 0; i < runs; i++) {
         DrvRun run;
+        gboolean frag = FALSE;
         drv_run_init(&run, fpb ? "fpb" : "stock", MEM_MIB);
         run.guest.hold_mib = HOLD_MIB;
         if (g_str_equal(scenario, "large-free")) {
             run.guest.free_mib = 1500;
         } else {
-            run.guest.frag_mib = env_uint("FPB_BENCH_FRAG_MIB", 1200);
+            frag = TRUE;
         }
         run.guest.free_page_hint = g_str_equal(mode, "stock") || fpb;
-        run.guest.extra_append = "fpb.loglevel=7 fpb.trace=hint";
+        /* fpb-frag (tests/driver/fpb-frag.c) fragments the free memory. */
+        g_autofree char *append =
+            frag ? g_strdup_printf("fpb.loglevel=7 fpb.trace=hint fpb.frag=%u",
+                                   env_uint("FPB_BENCH_FRAG_MIB", 1200))
+                 : g_strdup("fpb.loglevel=7 fpb.trace=hint");
+        run.guest.extra_append = append;
         if (g_str_equal(mode, "balloon")) {
             run.balloon_target_mib = env_uint("FPB_BENCH_BALLOON_MIB", 600);
             run.deflate_on_destination = TRUE;

@@ -12,7 +12,7 @@
  *   idle-free          idle guest after a large free, init_on_alloc=1 (default)
  *   idle-free-ioa0     the same with init_on_alloc=0
  *   writing            the guest rewrites a region continuously during migration
- *   fragmented         every other page of a large region freed
+ *   fragmented         every other page of a large region freed (fpb-frag)
  *   balloon            inflate with this driver, migrate, deflate on the
  *                      destination, verify again
  *
@@ -140,11 +140,14 @@ static void run_config(gconstpointer data)
         run.no_hints_capability = env_flag("FPB_DRIVER_NO_HINTS");
         run.guest.init_on_alloc = c->init_on_alloc;
         run.guest.free_mib = c->free_mib;
-        run.guest.frag_mib = c->frag_mib;
+        /* fpb-frag (tests/driver/fpb-frag.c) fragments; the workload's
+         * fpbw.frag mlocks its region afterwards, which faults the freed
+         * pages back in. */
+        g_autofree char *append = g_strdup_printf("fpb.loglevel=7 fpb.frag=%u", c->frag_mib);
         run.guest.hold_mib = c->hold_mib;
         run.guest.dirty_mib = c->dirty_mib;
         run.guest.dirty_rate_mibps = c->dirty_rate ? c->dirty_rate : 16;
-        run.guest.extra_append = "fpb.loglevel=7";
+        run.guest.extra_append = c->frag_mib ? append : "fpb.loglevel=7";
         run.balloon_target_mib = c->balloon_mib;
         run.deflate_on_destination = c->balloon_mib > 0;
 

@@ -3,10 +3,11 @@
 # Builds the fpb test guest from Debian packages: the guest kernel and its
 # virtio modules (from the package linux-image-amd64 depends on), busybox-static
 # and the workload, into OUTDIR/vmlinuz and OUTDIR/initrd.img.
-# Usage: build-guest.sh OUTDIR KERNEL_PACKAGE WORKLOAD INIT [EXTRA_MODULE.ko...]
-# Extra modules (fpb's own guest driver, fpb_balloon.ko) go to /lib/modules
-# beside the Debian ones; OUTDIR/guest-modules lists them, so tests can tell
-# whether the guest has them.
+# Usage: build-guest.sh OUTDIR KERNEL_PACKAGE WORKLOAD INIT [EXTRA...]
+# EXTRA: NAME.ko files (fpb's own guest driver, fpb_balloon.ko) go to
+# /lib/modules beside the Debian ones, and OUTDIR/guest-modules lists them so
+# tests can tell whether the guest has them; other files are static programs
+# for /bin (e.g. fpb-frag).
 # The .deb is cached in OUTDIR/cache, so a rebuild only repacks the initramfs.
 set -euo pipefail
 
@@ -48,6 +49,10 @@ for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_p
 done
 : > "$outdir/guest-modules.tmp"
 for ko in "${extra_modules[@]}"; do
+    case "$ko" in
+        *.ko) ;;
+        *) install -m 755 "$ko" "$root/bin/$(basename "$ko")"; continue ;;
+    esac
     m=$(basename "$ko" .ko)
     vermagic=$(strings "$ko" | awk '/^vermagic=/ && !v { v = substr($0, 10) } END { print v }')
     case "$vermagic" in

@@ -7,6 +7,8 @@
 #   fpb_balloon.KEY=VALUE    module parameters for fpb_balloon.ko
 #   fpb.loglevel=N           console log level after boot (e.g. 7 shows the
 #                            driver's per-command hint lines under `quiet`)
+#   fpb.frag=MIB             before the workload, fpb-frag writes MIB and frees
+#                            every other 4 KiB page (fragmented free memory)
 #   fpb.trace=hint           print the start and end of every free-page-hint
 #                            work item of either driver (kprobes) on the console
 #   fpbw.*                   the workload's keys (fpb-workload --help)
@@ -19,12 +21,14 @@ mount -t devtmpfs devtmpfs /dev 2>/dev/null
 balloon=stock
 loglevel=
 trace=
+frag=
 fpb_params=
 for arg in $(cat /proc/cmdline); do
     case "$arg" in
         fpb.balloon=*) balloon="${arg#fpb.balloon=}" ;;
         fpb.loglevel=*) loglevel="${arg#fpb.loglevel=}" ;;
         fpb.trace=*) trace="${arg#fpb.trace=}" ;;
+        fpb.frag=*) frag="${arg#fpb.frag=}" ;;
         fpb_balloon.*=*) fpb_params="$fpb_params ${arg#fpb_balloon.}" ;;
     esac
 done
@@ -75,6 +79,13 @@ for dev in /sys/bus/virtio/devices/*; do
     echo "fpb-guest: virtio $(basename "$dev") device=$(cat "$dev/device") features=$(cat "$dev/features" 2>/dev/null)"
 done
 echo "fpb-guest: balloon=$balloon kernel=$(uname -r)"
+if [ -n "$frag" ]; then
+    /bin/fpb-frag "$frag" /tmp/fpb-frag.ready &
+    while [ ! -e /tmp/fpb-frag.ready ]; do
+        kill -0 $! 2>/dev/null || { echo "fpb-guest: error: fpb-frag failed"; break; }
+        sleep 0.1
+    done
+fi
 /bin/fpb-workload
 echo "fpb-guest: workload exited with status $?"
 poweroff -f

@@ -67,6 +67,7 @@ static void test_open_creates(Fixture *f, gconstpointer data)
 
     (void)data;
     g_assert_no_error(error);
+    g_assert_nonnull(j);
     g_assert_true(g_file_test(f->db, G_FILE_TEST_EXISTS));
     g_assert_cmpint(sqlite3_open(f->db, &db), ==, SQLITE_OK);
     g_assert_cmpint(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &stmt, NULL), ==, SQLITE_OK);

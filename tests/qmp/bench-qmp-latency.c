@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Round-trip latency of query-status on a real QEMU: the fpb client (raw
- * execute and the typed helper) next to socat, both as a persistent relay
- * and as one process per command (what a shell script or
- * `virsh qemu-monitor-command` pays). Not a test: prints numbers.
+ * execute and the typed helper) next to a raw blocking socket sending the
+ * same bytes (the floor for any client; the difference is the client's own
+ * cost), a raw socket sending no id at all (what the id costs), and socat,
+ * both as a persistent relay and as one process per command (what a shell
+ * script, or `virsh qemu-monitor-command`, pays). Not a test: prints numbers
+ * and the load average before and after.
  *
- * Usage: bench-qmp-latency [--socket PATH] [--count N] [--running]
+ * Usage: bench-qmp-latency [--socket PATH] [--count N] [--rounds R] [--running]
  * Without --socket it starts its own QEMU (TCG, 128 MiB) and kills it after;
- * paused (-S) unless --running, so its vCPU spinning in the firmware does not
- * compete with the monitor for this 2-core machine.
+ * paused (-S) unless --running. The methods take turns in R rounds so that
+ * load from other users hits them alike. See docs/qmp-client.md, "Latency",
+ * for where the time goes (mostly QEMU reading the request byte by byte).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -115,6 +119,14 @@ static void write_str(int fd, const char *s)
     }
 }
 
+#define NO_ID_REQUEST "{\"execute\":\"query-status\"}\n"
+
+/* What fpb_qmp_client_execute() sends for query-status as its @id-th command. */
+static char *request_line(guint id)
+{
+    return g_strdup_printf("{\"execute\":\"query-status\",\"id\":%u}\n", id);
+}
+
 /* Reads from @fd into @buf until it ends with a newline. */
 static void raw_read_reply(int fd, char *buf, gsize size)
 {
@@ -140,13 +152,13 @@ static void raw_read_reply(int fd, char *buf, gsize size)
 }
 
 /* The floor for any client: a blocking UNIX socket, one write() and one
- * read() per command, no JSON parsing, no allocation. The difference to
+ * read() per command, no JSON parsing, no allocation, the same bytes as the
+ * client sends (or, @with_id FALSE, no id at all). The difference to
  * bench_client is the client's own cost. */
-static void bench_raw_socket(const char *socket_path, guint count, GArray *ns)
+static void bench_raw_socket(const char *socket_path, guint count, gboolean with_id, GArray *ns)
 {
     struct sockaddr_un addr = {.sun_family = AF_UNIX};
-    const char *cmd = "{\"execute\": \"query-status\", \"id\": 1}\n";
-    const char *caps = "{\"execute\": \"qmp_capabilities\"}\n";
+    const char *caps = "{\"execute\":\"qmp_capabilities\",\"id\":1}\n";
     char buf[4096];
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
@@ -158,6 +170,7 @@ static void bench_raw_socket(const char *socket_path, guint count, GArray *ns)
     write_str(fd, caps);
     raw_read_reply(fd, buf, sizeof(buf));
     for (guint i = 0; i < WARMUP + count; i++) {
+        g_autofree char *cmd = with_id ? request_line(i + 2) : g_strdup(NO_ID_REQUEST);
         gint64 start = now_ns();
         gint64 elapsed;
 
@@ -188,13 +201,14 @@ static void bench_socat_relay(const char *socket, guint count, GArray *ns)
         g_error("%s", error->message);
     }
     read_line(out_fd, line); /* greeting */
-    write_str(in_fd, "{\"execute\": \"qmp_capabilities\"}\n");
+    write_str(in_fd, "{\"execute\":\"qmp_capabilities\",\"id\":1}\n");
     read_line(out_fd, line);
     for (guint i = 0; i < WARMUP + count; i++) {
+        g_autofree char *cmd = request_line(i + 2);
         gint64 start = now_ns();
         gint64 elapsed;
 
-        write_str(in_fd, "{\"execute\": \"query-status\", \"id\": 1}\n");
+        write_str(in_fd, cmd);
         read_line(out_fd, line);
         elapsed = now_ns() - start;
         if (i >= WARMUP) {
@@ -233,7 +247,8 @@ static void bench_socat_oneshot(const char *socket, guint count, GArray *ns)
 }
 
 static const char *const method_names[] = {
-    "raw blocking socket (floor)",
+    "raw socket, no id (26 bytes)",
+    "raw socket, same bytes as fpb",
     "fpb_qmp_client_execute",
     "fpb_qmp_query_status (typed)",
     "socat relay (one process)",
@@ -244,11 +259,12 @@ static const char *const method_names[] = {
  * comes and goes (other users boot guests) hits every method alike. */
 static void run_round(const char *socket, guint count, GArray **results)
 {
-    bench_raw_socket(socket, count, results[0]);
-    bench_client(socket, count, FALSE, results[1]);
-    bench_client(socket, count, TRUE, results[2]);
-    bench_socat_relay(socket, count, results[3]);
-    bench_socat_oneshot(socket, MAX(count / 50, 4), results[4]);
+    bench_raw_socket(socket, count, FALSE, results[0]);
+    bench_raw_socket(socket, count, TRUE, results[1]);
+    bench_client(socket, count, FALSE, results[2]);
+    bench_client(socket, count, TRUE, results[3]);
+    bench_socat_relay(socket, count, results[4]);
+    bench_socat_oneshot(socket, MAX(count / 50, 4), results[5]);
 }
 
 static char *load_average(void)
