@@ -21,16 +21,30 @@ typedef struct {
 
 static int cmd_explain(int argc, char **argv);
 
+/* DOMAIN arguments mean libvirt (fpbctl-libvirt.c), --qmp/--facts bare QEMU. */
+static int cmd_explain_any(int argc, char **argv)
+{
+    return fpbctl_libvirt_explain_or(argc, argv, cmd_explain);
+}
+
+static int cmd_migrate_any(int argc, char **argv)
+{
+    return fpbctl_libvirt_migrate_or(argc, argv, fpbctl_cmd_migrate);
+}
+
 static const FpbctlCommand commands[] = {
     {"explain",
      "show the migration mode fpb would choose for a VM, why, and every option's "
      "prediction",
-     cmd_explain},
+     cmd_explain_any},
     {"migrate", "migrate a VM: collect facts, decide, prepare, migrate, restore, record",
-     fpbctl_cmd_migrate},
+     cmd_migrate_any},
     {"history", "show the journal: decisions, predictions and outcomes, newest first",
      fpbctl_cmd_history},
     {"recover", "give back memory that a killed fpbctl left taken", fpbctl_cmd_recover},
+    {"policy", "show or set a libvirt domain's per-VM policy (metadata)", fpbctl_cmd_policy},
+    {"enable-hints", "add (or --disable: remove) the free-page-hint override in a domain's XML",
+     fpbctl_cmd_enable_hints},
 };
 
 static void print_usage(FILE *out)
@@ -39,7 +53,7 @@ static void print_usage(FILE *out)
                  "fpb chooses, per VM and per migration, between virtio-balloon free-page\n"
                  "hints, balloon inflation, both, or neither.\n\nCommands:\n");
     for (gsize i = 0; i < G_N_ELEMENTS(commands); i++) {
-        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+        fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
     }
     fprintf(out, "\nRun 'fpbctl COMMAND --help' for a command's options.\n"
                  "Exit status: 0 success, 1 the operation ran and failed (e.g. a migration),\n"

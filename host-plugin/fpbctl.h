@@ -21,6 +21,12 @@ enum {
 int fpbctl_cmd_migrate(int argc, char **argv);
 int fpbctl_cmd_history(int argc, char **argv);
 int fpbctl_cmd_recover(int argc, char **argv);
+/* libvirt (fpbctl-policy.c, fpbctl-libvirt.c) */
+int fpbctl_cmd_policy(int argc, char **argv);
+int fpbctl_cmd_enable_hints(int argc, char **argv);
+/* The libvirt form of explain/migrate, or @bare for the --qmp/--facts form. */
+int fpbctl_libvirt_explain_or(int argc, char **argv, int (*bare)(int, char **));
+int fpbctl_libvirt_migrate_or(int argc, char **argv, int (*bare)(int, char **));
 
 /* Options shared by explain and migrate: the VM, its destination, the
  * per-VM policy and what the operator knows about the guest. */

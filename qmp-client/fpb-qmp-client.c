@@ -549,9 +549,11 @@ static Command *command_new(FpbQmpClient *client, const char *name, json_object 
      * byte per read() and each byte before the closing brace delays the
      * reply (about 10 us a byte here; docs/qmp-client.md, "Latency"). */
     json_object_object_add(request, "id", json_object_new_int64((gint64)cmd->serial));
-    /* QEMU reads JSON, not lines, but a newline keeps transcripts readable. */
-    cmd->line =
-        g_strconcat(json_object_to_json_string_ext(request, JSON_C_TO_STRING_PLAIN), "\n", NULL);
+    /* No "\/" for every slash of a QOM path: each byte costs (see above).
+     * QEMU reads JSON, not lines, but a newline keeps transcripts readable. */
+    cmd->line = g_strconcat(json_object_to_json_string_ext(
+                                request, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
+                            "\n", NULL);
     return cmd;
 }
 

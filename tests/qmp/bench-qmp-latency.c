@@ -247,12 +247,9 @@ static void bench_socat_oneshot(const char *socket, guint count, GArray *ns)
 }
 
 static const char *const method_names[] = {
-    "raw socket, no id (26 bytes)",
-    "raw socket, same bytes as fpb",
-    "fpb_qmp_client_execute",
-    "fpb_qmp_query_status (typed)",
-    "socat relay (one process)",
-    "socat per command (+handshake)",
+    "raw socket, no id (26 bytes)", "raw socket, same bytes as fpb",
+    "fpb_qmp_client_execute",       "fpb_qmp_query_status (typed)",
+    "socat relay (one process)",    "socat per command (+handshake)",
 };
 
 /* Each round runs every method for a share of the calls, so a load that
@@ -329,8 +326,8 @@ int main(int argc, char **argv)
            pid == 0  ? ""
            : running ? ", running"
                      : ", paused with -S");
-    printf("load average before: %s, after: %s; %d interleaved rounds\n", load_before,
-           load_after, rounds);
+    printf("load average before: %s, after: %s; %d interleaved rounds\n", load_before, load_after,
+           rounds);
     printf("%-36s %7s %10s %10s %10s %10s\n", "method", "calls", "median", "p99", "mean", "min");
     for (gsize m = 0; m < G_N_ELEMENTS(results); m++) {
         report(method_names[m], results[m]);

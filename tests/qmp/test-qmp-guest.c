@@ -243,8 +243,7 @@ static void test_guest_stats(void)
     guest_config(&config);
     guest_boot(&guest, "stats", &config);
     g_assert_true(fpb_qmp_balloon_set_stats_interval(guest.qmp, guest.qom_path, 1, &error));
-    g_assert_true(
-        fpb_qmp_balloon_get_stats_interval(guest.qmp, guest.qom_path, &interval, &error));
+    g_assert_true(fpb_qmp_balloon_get_stats_interval(guest.qmp, guest.qom_path, &interval, &error));
     g_assert_no_error(error);
     g_assert_cmpint(interval, ==, 1);
     wait_stats_after(&guest, 0, &first);
@@ -395,8 +394,8 @@ static void test_dirty_rate(void)
     guest_free(&guest);
 }
 
-/* Polls query-migrate until a final status, checking each answer. */
-static FpbQmpMigrationInfo *wait_migration(Guest *guest, gboolean *ret_saw_active)
+/* Polls query-migrate until a final status, checking the answers on the way. */
+static FpbQmpMigrationInfo *wait_migration(Guest *guest)
 {
     for (int i = 0; i < 3000; i++) {
         g_autoptr(GError) error = NULL;
@@ -404,7 +403,6 @@ static FpbQmpMigrationInfo *wait_migration(Guest *guest, gboolean *ret_saw_activ
 
         g_assert_no_error(error);
         if (info->status == FPB_QMP_MIGRATION_STATUS_ACTIVE && info->has_ram) {
-            *ret_saw_active = TRUE;
             g_assert_cmpuint(info->ram.transferred, <=, info->ram.total + info->ram.total / 2);
             g_assert_cmpuint(info->ram.page_size, ==, 4096);
         }
@@ -427,10 +425,9 @@ static void set_events_capability(Guest *guest)
 
 static void check_source_events(Guest *src, const FpbQmpMigrationInfo *info)
 {
-    const FpbQmpMigrationStatus expected[] = {FPB_QMP_MIGRATION_STATUS_SETUP,
-                                              FPB_QMP_MIGRATION_STATUS_ACTIVE,
-                                              FPB_QMP_MIGRATION_STATUS_DEVICE,
-                                              FPB_QMP_MIGRATION_STATUS_COMPLETED};
+    const FpbQmpMigrationStatus expected[] = {
+        FPB_QMP_MIGRATION_STATUS_SETUP, FPB_QMP_MIGRATION_STATUS_ACTIVE,
+        FPB_QMP_MIGRATION_STATUS_DEVICE, FPB_QMP_MIGRATION_STATUS_COMPLETED};
     gsize next = 0;
     gint64 pass = 0;
 
@@ -483,6 +480,28 @@ static void check_source_stats(const FpbQmpMigrationInfo *info, guint64 hold_byt
     g_assert_cmpfloat(ram->mbps, >, 0);
 }
 
+/* The destination resumed on its own, said so in events, and its guest
+ * reads every page it held on the source. */
+static void check_destination(Guest *dst)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(FpbQmpMigrationInfo) info = NULL;
+    g_autoptr(FpbQmpStatus) status = NULL;
+
+    info = wait_migration(dst);
+    g_assert_cmpint(info->status, ==, FPB_QMP_MIGRATION_STATUS_COMPLETED);
+    status = fpb_qmp_query_status(dst->qmp, &error);
+    g_assert_no_error(error);
+    g_assert_cmpstr(status->status, ==, "running");
+    g_assert_nonnull(last_event(dst, FPB_QMP_EVENT_RESUME));
+    g_assert_nonnull(last_event(dst, FPB_QMP_EVENT_MIGRATION));
+    g_assert_cmpint(last_event(dst, FPB_QMP_EVENT_MIGRATION)->migration_status, ==,
+                    FPB_QMP_MIGRATION_STATUS_COMPLETED);
+    /* Completed is not correct: the destination reads every held page. */
+    g_assert_true(fpb_testbed_vm_wait_verified(dst->vm, 2, 120, &error));
+    g_assert_no_error(error);
+}
+
 static void test_migration(void)
 {
     FpbTestbedGuest config;
@@ -490,11 +509,8 @@ static void test_migration(void)
                                             .max_bandwidth = G_GUINT64_CONSTANT(1) << 30};
     g_autoptr(GError) error = NULL;
     g_autoptr(FpbQmpMigrationInfo) info = NULL;
-    g_autoptr(FpbQmpMigrationInfo) dst_info = NULL;
     g_autoptr(FpbQmpStatus) status = NULL;
     FpbTestbedVm *dst_vm = NULL;
-    gboolean saw_active = FALSE;
-    gboolean dst_active = FALSE;
     Guest src;
     Guest dst;
 
@@ -512,7 +528,7 @@ static void test_migration(void)
     g_assert_true(fpb_qmp_migrate_set_parameters(src.qmp, &fast, &error));
     g_assert_true(fpb_qmp_migrate(src.qmp, fpb_testbed_vm_incoming_uri(dst_vm), &error));
     g_assert_no_error(error);
-    info = wait_migration(&src, &saw_active);
+    info = wait_migration(&src);
     g_test_message("migration: %s total %" G_GINT64_FORMAT " ms downtime %" G_GINT64_FORMAT
                    " ms transferred %" G_GUINT64_FORMAT " normal %" G_GUINT64_FORMAT
                    " zero %" G_GUINT64_FORMAT " syncs %" G_GUINT64_FORMAT " %.0f Mbps",
@@ -524,19 +540,7 @@ static void test_migration(void)
     status = fpb_qmp_query_status(src.qmp, &error);
     g_assert_no_error(error);
     g_assert_cmpstr(status->status, ==, "postmigrate");
-
-    dst_info = wait_migration(&dst, &dst_active);
-    g_assert_cmpint(dst_info->status, ==, FPB_QMP_MIGRATION_STATUS_COMPLETED);
-    g_clear_pointer(&status, fpb_qmp_status_free);
-    status = fpb_qmp_query_status(dst.qmp, &error);
-    g_assert_no_error(error);
-    g_assert_cmpstr(status->status, ==, "running");
-    g_assert_nonnull(last_event(&dst, FPB_QMP_EVENT_RESUME));
-    g_assert_cmpint(last_event(&dst, FPB_QMP_EVENT_MIGRATION)->migration_status, ==,
-                    FPB_QMP_MIGRATION_STATUS_COMPLETED);
-    /* Completed is not correct: the destination reads every held page. */
-    g_assert_true(fpb_testbed_vm_wait_verified(dst_vm, 2, 120, &error));
-    g_assert_no_error(error);
+    check_destination(&dst);
     guest_close(&dst);
     guest_free(&src);
 }

@@ -205,8 +205,8 @@ static void test_message_kinds(void)
 /* The client's ids are bare integers; anything else is someone else's. */
 static void test_message_id(void)
 {
-    const char *other[] = {"\"7\"", "\"fpb-7\"", "7.0", "8", "-7", "18446744073709551615", "null",
-                           "[7]"};
+    const char *other[] = {"\"7\"", "\"fpb-7\"", "7.0", "8", "-7", "18446744073709551615",
+                           "null",  "[7]"};
 
     for (gsize i = 0; i < G_N_ELEMENTS(other); i++) {
         g_autoptr(json_object) id = json_tokener_parse(other[i]);

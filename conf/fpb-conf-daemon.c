@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * fpbd.conf (fpb-conf-daemon.h). GKeyFile reads the file but knows no line
+ * numbers, so a first pass over the text checks the syntax line by line
+ * and remembers where each key is; the values are then checked with the
+ * line of their key.
+ */
+#define G_LOG_DOMAIN "fpb-conf"
+
+#include <errno.h>
+#include <string.h>
+
+#include "fpb-conf-daemon.h"
+
+FpbConfDaemon *fpb_conf_daemon_new(void)
+{
+    FpbConfDaemon *c = g_new0(FpbConfDaemon, 1);
+
+    c->uri = g_strdup(FPB_CONF_DAEMON_DEFAULT_URI);
+    c->socket_path = g_strdup(FPB_CONF_DAEMON_DEFAULT_SOCKET);
+    c->journal_path = g_strdup(FPB_CONF_DAEMON_DEFAULT_JOURNAL);
+    c->record_observed = TRUE;
+    c->reconnect_seconds = FPB_CONF_DAEMON_DEFAULT_RECONNECT_SECONDS;
+    fpb_conf_policy_init(&c->policy);
+    return c;
+}
+
+void fpb_conf_daemon_free(FpbConfDaemon *c)
+{
+    if (c == NULL) {
+        return;
+    }
+    g_free(c->uri);
+    g_free(c->socket_path);
+    g_free(c->socket_group);
+    g_free(c->journal_path);
+    g_free(c);
+}
+
+static const char *const daemon_keys[] = {"uri",     "socket",          "socket-group",
+                                          "journal", "record-observed", "reconnect-seconds",
+                                          NULL};
+
+static gboolean at_line(GError **error, int code, const char *name, guint line, const char *fmt,
+                        ...) G_GNUC_PRINTF(5, 6);
+
+static gboolean at_line(GError **error, int code, const char *name, guint line, const char *fmt,
+                        ...)
+{
+    g_autofree char *m = NULL;
+    va_list ap;
+
+    va_start(ap, fmt);
+    m = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    g_set_error(error, FPB_CONF_ERROR, code, "%s:%u: %s", name, line, m);
+    return FALSE;
+}
+
+static gboolean known_key(const char *group, const char *key)
+{
+    const char *const *keys = g_str_equal(group, "daemon") ? daemon_keys : fpb_conf_policy_keys();
+
+    return g_strv_contains(keys, key);
+}
+
+/* One line of the first pass; records "group\nkey" -> line in @lines. */
+static gboolean scan_line(const char *name, guint n, const char *raw, char **group,
+                          GHashTable *lines, GError **error)
+{
+    g_autofree char *line = g_strstrip(g_strdup(raw));
+    const char *eq;
+    g_autofree char *key = NULL;
+
+    if (*line == '\0' || *line == '#') {
+        return TRUE;
+    }
+    if (*line == '[') {
+        if (line[strlen(line) - 1] != ']') {
+            return at_line(error, FPB_CONF_ERROR_PARSE, name, n, "'%s' is not a group header",
+                           line);
+        }
+        g_free(*group);
+        *group = g_strndup(line + 1, strlen(line) - 2);
+        if (!g_str_equal(*group, "daemon") && !g_str_equal(*group, "policy")) {
+            return at_line(error, FPB_CONF_ERROR_INVALID, name, n,
+                           "unknown group '[%s]' (expected [daemon] or [policy])", *group);
+        }
+        return TRUE;
+    }
+    if ((eq = strchr(line, '=')) == NULL) {
+        return at_line(error, FPB_CONF_ERROR_PARSE, name, n,
+                       "'%s' is neither a group header nor KEY=VALUE", line);
+    }
+    if (*group == NULL) {
+        return at_line(error, FPB_CONF_ERROR_PARSE, name, n, "key before the first group");
+    }
+    key = g_strstrip(g_strndup(line, eq - line));
+    if (!known_key(*group, key)) {
+        return at_line(error, FPB_CONF_ERROR_INVALID, name, n, "unknown key '%s' in [%s]", key,
+                       *group);
+    }
+    {
+        char *k = g_strdup_printf("%s\n%s", *group, key);
+        guint first = GPOINTER_TO_UINT(g_hash_table_lookup(lines, k));
+
+        if (first != 0) {
+            g_free(k);
+            return at_line(error, FPB_CONF_ERROR_INVALID, name, n,
+                           "key '%s' in [%s] given twice (first on line %u)", key, *group, first);
+        }
+        g_hash_table_insert(lines, k, GUINT_TO_POINTER(n));
+    }
+    return TRUE;
+}
+
+static gboolean scan(const char *name, const char *data, GHashTable *lines, GError **error)
+{
+    g_auto(GStrv) split = g_strsplit(data, "\n", -1);
+    g_autofree char *group = NULL;
+
+    for (guint i = 0; split[i] != NULL; i++) {
+        if (!scan_line(name, i + 1, split[i], &group, lines, error)) {
+            return FALSE;
+        }
+    }
+    return TRUE;
+}
+
+static guint line_of(GHashTable *lines, const char *group, const char *key)
+{
+    g_autofree char *k = g_strdup_printf("%s\n%s", group, key);
+
+    return GPOINTER_TO_UINT(g_hash_table_lookup(lines, k));
+}
+
+static gboolean set_daemon_key(FpbConfDaemon *c, const char *key, const char *value,
+                               const char *name, guint line, GError **error)
+{
+    if (g_str_equal(key, "record-observed")) {
+        FpbConfPolicy tmp;
+
+        fpb_conf_policy_init(&tmp);
+        if (!fpb_conf_policy_set(&tmp, "balloon", value, NULL, NULL) || tmp.balloon < 0) {
+            return at_line(error, FPB_CONF_ERROR_INVALID, name, line,
+                           "record-observed: '%s' is not true or false", value);
+        }
+        c->record_observed = tmp.balloon == 1;
+        return TRUE;
+    }
+    if (g_str_equal(key, "reconnect-seconds")) {
+        guint64 v = 0;
+
+        if (!g_ascii_string_to_unsigned(value, 10, 1, 3600, &v, NULL)) {
+            return at_line(error, FPB_CONF_ERROR_INVALID, name, line,
+                           "reconnect-seconds: '%s' is not a number within 1..3600", value);
+        }
+        c->reconnect_seconds = (guint)v;
+        return TRUE;
+    }
+    if (*value == '\0' && !g_str_equal(key, "socket-group")) {
+        return at_line(error, FPB_CONF_ERROR_INVALID, name, line, "%s: must not be empty", key);
+    }
+    if ((g_str_equal(key, "socket") || g_str_equal(key, "journal")) && value[0] != '/') {
+        return at_line(error, FPB_CONF_ERROR_INVALID, name, line,
+                       "%s: '%s' is not an absolute path", key, value);
+    }
+    {
+        char **field = g_str_equal(key, "uri")            ? &c->uri
+                       : g_str_equal(key, "socket")       ? &c->socket_path
+                       : g_str_equal(key, "socket-group") ? &c->socket_group
+                                                          : &c->journal_path;
+
+        g_free(*field);
+        *field = *value != '\0' ? g_strdup(value) : NULL;
+    }
+    return TRUE;
+}
+
+static gboolean apply_group(FpbConfDaemon *c, GKeyFile *kf, const char *group, const char *name,
+                            GHashTable *lines, GError **error)
+{
+    g_auto(GStrv) keys = g_key_file_get_keys(kf, group, NULL, NULL);
+
+    for (guint i = 0; keys != NULL && keys[i] != NULL; i++) {
+        g_autofree char *value = g_key_file_get_value(kf, group, keys[i], NULL);
+        guint line = line_of(lines, group, keys[i]);
+        g_autoptr(GError) local = NULL;
+
+        g_strstrip(value);
+        if (g_str_equal(group, "daemon")) {
+            if (!set_daemon_key(c, keys[i], value, name, line, error)) {
+                return FALSE;
+            }
+        } else if (*value == '\0' ||
+                   !fpb_conf_policy_set(&c->policy, keys[i], value, NULL, &local)) {
+            return at_line(error, FPB_CONF_ERROR_INVALID, name, line, "%s",
+                           local ? local->message : "a policy key must not be empty");
+        }
+    }
+    return TRUE;
+}
+
+gboolean fpb_conf_daemon_load_data(FpbConfDaemon *c, const char *name, const char *data,
+                                   gsize len, GError **error)
+{
+    g_autoptr(GHashTable) lines = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    g_autoptr(GKeyFile) kf = g_key_file_new();
+    g_autofree char *text = NULL;
+    g_autoptr(GError) local = NULL;
+
+    if (len > FPB_CONF_DAEMON_MAX_BYTES || memchr(data, '\0', len) != NULL) {
+        g_set_error(error, FPB_CONF_ERROR, FPB_CONF_ERROR_PARSE,
+                    "%s: not a text file of at most 1 MiB", name);
+        return FALSE;
+    }
+    text = g_strndup(data, len);
+    if (!g_utf8_validate(text, -1, NULL)) {
+        g_set_error(error, FPB_CONF_ERROR, FPB_CONF_ERROR_PARSE, "%s: not UTF-8", name);
+        return FALSE;
+    }
+    if (!scan(name, text, lines, error)) {
+        return FALSE;
+    }
+    if (!g_key_file_load_from_data(kf, text, len, G_KEY_FILE_NONE, &local)) {
+        /* The scan accepts what GKeyFile accepts; this is a backstop. */
+        g_set_error(error, FPB_CONF_ERROR, FPB_CONF_ERROR_PARSE, "%s: %s", name, local->message);
+        return FALSE;
+    }
+    return apply_group(c, kf, "daemon", name, lines, error) &&
+           apply_group(c, kf, "policy", name, lines, error);
+}
+
+gboolean fpb_conf_daemon_load_file(FpbConfDaemon *c, const char *path, gboolean missing_ok,
+                                   GError **error)
+{
+    g_autofree char *data = NULL;
+    gsize len = 0;
+    g_autoptr(GError) local = NULL;
+
+    if (!g_file_get_contents(path, &data, &len, &local)) {
+        if (missing_ok && g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT)) {
+            return TRUE;
+        }
+        g_set_error(error, FPB_CONF_ERROR, FPB_CONF_ERROR_IO, "%s", local->message);
+        return FALSE;
+    }
+    return fpb_conf_daemon_load_data(c, path, data, len, error);
+}

@@ -1,0 +1,302 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#define G_LOG_DOMAIN "fpb-libvirt"
+
+#include <string.h>
+
+#include "fpb-libvirt-conn.h"
+#include "fpb-libvirt-facts.h"
+#include "fpb-libvirt-policy.h"
+#include "fpb-libvirt-qmp.h"
+#include "fpb-qmp.h"
+
+#define KIB 1024
+#define STATS_PERIOD_S 2
+#define POLL_MS 100
+#define DIRTY_RATE_WAIT_MS 3000
+#define BALLOON_VIRTIO_PATH "/machine/peripheral/balloon0/virtio-backend"
+
+static void note(FpbVmFacts *v, const char *what, const GError *error)
+{
+    g_ptr_array_add(v->notes, g_strdup_printf("%s: %s, ignoring", what,
+                                              error ? error->message : "unknown error"));
+}
+
+gint64 fpb_libvirt_facts_balloon_bytes(virDomainPtr dom, GError **error)
+{
+    virDomainMemoryStatStruct st[VIR_DOMAIN_MEMORY_STAT_NR];
+    virDomainInfo info;
+    const char *vm = virDomainGetName(dom); /* before: calls reset the last error */
+    int n = virDomainMemoryStats(dom, st, VIR_DOMAIN_MEMORY_STAT_NR, 0);
+
+    for (int i = 0; i < n; i++) {
+        if (st[i].tag == VIR_DOMAIN_MEMORY_STAT_ACTUAL_BALLOON) {
+            return (gint64)MIN(st[i].val, (unsigned long long)G_MAXINT64 / KIB) * KIB;
+        }
+    }
+    if (virDomainGetInfo(dom, &info) < 0) {
+        fpb_libvirt_set_error(error, FPB_LIBVIRT_ERROR_FAILED, "VM '%s': cannot read its size", vm);
+        return -1;
+    }
+    return (gint64)info.memory * KIB;
+}
+
+static gboolean collect_size(virDomainPtr dom, FpbVmFacts *v, GError **error)
+{
+    virDomainInfo info;
+
+    if (virDomainGetInfo(dom, &info) < 0) {
+        return fpb_libvirt_set_error(error, FPB_LIBVIRT_ERROR_FAILED,
+                                     "VM '%s': cannot read its state", v->name);
+    }
+    if (info.state != VIR_DOMAIN_RUNNING && info.state != VIR_DOMAIN_PAUSED) {
+        g_set_error(error, FPB_LIBVIRT_ERROR, FPB_LIBVIRT_ERROR_FAILED,
+                    "VM '%s': not running (libvirt state %d)", v->name, (int)info.state);
+        return FALSE;
+    }
+    v->facts.ram_bytes = (gint64)info.maxMem * KIB;
+    v->facts.balloon_actual_bytes = MIN((gint64)info.memory * KIB, v->facts.ram_bytes);
+    return TRUE;
+}
+
+static void collect_version(virDomainPtr dom, const FpbVmFactsOptions *o, FpbVmFacts *v)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(json_object) r = fpb_libvirt_qmp_call(dom, "query-version", NULL, json_type_object,
+                                                    &error);
+    g_autoptr(FpbQmpVersion) ver = r ? fpb_qmp_version_parse(r, "query-version", &error) : NULL;
+
+    if (o->tcg_dirty_tracking != FPB_POLICY_TCG_DIRTY_TRACKING_UNKNOWN) {
+        v->facts.qemu.tcg_dirty_tracking_overridden = TRUE;
+        v->facts.qemu.tcg_dirty_tracking_override = o->tcg_dirty_tracking;
+    }
+    if (ver == NULL) {
+        note(v, "QEMU version", error);
+        return;
+    }
+    (void)fpb_policy_qemu_set_version(&v->facts.qemu, ver->major, ver->minor, ver->micro);
+    (void)fpb_policy_qemu_set_package(&v->facts.qemu, ver->package);
+    v->qemu_major = ver->major;
+    v->qemu_minor = ver->minor;
+    v->qemu_micro = ver->micro;
+    v->qemu_version = g_strdup_printf("%" G_GINT64_FORMAT ".%" G_GINT64_FORMAT
+                                      ".%" G_GINT64_FORMAT "%s%s%s",
+                                      ver->major, ver->minor, ver->micro,
+                                      *ver->package ? " (" : "", ver->package,
+                                      *ver->package ? ")" : "");
+}
+
+static void collect_accel(virDomainPtr dom, FpbVmFacts *v)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(json_object) r =
+        fpb_libvirt_qmp_call(dom, "query-kvm", NULL, json_type_object, &error);
+    gboolean enabled = FALSE;
+
+    if (r == NULL ||
+        !fpb_qmp_json_get_bool(r, "command 'query-kvm'", "enabled", &enabled, &error)) {
+        note(v, "accelerator", error);
+        return;
+    }
+    v->facts.accelerator = enabled ? FPB_POLICY_ACCEL_KVM : FPB_POLICY_ACCEL_TCG;
+}
+
+/* libvirt names the first balloon balloon0, so its QOM path is fixed. */
+static void collect_features(virDomainPtr dom, FpbVmFacts *v)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(json_object) args = json_object_new_object();
+    g_autoptr(json_object) r = NULL;
+    g_autoptr(FpbQmpVirtioStatus) st = NULL;
+
+    json_object_object_add(args, "path", json_object_new_string(BALLOON_VIRTIO_PATH));
+    r = fpb_libvirt_qmp_call(dom, "x-query-virtio-status", args, json_type_object, &error);
+    if (r == NULL || (st = fpb_qmp_virtio_status_parse(r, &error)) == NULL) {
+        note(v, "balloon features", error);
+        return;
+    }
+    v->balloon_qom_path = g_strdup("/machine/peripheral/balloon0");
+    v->balloon_driver_ok = st->driver_ok;
+    v->facts.guest.free_page_hint = st->guest_balloon.free_page_hint;
+    v->facts.guest.stats_queue = st->guest_balloon.stats_vq;
+    v->facts.guest.deflate_on_oom = st->guest_balloon.deflate_on_oom;
+    v->facts.guest.free_page_reporting = st->guest_balloon.reporting;
+}
+
+static void collect_init_on_alloc(virDomainPtr dom, const FpbVmFactsOptions *o, FpbVmFacts *v)
+{
+    g_autofree char *xml = NULL;
+    const char *b;
+    const char *e;
+
+    v->facts.guest.driver = o->driver;
+    if (o->init_on_alloc != FPB_POLICY_INIT_ON_ALLOC_UNKNOWN) {
+        v->facts.guest.init_on_alloc = o->init_on_alloc;
+        v->init_on_alloc_source = "the command line (--guest-init-on-alloc)";
+        return;
+    }
+    /* <cmdline> holds no markup: a text search is enough (entities such as
+     * &amp; cannot spell init_on_alloc). */
+    xml = virDomainGetXMLDesc(dom, 0);
+    b = xml ? strstr(xml, "<cmdline>") : NULL;
+    e = b ? strstr(b, "</cmdline>") : NULL;
+    if (b != NULL && e != NULL) {
+        g_autofree char *cmdline = g_strndup(b + 9, e - (b + 9));
+
+        v->facts.guest.init_on_alloc = fpb_vm_facts_parse_init_on_alloc(cmdline);
+    }
+    v->init_on_alloc_source = v->facts.guest.init_on_alloc == FPB_POLICY_INIT_ON_ALLOC_UNKNOWN
+                                  ? "unknown (not on the domain's <cmdline>)"
+                                  : "the domain's <cmdline>";
+}
+
+static void store_stats(FpbVmFacts *v, const virDomainMemoryStatStruct *st, int n)
+{
+    FpbPolicyStats *s = &v->facts.stats;
+    gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+
+    for (int i = 0; i < n; i++) {
+        gint64 val = (gint64)MIN(st[i].val, (unsigned long long)G_MAXINT64 / KIB);
+
+        switch (st[i].tag) {
+        case VIR_DOMAIN_MEMORY_STAT_UNUSED:
+            s->free_bytes = val * KIB;
+            break;
+        case VIR_DOMAIN_MEMORY_STAT_USABLE:
+            s->available_bytes = val * KIB;
+            break;
+        case VIR_DOMAIN_MEMORY_STAT_DISK_CACHES:
+            s->disk_caches_bytes = val * KIB;
+            break;
+        case VIR_DOMAIN_MEMORY_STAT_AVAILABLE:
+            s->total_bytes = val * KIB;
+            break;
+        case VIR_DOMAIN_MEMORY_STAT_LAST_UPDATE: /* seconds, not KiB */
+            s->age_seconds = st[i].val > 0 ? (double)MAX(now - (gint64)st[i].val, 0) : -1.0;
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+/* libvirt reports the stats of the balloon's last poll; switch polling on
+ * when off and wait (bounded) for a sample newer than that. */
+static void collect_stats(virDomainPtr dom, const FpbVmFactsOptions *o, FpbVmFacts *v)
+{
+    virDomainMemoryStatStruct st[VIR_DOMAIN_MEMORY_STAT_NR];
+    gint64 deadline = g_get_monotonic_time() + (gint64)o->stats_wait_ms * 1000;
+    int n;
+
+    for (;;) {
+        n = virDomainMemoryStats(dom, st, VIR_DOMAIN_MEMORY_STAT_NR, 0);
+        if (n < 0) {
+            g_autoptr(GError) error = NULL;
+
+            fpb_libvirt_set_error(&error, FPB_LIBVIRT_ERROR_FAILED, "virDomainMemoryStats");
+            note(v, "guest stats", error);
+            return;
+        }
+        store_stats(v, st, n);
+        if (v->facts.stats.age_seconds >= 0 && v->facts.stats.age_seconds <= STATS_PERIOD_S + 1) {
+            return;
+        }
+        if (v->facts.stats.age_seconds < 0 && !v->stats_polling_enabled) {
+            if (virDomainSetMemoryStatsPeriod(dom, STATS_PERIOD_S, VIR_DOMAIN_AFFECT_LIVE) == 0) {
+                v->stats_polling_enabled = TRUE;
+            }
+        }
+        if (g_get_monotonic_time() >= deadline) {
+            g_ptr_array_add(v->notes, g_strdup("guest stats: no fresh sample, ignoring"));
+            return;
+        }
+        g_usleep(POLL_MS * 1000 * 5);
+    }
+}
+
+static void collect_dirty_rate(virDomainPtr dom, FpbVmFacts *v)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(json_object) args = json_object_new_object();
+    g_autoptr(json_object) r = NULL;
+    gint64 deadline;
+
+    json_object_object_add(args, "calc-time", json_object_new_int64(1));
+    r = fpb_libvirt_qmp_call(dom, "calc-dirty-rate", args, json_type_object, &error);
+    if (r == NULL) {
+        note(v, "dirty rate", error);
+        return;
+    }
+    deadline = g_get_monotonic_time() + DIRTY_RATE_WAIT_MS * 1000;
+    g_usleep(1000 * 1000);
+    for (;;) {
+        g_autoptr(json_object) q =
+            fpb_libvirt_qmp_call(dom, "query-dirty-rate", NULL, json_type_object, &error);
+        FpbQmpDirtyRateInfo info;
+
+        if (q == NULL || !fpb_qmp_dirty_rate_info_parse(q, &info, &error)) {
+            note(v, "dirty rate", error);
+            return;
+        }
+        if (info.status == FPB_QMP_DIRTY_RATE_MEASURED && info.has_dirty_rate &&
+            info.dirty_rate >= 0) {
+            v->facts.dirty_rate_bytes_per_second = (double)info.dirty_rate * 1024 * 1024;
+            return;
+        }
+        if (g_get_monotonic_time() >= deadline) {
+            g_ptr_array_add(v->notes, g_strdup("dirty rate: no result within 3 s, ignoring"));
+            return;
+        }
+        g_usleep(POLL_MS * 1000);
+    }
+}
+
+static void collect_migration_parameters(virDomainPtr dom, const FpbVmFactsOptions *o,
+                                         FpbVmFacts *v)
+{
+    unsigned long long downtime_ms = 0;
+
+    if (virDomainMigrateGetMaxDowntime(dom, &downtime_ms, 0) == 0 && downtime_ms > 0 &&
+        downtime_ms <= 60000) {
+        v->facts.downtime_limit_seconds = (double)downtime_ms / 1000.0;
+    }
+    /* libvirt's default cap is "unlimited": the bandwidth stays unknown
+     * unless fpb sets one. */
+    if (o->max_bandwidth > 0) {
+        v->facts.bandwidth_bytes_per_second = (double)o->max_bandwidth;
+    }
+}
+
+FpbVmFacts *fpb_libvirt_facts_collect(virDomainPtr dom, const FpbVmFactsOptions *o,
+                                      const FpbConfPolicy *cli_policy, GError **error)
+{
+    g_autoptr(FpbVmFacts) v = g_new0(FpbVmFacts, 1);
+    FpbConfPolicy meta;
+
+    v->notes = g_ptr_array_new_with_free_func(g_free);
+    v->name = g_strdup(virDomainGetName(dom));
+    fpb_policy_facts_init(&v->facts);
+    v->facts.policy = o->policy;
+    /* The destination's libvirt gives memory back; libvirt's postcopy
+     * flag sets postcopy-ram on both ends (hints off). */
+    v->facts.can_restore = TRUE;
+    v->facts.hints_can_be_disabled = TRUE;
+    /* host defaults (in o->policy) < the domain's metadata < the command line */
+    if (!fpb_libvirt_policy_read(dom, FALSE, &meta, error)) {
+        return NULL;
+    }
+    fpb_libvirt_policy_apply(&meta, &v->facts.policy);
+    fpb_libvirt_policy_apply(cli_policy, &v->facts.policy);
+    if (!collect_size(dom, v, error)) {
+        return NULL;
+    }
+    collect_version(dom, o, v);
+    collect_accel(dom, v);
+    collect_features(dom, v);
+    collect_init_on_alloc(dom, o, v);
+    collect_stats(dom, o, v);
+    collect_migration_parameters(dom, o, v);
+    if (o->sample_dirty_rate) {
+        collect_dirty_rate(dom, v);
+    }
+    return g_steal_pointer(&v);
+}

@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The migration step through libvirt (fpb-libvirt-steps.h).
+ * virDomainMigrateToURI3 blocks until the migration ends, so it runs in a
+ * worker thread while this thread polls the job and enforces the timeout
+ * (libvirt connections may be used from several threads).
+ */
+#define G_LOG_DOMAIN "fpb-libvirt"
+
+#include <libvirt/virterror.h>
+
+#include "fpb-libvirt-conn.h"
+#include "fpb-libvirt-steps.h"
+
+#define POLL_MS 500
+#define ABORT_WAIT_S 15
+
+typedef struct {
+    virDomainPtr dom;
+    const FpbLibvirtMigrationPlan *plan;
+    virTypedParameterPtr params;
+    int nparams;
+    unsigned int flags;
+    int rc;
+    char *error; /* libvirt's message when rc < 0 */
+    int error_code;
+} Job;
+
+static gpointer migrate_thread(gpointer data)
+{
+    Job *job = data;
+
+    int rc = virDomainMigrateToURI3(job->dom, job->plan->dest_uri, job->params,
+                                    (unsigned int)job->nparams, job->flags);
+
+    if (rc < 0) {
+        const char *m = virGetLastErrorMessage();
+
+        job->error = g_strdup(m ? m : "unknown libvirt error");
+        job->error_code = fpb_libvirt_last_error_code();
+    }
+    g_atomic_int_set(&job->rc, rc < 0 ? -1 : 0);
+    return NULL;
+}
+
+static gint64 get_ull(virTypedParameterPtr p, int n, const char *name)
+{
+    unsigned long long v = 0;
+
+    if (virTypedParamsGetULLong(p, n, name, &v) != 1 || v > (unsigned long long)G_MAXINT64) {
+        return -1;
+    }
+    return (gint64)v;
+}
+
+void fpb_libvirt_job_stats_to_outcome(virTypedParameterPtr p, int n, FpbOutcome *o)
+{
+    gint64 bps = get_ull(p, n, VIR_DOMAIN_JOB_MEMORY_BPS);
+
+    o->mig_total_ms = get_ull(p, n, VIR_DOMAIN_JOB_TIME_ELAPSED);
+    o->mig_downtime_ms = get_ull(p, n, VIR_DOMAIN_JOB_DOWNTIME);
+    o->mig_setup_ms = get_ull(p, n, VIR_DOMAIN_JOB_SETUP_TIME);
+    o->mig_transferred_bytes = get_ull(p, n, VIR_DOMAIN_JOB_MEMORY_PROCESSED);
+    o->mig_normal_pages = get_ull(p, n, VIR_DOMAIN_JOB_MEMORY_NORMAL);
+    o->mig_normal_bytes = get_ull(p, n, VIR_DOMAIN_JOB_MEMORY_NORMAL_BYTES);
+    o->mig_zero_pages = get_ull(p, n, VIR_DOMAIN_JOB_MEMORY_CONSTANT);
+    o->mig_dirty_sync_count = get_ull(p, n, VIR_DOMAIN_JOB_MEMORY_ITERATION);
+    o->mig_throughput_mbps = bps >= 0 ? (double)bps * 8 / 1e6 : -1;
+}
+
+static gboolean build_params(Job *job, GError **error)
+{
+    const FpbLibvirtMigrationPlan *plan = job->plan;
+    int max = 0;
+    int rc = 0;
+
+    if (plan->migrate_uri != NULL) {
+        rc |= virTypedParamsAddString(&job->params, &job->nparams, &max, VIR_MIGRATE_PARAM_URI,
+                                      plan->migrate_uri);
+    }
+    if (plan->listen_address != NULL) {
+        rc |= virTypedParamsAddString(&job->params, &job->nparams, &max,
+                                      VIR_MIGRATE_PARAM_LISTEN_ADDRESS, plan->listen_address);
+    }
+    if (plan->max_bandwidth > 0) {
+        /* libvirt's unit is MiB/s; round up so a small cap is not 0 (= none) */
+        rc |= virTypedParamsAddULLong(&job->params, &job->nparams, &max,
+                                      VIR_MIGRATE_PARAM_BANDWIDTH,
+                                      (unsigned long long)((plan->max_bandwidth + (1 << 20) - 1) >>
+                                                           20));
+    }
+    if (rc < 0) {
+        return fpb_libvirt_set_error(error, FPB_LIBVIRT_ERROR_FAILED, "migration parameters");
+    }
+    job->flags = VIR_MIGRATE_LIVE | VIR_MIGRATE_PEER2PEER | VIR_MIGRATE_PERSIST_DEST |
+                 (plan->hints_off ? VIR_MIGRATE_POSTCOPY : 0);
+    return TRUE;
+}
+
+/* The last statistics while running; the timeout aborts the job. */
+static void watch(Job *job, FpbOutcome *o, gboolean *ret_timed_out)
+{
+    gint64 deadline = job->plan->timeout_s > 0
+                          ? g_get_monotonic_time() + (gint64)(job->plan->timeout_s * G_USEC_PER_SEC)
+                          : G_MAXINT64;
+
+    *ret_timed_out = FALSE;
+    for (;;) {
+        virTypedParameterPtr p = NULL;
+        int n = 0;
+        int type = 0;
+
+        if (g_get_monotonic_time() >= deadline && !*ret_timed_out) {
+            *ret_timed_out = TRUE;
+            virDomainAbortJob(job->dom);
+            deadline = g_get_monotonic_time() + ABORT_WAIT_S * G_USEC_PER_SEC;
+        }
+        if (virDomainGetJobStats(job->dom, &type, &p, &n, 0) == 0 && type != VIR_DOMAIN_JOB_NONE &&
+            n > 0) {
+            fpb_libvirt_job_stats_to_outcome(p, n, o);
+        }
+        virTypedParamsFree(p, n);
+        if (g_atomic_int_get(&job->rc) != 1) {
+            break;
+        }
+        g_usleep(POLL_MS * 1000);
+    }
+}
+
+/* The completed job's statistics: the destination keeps them. */
+static void final_stats(virDomainPtr dom, virConnectPtr dest, FpbOutcome *o)
+{
+    g_autoptr(FpbVirDomain) ddom = virDomainLookupByName(dest, virDomainGetName(dom));
+    virTypedParameterPtr p = NULL;
+    int n = 0;
+    int type = 0;
+
+    if (ddom != NULL &&
+        virDomainGetJobStats(ddom, &type, &p, &n, VIR_DOMAIN_JOB_STATS_COMPLETED) == 0 && n > 0) {
+        fpb_libvirt_job_stats_to_outcome(p, n, o);
+    } else if (virDomainGetJobStats(dom, &type, &p, &n, VIR_DOMAIN_JOB_STATS_COMPLETED) == 0 &&
+               n > 0) {
+        fpb_libvirt_job_stats_to_outcome(p, n, o);
+    }
+    virTypedParamsFree(p, n);
+}
+
+gboolean fpb_libvirt_migrate_run(virDomainPtr dom, virConnectPtr dest,
+                                 const FpbLibvirtMigrationPlan *plan, FpbOutcome *o,
+                                 GError **error)
+{
+    Job job = {.dom = dom, .plan = plan, .rc = 1};
+    GThread *thread;
+    gboolean timed_out = FALSE;
+    const char *vm = virDomainGetName(dom);
+
+    if (!build_params(&job, error)) {
+        virTypedParamsFree(job.params, job.nparams);
+        return FALSE;
+    }
+    thread = g_thread_new("fpb-migrate", migrate_thread, &job);
+    watch(&job, o, &timed_out);
+    g_thread_join(thread);
+    virTypedParamsFree(job.params, job.nparams);
+    if (job.rc == 0) {
+        final_stats(dom, dest, o);
+        fpb_outcome_set(&o->mig_status, "completed");
+        return TRUE;
+    }
+    fpb_outcome_set(&o->mig_status, timed_out || job.error_code == VIR_ERR_OPERATION_ABORTED
+                                        ? "cancelled"
+                                        : "failed");
+    if (timed_out) {
+        g_set_error(error, FPB_LIBVIRT_ERROR, FPB_LIBVIRT_ERROR_FAILED,
+                    "VM '%s': the migration did not complete within %.0f s; cancelled", vm,
+                    plan->timeout_s);
+    } else {
+        g_set_error(error, FPB_LIBVIRT_ERROR, FPB_LIBVIRT_ERROR_FAILED,
+                    "VM '%s': migration to '%s' failed: %s", vm, plan->dest_uri, job.error);
+    }
+    g_free(job.error);
+    return FALSE;
+}

@@ -1,0 +1,321 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * fpbctl explain DOMAIN and fpbctl migrate DOMAIN DESTURI: the libvirt
+ * forms of explain and migrate (docs/libvirt.md). Without --qmp/--facts
+ * a command is a libvirt one; with them it is the bare-QEMU command.
+ */
+#define G_LOG_DOMAIN "fpbctl"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "fpb-conf-daemon.h"
+#include "fpb-facts-json.h"
+#include "fpb-libvirt-policy.h"
+#include "fpb-libvirt-conn.h"
+#include "fpb-libvirt-orchestrator.h"
+#include "fpbctl.h"
+
+typedef struct {
+    char *connect;
+    char *config;
+    char *db;
+    char *mode;
+    char *objective;
+    char *floor;
+    char *max_prep;
+    gboolean no_balloon;
+    gint64 max_bandwidth;
+    char *migrate_uri;
+    char *listen_address;
+    double timeout_s;
+    char *guest_driver;
+    char *guest_init_on_alloc;
+    char *tcg;
+    gboolean json;
+} Options;
+
+static void options_clear(Options *o)
+{
+    g_free(o->connect);
+    g_free(o->config);
+    g_free(o->db);
+    g_free(o->mode);
+    g_free(o->objective);
+    g_free(o->floor);
+    g_free(o->max_prep);
+    g_free(o->migrate_uri);
+    g_free(o->listen_address);
+    g_free(o->guest_driver);
+    g_free(o->guest_init_on_alloc);
+    g_free(o->tcg);
+}
+
+/* The bare-QEMU forms name a QMP socket or a facts file, or have no
+ * positional argument (their usage errors and --help stay as they were). */
+static gboolean is_bare(int argc, char **argv)
+{
+    static const char *const flags[] = {"--no-balloon", "--json", "--help", "-h", NULL};
+    gboolean positional = FALSE;
+
+    for (int i = 1; i < argc; i++) {
+        if (g_str_has_prefix(argv[i], "--qmp") || g_str_has_prefix(argv[i], "--facts") ||
+            g_str_has_prefix(argv[i], "--dest-qmp") || g_str_has_prefix(argv[i], "--to")) {
+            return TRUE;
+        }
+        if (argv[i][0] != '-') {
+            positional = TRUE;
+        } else if (strchr(argv[i], '=') == NULL && !g_strv_contains(flags, argv[i])) {
+            i++; /* the option's value */
+        }
+    }
+    return !positional;
+}
+
+static void add_entries(Options *o, GOptionContext *ctx, gboolean migrate)
+{
+    const GOptionEntry common[] = {
+        {"connect", 'c', 0, G_OPTION_ARG_STRING, &o->connect,
+         "The source libvirt (default " FPB_LIBVIRT_DEFAULT_URI ")", "URI"},
+        {"config", 0, 0, G_OPTION_ARG_FILENAME, &o->config,
+         "Host defaults from this fpbd.conf (default " FPB_CONF_DAEMON_DEFAULT_PATH
+         ", if present)",
+         "FILE"},
+        {"db", 0, 0, G_OPTION_ARG_FILENAME, &o->db,
+         "The journal (default " FPB_JOURNAL_DEFAULT_PATH ")", "PATH"},
+        {"mode", 0, 0, G_OPTION_ARG_STRING, &o->mode,
+         "auto, none, hint, balloon or hint+balloon (default: the VM's policy)", "MODE"},
+        {"objective", 0, 0, G_OPTION_ARG_STRING, &o->objective, "time, bytes or guest-impact",
+         "OBJECTIVE"},
+        {"floor", 0, 0, G_OPTION_ARG_STRING, &o->floor, "Guest memory floor", "SIZE"},
+        {"max-prep-seconds", 0, 0, G_OPTION_ARG_STRING, &o->max_prep, "Inflation time budget",
+         "SECONDS"},
+        {"no-balloon", 0, 0, G_OPTION_ARG_NONE, &o->no_balloon, "Never inflate", NULL},
+        {"max-bandwidth", 0, 0, G_OPTION_ARG_INT64, &o->max_bandwidth,
+         "Migration bandwidth cap (default: libvirt's, unlimited)", "BYTES_PER_S"},
+        {"guest-driver", 0, 0, G_OPTION_ARG_STRING, &o->guest_driver, "stock or fpb", "KIND"},
+        {"guest-init-on-alloc", 0, 0, G_OPTION_ARG_STRING, &o->guest_init_on_alloc,
+         "0 or 1 (default: from the domain's <cmdline>)", "0|1"},
+        {"qemu-tcg-dirty-tracking", 0, 0, G_OPTION_ARG_STRING, &o->tcg,
+         "fixed or broken (docs/hint-safety.md)", "fixed|broken"},
+        {"json", 0, 0, G_OPTION_ARG_NONE, &o->json, "Print JSON", NULL},
+        G_OPTION_ENTRY_NULL,
+    };
+    const GOptionEntry mig[] = {
+        {"migrate-uri", 0, 0, G_OPTION_ARG_STRING, &o->migrate_uri,
+         "The migration data connection, e.g. tcp://192.0.2.2 (default: libvirt's)", "URI"},
+        {"listen-address", 0, 0, G_OPTION_ARG_STRING, &o->listen_address,
+         "Where the destination QEMU listens (default: libvirt's)", "ADDR"},
+        {"timeout", 0, 0, G_OPTION_ARG_DOUBLE, &o->timeout_s,
+         "Abort the migration after this (default 600, 0: never)", "SECONDS"},
+        G_OPTION_ENTRY_NULL,
+    };
+
+    g_option_context_add_main_entries(ctx, common, NULL);
+    if (migrate) {
+        g_option_context_add_main_entries(ctx, mig, NULL);
+    }
+}
+
+static gboolean set_key(FpbConfPolicy *p, const char *key, const char *value, GError **error)
+{
+    return value == NULL || fpb_conf_policy_set(p, key, value, NULL, error);
+}
+
+/* Options onto @req; host defaults from fpbd.conf. */
+static gboolean apply(Options *o, FpbLibvirtMigrateRequest *req, GError **error)
+{
+    g_autoptr(FpbConfDaemon) conf = fpb_conf_daemon_new();
+    FpbConfPolicy *cli = &req->cli_policy;
+
+    if (!fpb_conf_daemon_load_file(conf, o->config ? o->config : FPB_CONF_DAEMON_DEFAULT_PATH,
+                                   o->config == NULL, error)) {
+        return FALSE;
+    }
+    fpb_libvirt_policy_apply(&conf->policy, &req->facts.policy);
+    if (!set_key(cli, "mode", o->mode, error) || !set_key(cli, "objective", o->objective, error) ||
+        !set_key(cli, "floor", o->floor, error) ||
+        !set_key(cli, "max-prep-seconds", o->max_prep, error) ||
+        !set_key(cli, "balloon", o->no_balloon ? "no" : NULL, error)) {
+        return FALSE;
+    }
+    if (o->guest_driver != NULL &&
+        (g_str_equal(o->guest_driver, "unknown") ||
+         !fpb_policy_driver_from_string(o->guest_driver, &req->facts.driver))) {
+        g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                    "--guest-driver: '%s' is not stock or fpb", o->guest_driver);
+        return FALSE;
+    }
+    if (o->guest_init_on_alloc != NULL) {
+        if (!g_str_equal(o->guest_init_on_alloc, "0") && !g_str_equal(o->guest_init_on_alloc, "1")) {
+            g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                        "--guest-init-on-alloc: '%s' is not 0 or 1", o->guest_init_on_alloc);
+            return FALSE;
+        }
+        req->facts.init_on_alloc = o->guest_init_on_alloc[0] == '1'
+                                       ? FPB_POLICY_INIT_ON_ALLOC_ON
+                                       : FPB_POLICY_INIT_ON_ALLOC_OFF;
+    }
+    if (o->tcg != NULL && (!fpb_policy_tcg_dirty_tracking_from_string(
+                               o->tcg, &req->facts.tcg_dirty_tracking) ||
+                           req->facts.tcg_dirty_tracking == FPB_POLICY_TCG_DIRTY_TRACKING_UNKNOWN)) {
+        g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                    "--qemu-tcg-dirty-tracking: '%s' is not fixed or broken", o->tcg);
+        return FALSE;
+    }
+    if (o->max_bandwidth != -1 && o->max_bandwidth <= 0) {
+        g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                    "--max-bandwidth: must be > 0");
+        return FALSE;
+    }
+    req->facts.max_bandwidth = o->max_bandwidth;
+    req->source_uri = o->connect;
+    req->migrate_uri = o->migrate_uri;
+    req->listen_address = o->listen_address;
+    req->timeout_s = o->timeout_s;
+    req->requested_mode = o->mode ? o->mode : "auto";
+    return TRUE;
+}
+
+static void progress_to_stderr(const char *message, gpointer user_data)
+{
+    fprintf(stderr, "%s: %s\n", (const char *)user_data, message);
+}
+
+static void print_outcome(const FpbOutcome *o)
+{
+    printf("VM '%s': %s (journal row %" G_GINT64_FORMAT ", mode %s, hints %s)\n",
+           o->vm ? o->vm : "?", o->phase, o->id, o->mode ? o->mode : "-",
+           o->hints ? o->hints : "-");
+    if (o->error != NULL) {
+        printf("  error: %s\n", o->error);
+    }
+    printf("  prepare:   %.1f s, balloon %" G_GINT64_FORMAT " -> %" G_GINT64_FORMAT " MiB (%s)\n",
+           MAX(o->prep_seconds, 0), o->prep_original_bytes >> 20,
+           o->prep_reached_bytes >= 0 ? o->prep_reached_bytes >> 20 : o->prep_original_bytes >> 20,
+           o->prep_stopped ? o->prep_stopped : "-");
+    printf("  migration: %s, %.1f s, %.1f MB sent (%.1f MB normal pages), downtime %" G_GINT64_FORMAT
+           " ms, %" G_GINT64_FORMAT " iterations\n",
+           o->mig_status ? o->mig_status : "-", (double)o->mig_total_ms / 1000,
+           (double)o->mig_transferred_bytes / 1e6, (double)o->mig_normal_bytes / 1e6,
+           o->mig_downtime_ms, o->mig_dirty_sync_count);
+    printf("  restore:   %s%s%s, %.1f s\n", o->restore_status ? o->restore_status : "-",
+           o->restore_where ? " on the " : "", o->restore_where ? o->restore_where : "",
+           MAX(o->restore_seconds, 0));
+}
+
+static int run_migrate(Options *o, const char *domain, const char *dest)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(FpbJournal) journal = NULL;
+    g_autoptr(FpbOutcome) outcome = NULL;
+    FpbLibvirtMigrateRequest req;
+    FpbMigrateResult result;
+
+    fpb_libvirt_migrate_request_init(&req);
+    if (!apply(o, &req, &error)) {
+        fprintf(stderr, "fpbctl migrate: %s\n", error->message);
+        return FPBCTL_EXIT_USAGE;
+    }
+    if ((journal = fpbctl_open_journal("migrate", o->db)) == NULL) {
+        return FPBCTL_EXIT_FAILED;
+    }
+    req.domain = domain;
+    req.dest_uri = dest;
+    req.progress = progress_to_stderr;
+    req.progress_data = (gpointer) "fpbctl migrate";
+    outcome = fpb_libvirt_orchestrator_migrate(journal, &req, &result);
+    if (o->json) {
+        g_autoptr(json_object) j = fpb_outcome_to_json(outcome);
+
+        fpbctl_print_json(j, FALSE);
+    } else {
+        print_outcome(outcome);
+    }
+    if (result == FPB_MIGRATE_REFUSED && outcome->error) {
+        fprintf(stderr, "fpbctl migrate: %s\n", outcome->error);
+    }
+    return result == FPB_MIGRATE_OK       ? FPBCTL_EXIT_OK
+           : result == FPB_MIGRATE_FAILED ? FPBCTL_EXIT_FAILED
+                                          : FPBCTL_EXIT_USAGE;
+}
+
+static int run_explain(Options *o, const char *domain)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(FpbJournal) journal = NULL;
+    g_autoptr(FpbVmFacts) vf = NULL;
+    g_autoptr(FpbPolicyDecision) d = NULL;
+    gboolean refused = FALSE;
+    FpbLibvirtMigrateRequest req;
+
+    fpb_libvirt_migrate_request_init(&req);
+    if (!apply(o, &req, &error)) {
+        fprintf(stderr, "fpbctl explain: %s\n", error->message);
+        return FPBCTL_EXIT_USAGE;
+    }
+    if ((journal = fpbctl_open_journal("explain", o->db)) == NULL) {
+        return FPBCTL_EXIT_FAILED;
+    }
+    req.domain = domain;
+    req.progress = progress_to_stderr;
+    req.progress_data = (gpointer) "fpbctl explain";
+    if (!fpb_libvirt_orchestrator_explain(journal, &req, &vf, &d, &refused, &error)) {
+        fprintf(stderr, "fpbctl explain: %s%s\n", refused ? "refused: " : "", error->message);
+        return FPBCTL_EXIT_USAGE;
+    }
+    if (o->json) {
+        g_autoptr(json_object) out = fpb_facts_json_explain(&vf->facts, d);
+
+        json_object_object_add(out, "vm", json_object_new_string(domain));
+        fpbctl_print_json(out, TRUE);
+        return FPBCTL_EXIT_OK;
+    }
+    printf("Facts:    libvirt domain '%s' (QEMU %s; init_on_alloc from %s)\n", domain,
+           vf->qemu_version ? vf->qemu_version : "?", vf->init_on_alloc_source);
+    fpbctl_print_facts(&vf->facts);
+    fpbctl_print_decision(d);
+    fpbctl_print_predictions(d);
+    return FPBCTL_EXIT_OK;
+}
+
+static int parse_and_run(int argc, char **argv, gboolean migrate)
+{
+    const char *name = migrate ? "migrate" : "explain";
+    g_autoptr(GOptionContext) ctx =
+        g_option_context_new(migrate ? "DOMAIN DESTURI" : "DOMAIN");
+    g_autoptr(GError) error = NULL;
+    g_autofree char *prg = g_strdup_printf("fpbctl %s", name);
+    Options o = {.max_bandwidth = -1, .timeout_s = 600};
+    int status;
+
+    add_entries(&o, ctx, migrate);
+    g_option_context_set_summary(
+        ctx, migrate ? "Migrate a libvirt domain live (peer-to-peer) to the libvirt at DESTURI:\n"
+                       "facts, decision, inflation, migration, deflation on the destination,\n"
+                       "journal row. For a bare QEMU use --qmp SOCKET --to URI (see the docs)."
+                     : "Show the mode fpb would choose for a libvirt domain, and why.\n"
+                       "For a bare QEMU use --qmp SOCKET or --facts FILE.");
+    g_set_prgname(prg);
+    if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
+        fprintf(stderr, "fpbctl %s: %s\n", name, error->message);
+        status = FPBCTL_EXIT_USAGE;
+    } else if (argc != (migrate ? 3 : 2)) {
+        fprintf(stderr, "fpbctl %s: expected %s\n", name, migrate ? "DOMAIN DESTURI" : "DOMAIN");
+        status = FPBCTL_EXIT_USAGE;
+    } else {
+        status = migrate ? run_migrate(&o, argv[1], argv[2]) : run_explain(&o, argv[1]);
+    }
+    options_clear(&o);
+    return status;
+}
+
+int fpbctl_libvirt_migrate_or(int argc, char **argv, int (*bare)(int, char **))
+{
+    return is_bare(argc, argv) ? bare(argc, argv) : parse_and_run(argc, argv, TRUE);
+}
+
+int fpbctl_libvirt_explain_or(int argc, char **argv, int (*bare)(int, char **))
+{
+    return is_bare(argc, argv) ? bare(argc, argv) : parse_and_run(argc, argv, FALSE);
+}

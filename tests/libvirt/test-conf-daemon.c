@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* fpbd.conf (conf/fpb-conf-daemon.h): defaults, keys, line-precise errors. */
+#include <glib/gstdio.h>
+
+#include "fpb-conf-daemon.h"
+
+static gboolean load(FpbConfDaemon *c, const char *text, GError **error)
+{
+    return fpb_conf_daemon_load_data(c, "fpbd.conf", text, strlen(text), error);
+}
+
+static void test_defaults(void)
+{
+    g_autoptr(FpbConfDaemon) c = fpb_conf_daemon_new();
+
+    g_assert_cmpstr(c->uri, ==, "qemu:///system");
+    g_assert_cmpstr(c->socket_path, ==, "/run/fpb/fpbd.sock");
+    g_assert_null(c->socket_group);
+    g_assert_cmpstr(c->journal_path, ==, "/var/lib/fpb/journal.db");
+    g_assert_true(c->record_observed);
+    g_assert_cmpuint(c->reconnect_seconds, ==, 5);
+    g_assert_true(fpb_conf_policy_is_empty(&c->policy));
+}
+
+/* The shipped conf/fpbd.conf is all comments: loading it changes nothing. */
+static void test_shipped_file(void)
+{
+    g_autoptr(FpbConfDaemon) c = fpb_conf_daemon_new();
+    g_autoptr(GError) error = NULL;
+    g_autofree char *path =
+        g_build_filename(g_getenv("FPB_SOURCE_ROOT"), "conf", "fpbd.conf", NULL);
+
+    g_assert_true(fpb_conf_daemon_load_file(c, path, FALSE, &error));
+    g_assert_no_error(error);
+    g_assert_cmpstr(c->uri, ==, "qemu:///system");
+    g_assert_true(fpb_conf_policy_is_empty(&c->policy));
+}
+
+static void test_all_keys(void)
+{
+    g_autoptr(FpbConfDaemon) c = fpb_conf_daemon_new();
+    g_autoptr(GError) error = NULL;
+
+    g_assert_true(load(c,
+                       "# comment\n[daemon]\nuri = qemu+unix:///system?socket=/x/sock\n"
+                       "socket=/tmp/f.sock\nsocket-group=kvm\njournal=/tmp/j.db\n"
+                       "record-observed=false\nreconnect-seconds=30\n\n[policy]\nmode=balloon\n"
+                       "objective=bytes\nfloor=256MiB\nmax-prep-seconds=4.5\nballoon=no\n",
+                       &error));
+    g_assert_no_error(error);
+    g_assert_cmpstr(c->uri, ==, "qemu+unix:///system?socket=/x/sock");
+    g_assert_cmpstr(c->socket_group, ==, "kvm");
+    g_assert_false(c->record_observed);
+    g_assert_cmpuint(c->reconnect_seconds, ==, 30);
+    g_assert_cmpint(c->policy.mode, ==, FPB_CONF_MODE_BALLOON);
+    g_assert_cmpint(c->policy.objective, ==, FPB_CONF_OBJECTIVE_BYTES);
+    g_assert_cmpint(c->policy.floor_bytes, ==, 256 << 20);
+    g_assert_cmpfloat(c->policy.max_prep_seconds, ==, 4.5);
+    g_assert_cmpint(c->policy.balloon, ==, 0);
+}
+
+static const struct {
+    const char *path;
+    const char *text;
+    const char *message; /* the whole message: file, line, reason */
+} bad_cases[] = {
+    {"/conf/daemon/bad/syntax", "[daemon]\nuri=x\n\nthis is not a key\n",
+     "fpbd.conf:4: 'this is not a key' is neither a group header nor KEY=VALUE"},
+    {"/conf/daemon/bad/header", "[daemon\n", "fpbd.conf:1: '[daemon' is not a group header"},
+    {"/conf/daemon/bad/group", "# x\n[deamon]\nuri=x\n",
+     "fpbd.conf:2: unknown group '[deamon]' (expected [daemon] or [policy])"},
+    {"/conf/daemon/bad/key", "[daemon]\n\nsocket_path=/x\n",
+     "fpbd.conf:3: unknown key 'socket_path' in [daemon]"},
+    {"/conf/daemon/bad/before-group", "uri=x\n", "fpbd.conf:1: key before the first group"},
+    {"/conf/daemon/bad/duplicate", "[daemon]\nuri=a\nuri=b\n",
+     "fpbd.conf:3: key 'uri' in [daemon] given twice (first on line 2)"},
+    {"/conf/daemon/bad/relative-socket", "[daemon]\nsocket=fpbd.sock\n",
+     "fpbd.conf:2: socket: 'fpbd.sock' is not an absolute path"},
+    {"/conf/daemon/bad/empty-uri", "[daemon]\nuri=\n", "fpbd.conf:2: uri: must not be empty"},
+    {"/conf/daemon/bad/record-observed", "[daemon]\nrecord-observed=sometimes\n",
+     "fpbd.conf:2: record-observed: 'sometimes' is not true or false"},
+    {"/conf/daemon/bad/reconnect", "[daemon]\nreconnect-seconds=0\n",
+     "fpbd.conf:2: reconnect-seconds: '0' is not a number within 1..3600"},
+    {"/conf/daemon/bad/policy-mode", "[daemon]\n[policy]\nobjective=time\nmode=turbo\n",
+     "fpbd.conf:4: mode: 'turbo' is not auto, none, hint, balloon or hint+balloon"},
+    {"/conf/daemon/bad/policy-floor", "[policy]\nfloor=lots\n",
+     "fpbd.conf:2: floor: 'lots' is not a size up to 1 PiB (e.g. 512MiB)"},
+    {"/conf/daemon/bad/policy-empty", "[policy]\nballoon=\n",
+     "fpbd.conf:2: a policy key must not be empty"},
+};
+
+static void test_bad(gconstpointer data)
+{
+    guint i = GPOINTER_TO_UINT(data);
+    g_autoptr(FpbConfDaemon) c = fpb_conf_daemon_new();
+    g_autoptr(GError) error = NULL;
+
+    g_assert_false(load(c, bad_cases[i].text, &error));
+    g_assert_nonnull(error);
+    g_assert_true(error->domain == FPB_CONF_ERROR);
+    g_assert_cmpstr(error->message, ==, bad_cases[i].message);
+}
+
+static void test_binary(void)
+{
+    g_autoptr(FpbConfDaemon) c = fpb_conf_daemon_new();
+    g_autoptr(GError) error = NULL;
+
+    g_assert_false(fpb_conf_daemon_load_data(c, "f", "[daemon]\0", 9, &error));
+    g_assert_error(error, FPB_CONF_ERROR, FPB_CONF_ERROR_PARSE);
+    g_clear_error(&error);
+    g_assert_false(load(c, "[daemon]\nuri=\xff\n", &error));
+    g_assert_error(error, FPB_CONF_ERROR, FPB_CONF_ERROR_PARSE);
+}
+
+static void test_missing_file(void)
+{
+    g_autoptr(FpbConfDaemon) c = fpb_conf_daemon_new();
+    g_autoptr(GError) error = NULL;
+
+    g_assert_true(fpb_conf_daemon_load_file(c, "/nonexistent/fpbd.conf", TRUE, &error));
+    g_assert_false(fpb_conf_daemon_load_file(c, "/nonexistent/fpbd.conf", FALSE, &error));
+    g_assert_error(error, FPB_CONF_ERROR, FPB_CONF_ERROR_IO);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/conf/daemon/defaults", test_defaults);
+    g_test_add_func("/conf/daemon/shipped-file", test_shipped_file);
+    g_test_add_func("/conf/daemon/all-keys", test_all_keys);
+    g_test_add_func("/conf/daemon/binary", test_binary);
+    g_test_add_func("/conf/daemon/missing-file", test_missing_file);
+    for (guint i = 0; i < G_N_ELEMENTS(bad_cases); i++) {
+        g_test_add_data_func(bad_cases[i].path, GUINT_TO_POINTER(i), test_bad);
+    }
+    return g_test_run();
+}

@@ -1,0 +1,184 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# fpbctl through libvirt between two libvirt hosts on this machine
+# (lv-hosts.sh): policy metadata, enable-hints, explain, and migrations in
+# modes none, balloon and auto (hints switched off with libvirt's postcopy
+# flag), each with the guest's memory verified on the destination through
+# its serial console log; a forced hint mode refused by the hint guard
+# (TCG on QEMU 7.2). TAP on stdout.
+#
+# Environment: FPBCTL (the fpbctl binary), FPB_GUEST_DIR (vmlinuz,
+# initrd.img), FPB_SOURCE_ROOT. Needs root.
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+fpbctl=${FPBCTL:?FPBCTL is not set}
+guest=${FPB_GUEST_DIR:?FPB_GUEST_DIR is not set}
+vm=fpb-lv-test
+n=0
+failed=0
+
+ok() {
+    n=$((n + 1))
+    echo "ok $n - $1"
+}
+not_ok() {
+    n=$((n + 1))
+    failed=$((failed + 1))
+    echo "not ok $n - $1"
+}
+check() { # check DESCRIPTION COMMAND...
+    d=$1
+    shift
+    if "$@"; then ok "$d"; else not_ok "$d"; fi
+}
+note() { echo "# $*"; }
+
+if [ "$(id -u)" != 0 ]; then
+    echo "1..0 # SKIP needs root (mount namespaces, libvirtd)"
+    exit 0
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/fpb-lv-test.XXXXXX")
+cleanup() {
+    "$here/lv-hosts.sh" down "$work/hosts" >/dev/null 2>&1
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+if ! "$here/lv-hosts.sh" up "$work/hosts" > "$work/uris" 2> "$work/up.err"; then
+    echo "Bail out! cannot start the libvirt hosts: $(tail -3 "$work/up.err" | tr '\n' ' ')"
+    exit 1
+fi
+. "$work/uris"
+A=$FPB_LV_A
+B=$FPB_LV_B
+db=$work/journal.db
+serial=$work/serial.log
+# no fpbd.conf from the real host
+printf '[daemon]\n' > "$work/fpbd.conf"
+fpbctl_() { "$fpbctl" "$@" --config "$work/fpbd.conf"; }
+
+# 1 GiB, writes and frees 600 MiB, holds 128 MiB it verifies forever.
+"$here/lv-domain.sh" "$vm" "$guest" "$serial" 1024 \
+    "init_on_alloc=1 fpb.balloon=stock fpbw.free=600 fpbw.hold=128" > "$work/domain.xml"
+virsh -q -c "$A" define "$work/domain.xml" >/dev/null
+check "domain defined and started on host a" virsh -q -c "$A" start "$vm"
+
+count() { c=$(grep -c "$1" "$serial" 2>/dev/null); echo "${c:-0}"; }
+passes() { count 'fpbw: pass [0-9]* ok'; }
+bad_passes() { count 'fpbw: pass [0-9]* bad'; }
+wait_passes() { # wait_passes MIN TIMEOUT_S
+    i=0
+    while [ "$(passes)" -lt "$1" ] && [ $i -lt $(($2 * 10)) ]; do
+        sleep 0.1
+        i=$((i + 1))
+    done
+    [ "$(passes)" -ge "$1" ]
+}
+check "guest workload ready (first verification pass)" wait_passes 1 60
+
+# The size libvirt reports on HOST for the domain, in KiB.
+used_kib() { virsh -q -c "$1" dominfo "$vm" | awk '/^Used memory/ {print $3}'; }
+max_kib() { virsh -q -c "$1" dominfo "$vm" | awk '/^Max memory/ {print $3}'; }
+json_field() { # json_field FILE KEY: first "KEY":VALUE
+    sed -n "s/.*\"$2\":\\(\"[^\"]*\"\\|[0-9.-]*\\|null\\).*/\\1/p" "$1" | head -1 | tr -d '"'
+}
+
+# migrate MODE FROM TO: fpbctl migrate, then checks on the destination
+migrate() {
+    mode=$1
+    from=$2
+    to=$3
+    before=$(passes)
+    out=$work/migrate-$mode.json
+    t0=$(date +%s.%N)
+    fpbctl_ migrate "$vm" "$to" --connect "$from" --mode "$mode" --db "$db" --json \
+        --migrate-uri tcp://127.0.0.1 --listen-address 127.0.0.1 \
+        > "$out" 2> "$work/migrate-$mode.err"
+    rc=$?
+    t1=$(date +%s.%N)
+    check "migrate --mode $mode: exit 0" [ $rc = 0 ]
+    [ $rc = 0 ] || sed 's/^/#   /' "$work/migrate-$mode.err"
+    check "migrate --mode $mode: journal row done" grep -q '"phase":"done"' "$out"
+    check "migrate --mode $mode: libvirt reports completed" grep -q '"status":"completed"' "$out"
+    check "migrate --mode $mode: domain runs on the destination" \
+        sh -c "virsh -q -c '$to' domstate '$vm' | grep -q running"
+    check "migrate --mode $mode: domain gone from the source" \
+        sh -c "! virsh -q -c '$from' domstate '$vm' 2>/dev/null | grep -q running"
+    check "migrate --mode $mode: destination has all its memory back" \
+        [ "$(used_kib "$to")" = "$(max_kib "$to")" ]
+    check "migrate --mode $mode: destination guest verifies its memory (3 more passes)" \
+        wait_passes $((before + 3)) 60
+    check "migrate --mode $mode: no bad page on the destination" [ "$(bad_passes)" = 0 ]
+    note "mode $mode: decided $(json_field "$out" mode), hints $(json_field "$out" hints)," \
+        "sent $(json_field "$out" transferred_bytes) B" \
+        "(normal $(json_field "$out" normal_bytes) B), migration $(json_field "$out" total_ms) ms," \
+        "downtime $(json_field "$out" downtime_ms) ms, prep $(json_field "$out" seconds) s" \
+        "($(json_field "$out" stopped)), wall $(awk "BEGIN {printf \"%.1f\", $t1 - $t0}") s"
+}
+
+# ---- policy metadata ----
+"$fpbctl" policy "$vm" --connect "$A" mode=balloon floor=256MiB max-prep-seconds=5 \
+    > "$work/policy.out" 2>&1
+check "policy set: exit 0" [ $? = 0 ] || sed 's/^/#   /' "$work/policy.out"
+check "policy readable with virsh metadata (live)" sh -c \
+    "virsh -q -c '$A' metadata '$vm' https://fpb.example/xmlns/policy/1 --live | grep -q '<fpb:floor unit=\"bytes\">268435456</fpb:floor>'"
+check "policy persistent too" sh -c \
+    "virsh -q -c '$A' metadata '$vm' https://fpb.example/xmlns/policy/1 --config | grep -q '<fpb:mode>balloon</fpb:mode>'"
+"$fpbctl" policy "$vm" --connect "$A" --json > "$work/policy.json"
+check "policy shown" grep -q '"mode":"balloon","objective":null,"floor":"268435456"' "$work/policy.json"
+"$fpbctl" policy "$vm" --connect "$A" floor=-1 > /dev/null 2> "$work/policy-bad.err"
+check "policy: bad value is exit 2" [ $? = 2 ]
+check "policy: bad value names VM and key" grep -q "VM '$vm': floor: '-1' is not a size" "$work/policy-bad.err"
+"$fpbctl" policy nosuchvm --connect "$A" > /dev/null 2> "$work/policy-nodom.err"
+check "policy: unknown domain is exit 2" [ $? = 2 ]
+fpbctl_ explain "$vm" --connect "$A" --db "$db" --json > "$work/explain.json" 2>/dev/null
+check "explain: the policy metadata is used" grep -q '"mode": "balloon"' "$work/explain.json"
+"$fpbctl" policy "$vm" --connect "$A" mode= max-prep-seconds= > /dev/null
+check "policy: KEY= removes a key" sh -c \
+    "! virsh -q -c '$A' metadata '$vm' https://fpb.example/xmlns/policy/1 | grep -q mode"
+
+# ---- migrations without hints ----
+migrate none "$A" "$B"
+migrate balloon "$B" "$A"
+
+# ---- enable-hints, then the guard and auto with hints switched off ----
+"$fpbctl" enable-hints "$vm" --connect "$A" > "$work/eh.out" 2>&1
+check "enable-hints: exit 0" [ $? = 0 ]
+check "enable-hints: says next boot" grep -q "next boot" "$work/eh.out"
+"$fpbctl" enable-hints "$vm" --connect "$A" > "$work/eh2.out" 2>&1
+check "enable-hints: idempotent" grep -q "already enabled" "$work/eh2.out"
+check "enable-hints: override in the persistent XML" sh -c \
+    "virsh -q -c '$A' dumpxml --inactive '$vm' | grep -q \"name='free-page-hint' type='bool' value='true'\""
+virsh -q -c "$A" destroy "$vm" >/dev/null
+: > "$serial"
+check "domain restarts with free-page-hint" virsh -q -c "$A" start "$vm"
+check "guest workload ready again" wait_passes 1 60
+fpbctl_ explain "$vm" --connect "$A" --db "$db" --json > "$work/explain2.json" 2>/dev/null
+check "explain: the guest negotiated hints" grep -q '"free_page_hint": true' "$work/explain2.json"
+fpbctl_ migrate "$vm" "$B" --connect "$A" --mode hint --db "$db" --json \
+    > "$work/hint.json" 2> "$work/hint.err"
+check "migrate --mode hint: refused (exit 2)" [ $? = 2 ]
+check "migrate --mode hint: the hint guard says why" grep -q HINT_UNSAFE_TCG_DIRTY_TRACKING "$work/hint.err"
+check "migrate --mode hint: journal row refused" grep -q '"phase":"refused"' "$work/hint.json"
+check "migrate --mode hint: domain still runs on the source" sh -c \
+    "virsh -q -c '$A' domstate '$vm' | grep -q running"
+migrate auto "$A" "$B"
+check "auto: hints switched off (libvirt postcopy flag)" grep -q '"hints":"off"' "$work/migrate-auto.json"
+
+# ---- bad input ----
+fpbctl_ migrate "$vm" "qemu+unix:///system?socket=$work/nowhere" --connect "$B" --db "$db" \
+    > /dev/null 2> "$work/nodest.err"
+check "unreachable destination: exit 2" [ $? = 2 ]
+check "unreachable destination: domain still runs" sh -c \
+    "virsh -q -c '$B' domstate '$vm' | grep -q running"
+"$fpbctl" enable-hints nosuchvm --connect "$A" > /dev/null 2>&1
+check "enable-hints: unknown domain is exit 2" [ $? = 2 ]
+
+"$fpbctl" history --db "$db" > "$work/history.out" 2>&1
+note "journal: $(grep -c . "$work/history.out") lines of history"
+echo "1..$n"
+[ $failed = 0 ]
