@@ -37,9 +37,8 @@ void fpb_conf_daemon_free(FpbConfDaemon *c)
     g_free(c);
 }
 
-static const char *const daemon_keys[] = {"uri",     "socket",          "socket-group",
-                                          "journal", "record-observed", "reconnect-seconds",
-                                          NULL};
+static const char *const daemon_keys[] = {
+    "uri", "socket", "socket-group", "journal", "record-observed", "reconnect-seconds", NULL};
 
 static gboolean at_line(GError **error, int code, const char *name, guint line, const char *fmt,
                         ...) G_GNUC_PRINTF(5, 6);
@@ -201,8 +200,8 @@ static gboolean apply_group(FpbConfDaemon *c, GKeyFile *kf, const char *group, c
     return TRUE;
 }
 
-gboolean fpb_conf_daemon_load_data(FpbConfDaemon *c, const char *name, const char *data,
-                                   gsize len, GError **error)
+gboolean fpb_conf_daemon_load_data(FpbConfDaemon *c, const char *name, const char *data, gsize len,
+                                   GError **error)
 {
     g_autoptr(GHashTable) lines = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     g_autoptr(GKeyFile) kf = g_key_file_new();

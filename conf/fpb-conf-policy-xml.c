@@ -43,8 +43,8 @@ static gboolean fail(GError **error, int code, const char *vm, const char *eleme
  * namespace is refused. */
 static gboolean in_our_ns(const xmlNode *node)
 {
-    return node->ns == NULL ||
-           (node->ns->href != NULL && g_str_equal((const char *)node->ns->href, FPB_CONF_POLICY_NS));
+    return node->ns == NULL || (node->ns->href != NULL &&
+                                g_str_equal((const char *)node->ns->href, FPB_CONF_POLICY_NS));
 }
 
 /* Only floor may carry an attribute (unit), and only without a namespace. */
@@ -85,8 +85,8 @@ static gboolean parse_child(const char *vm, xmlNode *node, FpbConfPolicy *p, gui
     guint bit = 0;
 
     if (!in_our_ns(node)) {
-        g_autofree char *m = g_strdup_printf("element '%s' is not in the namespace '%s'", name,
-                                             FPB_CONF_POLICY_NS);
+        g_autofree char *m =
+            g_strdup_printf("element '%s' is not in the namespace '%s'", name, FPB_CONF_POLICY_NS);
         return fail(error, FPB_CONF_ERROR_INVALID, vm, NULL, m);
     }
     while (keys[bit] != NULL && !g_str_equal(keys[bit], name)) {
@@ -132,9 +132,8 @@ static xmlDoc *read_doc(const char *vm, const char *xml, GError **error)
                         XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
     if (doc == NULL) {
         const xmlError *e = xmlGetLastError();
-        g_autofree char *m =
-            g_strdup_printf("not well-formed XML: %s",
-                            e && e->message ? g_strstrip(g_strdup(e->message)) : "unknown error");
+        g_autofree char *why = g_strstrip(g_strdup(e && e->message ? e->message : "unknown error"));
+        g_autofree char *m = g_strdup_printf("not well-formed XML: %s", why);
         fail(error, FPB_CONF_ERROR_PARSE, vm, NULL, m);
     }
     return doc;

@@ -9,11 +9,11 @@
 
 #include "fpb-conf-policy.h"
 
-G_DEFINE_QUARK(fpb-conf-error-quark, fpb_conf_error)
+G_DEFINE_QUARK(fpb - conf - error - quark, fpb_conf_error)
 
 static const char *const mode_names[] = {"auto", "none", "hint", "balloon", "hint+balloon", NULL};
 static const char *const objective_names[] = {"time", "bytes", "guest-impact", NULL};
-static const char *const key_names[] = {"mode", "objective", "floor", "max-prep-seconds",
+static const char *const key_names[] = {"mode",    "objective", "floor", "max-prep-seconds",
                                         "balloon", NULL};
 
 void fpb_conf_policy_init(FpbConfPolicy *p)
@@ -212,8 +212,8 @@ static void unset(FpbConfPolicy *p, int key)
     }
 }
 
-gboolean fpb_conf_policy_set(FpbConfPolicy *p, const char *key, const char *value,
-                             const char *unit, GError **error)
+gboolean fpb_conf_policy_set(FpbConfPolicy *p, const char *key, const char *value, const char *unit,
+                             GError **error)
 {
     int k = name_index(key_names, key);
 

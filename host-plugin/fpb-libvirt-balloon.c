@@ -16,8 +16,8 @@ static gboolean set_size(virDomainPtr dom, gint64 bytes, gboolean persistent, GE
 
     if (virDomainSetMemoryFlags(dom, (unsigned long)(bytes / 1024), flags) < 0) {
         return fpb_libvirt_set_error(error, FPB_LIBVIRT_ERROR_FAILED,
-                                     "VM '%s': virDomainSetMemory(%" G_GINT64_FORMAT " KiB)",
-                                     vm, bytes / 1024);
+                                     "VM '%s': virDomainSetMemory(%" G_GINT64_FORMAT " KiB)", vm,
+                                     bytes / 1024);
     }
     return TRUE;
 }
@@ -30,7 +30,9 @@ gboolean fpb_libvirt_balloon_run(virDomainPtr dom, gint64 target, gboolean persi
     gint64 last_move = t0;
     gint64 actual = fpb_libvirt_facts_balloon_bytes(dom, error);
 
-    *ret = (FpbBalloonStep){.start_bytes = actual, .reached_bytes = actual, .seconds = 0,
+    *ret = (FpbBalloonStep){.start_bytes = actual,
+                            .reached_bytes = actual,
+                            .seconds = 0,
                             .stopped = FPB_BALLOON_STOPPED_TARGET};
     if (actual < 0 || !set_size(dom, target, persistent, error)) {
         return FALSE;

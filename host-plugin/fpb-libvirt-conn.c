@@ -5,7 +5,7 @@
 
 #include "fpb-libvirt-conn.h"
 
-G_DEFINE_QUARK(fpb-libvirt-error-quark, fpb_libvirt_error)
+G_DEFINE_QUARK(fpb - libvirt - error - quark, fpb_libvirt_error)
 
 static void quiet(void *user_data G_GNUC_UNUSED, virErrorPtr error G_GNUC_UNUSED)
 {

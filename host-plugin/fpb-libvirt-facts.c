@@ -61,8 +61,8 @@ static gboolean collect_size(virDomainPtr dom, FpbVmFacts *v, GError **error)
 static void collect_version(virDomainPtr dom, const FpbVmFactsOptions *o, FpbVmFacts *v)
 {
     g_autoptr(GError) error = NULL;
-    g_autoptr(json_object) r = fpb_libvirt_qmp_call(dom, "query-version", NULL, json_type_object,
-                                                    &error);
+    g_autoptr(json_object) r =
+        fpb_libvirt_qmp_call(dom, "query-version", NULL, json_type_object, &error);
     g_autoptr(FpbQmpVersion) ver = r ? fpb_qmp_version_parse(r, "query-version", &error) : NULL;
 
     if (o->tcg_dirty_tracking != FPB_POLICY_TCG_DIRTY_TRACKING_UNKNOWN) {
@@ -78,11 +78,9 @@ static void collect_version(virDomainPtr dom, const FpbVmFactsOptions *o, FpbVmF
     v->qemu_major = ver->major;
     v->qemu_minor = ver->minor;
     v->qemu_micro = ver->micro;
-    v->qemu_version = g_strdup_printf("%" G_GINT64_FORMAT ".%" G_GINT64_FORMAT
-                                      ".%" G_GINT64_FORMAT "%s%s%s",
-                                      ver->major, ver->minor, ver->micro,
-                                      *ver->package ? " (" : "", ver->package,
-                                      *ver->package ? ")" : "");
+    v->qemu_version = g_strdup_printf(
+        "%" G_GINT64_FORMAT ".%" G_GINT64_FORMAT ".%" G_GINT64_FORMAT "%s%s%s", ver->major,
+        ver->minor, ver->micro, *ver->package ? " (" : "", ver->package, *ver->package ? ")" : "");
 }
 
 static void collect_accel(virDomainPtr dom, FpbVmFacts *v)

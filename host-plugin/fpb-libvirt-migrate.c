@@ -84,10 +84,9 @@ static gboolean build_params(Job *job, GError **error)
     }
     if (plan->max_bandwidth > 0) {
         /* libvirt's unit is MiB/s; round up so a small cap is not 0 (= none) */
-        rc |= virTypedParamsAddULLong(&job->params, &job->nparams, &max,
-                                      VIR_MIGRATE_PARAM_BANDWIDTH,
-                                      (unsigned long long)((plan->max_bandwidth + (1 << 20) - 1) >>
-                                                           20));
+        rc |= virTypedParamsAddULLong(
+            &job->params, &job->nparams, &max, VIR_MIGRATE_PARAM_BANDWIDTH,
+            (unsigned long long)((plan->max_bandwidth + (1 << 20) - 1) >> 20));
     }
     if (rc < 0) {
         return fpb_libvirt_set_error(error, FPB_LIBVIRT_ERROR_FAILED, "migration parameters");
@@ -146,8 +145,7 @@ static void final_stats(virDomainPtr dom, virConnectPtr dest, FpbOutcome *o)
 }
 
 gboolean fpb_libvirt_migrate_run(virDomainPtr dom, virConnectPtr dest,
-                                 const FpbLibvirtMigrationPlan *plan, FpbOutcome *o,
-                                 GError **error)
+                                 const FpbLibvirtMigrationPlan *plan, FpbOutcome *o, GError **error)
 {
     Job job = {.dom = dom, .plan = plan, .rc = 1};
     GThread *thread;

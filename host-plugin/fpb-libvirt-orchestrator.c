@@ -107,7 +107,7 @@ static void record_decision(Run *run)
     o->decision = fpb_facts_json_from_decision(run->d);
     o->predictions = fpb_facts_json_from_predictions(run->d);
     fpb_outcome_set(&o->mode, fpb_policy_mode_to_string(run->d->mode));
-    fpb_outcome_set(&o->hints, !f->guest.free_page_hint ? "not negotiated"
+    fpb_outcome_set(&o->hints, !f->guest.free_page_hint                   ? "not negotiated"
                                : fpb_policy_mode_uses_hints(run->d->mode) ? "on"
                                                                           : "off");
 }
@@ -173,8 +173,8 @@ static gboolean migrate(Run *run)
         .listen_address = run->req->listen_address,
         .max_bandwidth = run->req->facts.max_bandwidth,
         .timeout_s = run->req->timeout_s,
-        .hints_off = run->vf->facts.guest.free_page_hint &&
-                     !fpb_policy_mode_uses_hints(run->d->mode),
+        .hints_off =
+            run->vf->facts.guest.free_page_hint && !fpb_policy_mode_uses_hints(run->d->mode),
     };
 
     set_phase(run, FPB_PHASE_MIGRATING);
@@ -280,8 +280,8 @@ static gboolean journal_intent(Run *run)
     fpb_outcome_set(&run->o->phase, FPB_PHASE_INTENT);
     fpb_outcome_set(&run->o->mig_status, "not-started");
     if (!fpb_journal_insert(run->journal, run->o, &error)) {
-        g_autofree char *m = g_strdup_printf(
-            "VM '%s': cannot journal the intent, nothing done: %s", run->o->vm, error->message);
+        g_autofree char *m = g_strdup_printf("VM '%s': cannot journal the intent, nothing done: %s",
+                                             run->o->vm, error->message);
         fail(run, m);
         return FALSE;
     }
@@ -304,9 +304,9 @@ static FpbMigrateResult run_steps(Run *run)
         fail(run, m);
         return finish(run, FPB_PHASE_REFUSED, FPB_MIGRATE_REFUSED);
     }
-    progress(run, "VM '%s': decided '%s' (%s)", run->o->vm, run->o->mode,
-             fpb_policy_reason_code_to_string(
-                 ((FpbPolicyReason *)run->d->reasons->pdata[0])->code));
+    progress(
+        run, "VM '%s': decided '%s' (%s)", run->o->vm, run->o->mode,
+        fpb_policy_reason_code_to_string(((FpbPolicyReason *)run->d->reasons->pdata[0])->code));
     if (!journal_intent(run)) {
         return finish(run, FPB_PHASE_FAILED, FPB_MIGRATE_FAILED);
     }
@@ -343,8 +343,7 @@ static gboolean open_ends(Run *run, gboolean need_dest)
         (need_dest && (run->dconn = fpb_libvirt_connect(run->req->dest_uri, &error)) == NULL)) {
         g_autofree char *m = g_str_has_prefix(error->message, "VM '")
                                  ? g_strdup(error->message)
-                                 : g_strdup_printf("VM '%s': %s", run->req->domain,
-                                                   error->message);
+                                 : g_strdup_printf("VM '%s': %s", run->req->domain, error->message);
         fail(run, m);
         return FALSE;
     }
@@ -375,8 +374,7 @@ FpbOutcome *fpb_libvirt_orchestrator_migrate(FpbJournal *journal,
     return run.o;
 }
 
-gboolean fpb_libvirt_orchestrator_explain(FpbJournal *journal,
-                                          const FpbLibvirtMigrateRequest *req,
+gboolean fpb_libvirt_orchestrator_explain(FpbJournal *journal, const FpbLibvirtMigrateRequest *req,
                                           FpbVmFacts **ret_facts, FpbPolicyDecision **ret_decision,
                                           gboolean *ret_refused, GError **error)
 {

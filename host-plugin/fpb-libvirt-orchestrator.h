@@ -21,7 +21,7 @@ typedef struct {
     const char *migrate_uri;    /* data connection, NULL: libvirt's choice */
     const char *listen_address; /* on the destination, NULL: libvirt's choice */
     const char *requested_mode;
-    FpbVmFactsOptions facts; /* facts.policy: the host defaults */
+    FpbVmFactsOptions facts;  /* facts.policy: the host defaults */
     FpbConfPolicy cli_policy; /* keys given on the command line (win over metadata) */
     double timeout_s;
     guint stall_ms;

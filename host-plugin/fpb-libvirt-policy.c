@@ -10,8 +10,8 @@ gboolean fpb_libvirt_policy_read(virDomainPtr dom, gboolean config, FpbConfPolic
                                  GError **error)
 {
     const char *name = virDomainGetName(dom);
-    unsigned int flags = (config || virDomainIsActive(dom) != 1) ? VIR_DOMAIN_AFFECT_CONFIG
-                                                                 : VIR_DOMAIN_AFFECT_LIVE;
+    unsigned int flags =
+        (config || virDomainIsActive(dom) != 1) ? VIR_DOMAIN_AFFECT_CONFIG : VIR_DOMAIN_AFFECT_LIVE;
     g_autofree char *xml = NULL;
 
     if (config && virDomainIsPersistent(dom) != 1) {
@@ -31,7 +31,8 @@ gboolean fpb_libvirt_policy_read(virDomainPtr dom, gboolean config, FpbConfPolic
 
 gboolean fpb_libvirt_policy_write(virDomainPtr dom, const FpbConfPolicy *policy, GError **error)
 {
-    g_autofree char *xml = fpb_conf_policy_is_empty(policy) ? NULL : fpb_conf_policy_to_xml(policy, FALSE);
+    g_autofree char *xml =
+        fpb_conf_policy_is_empty(policy) ? NULL : fpb_conf_policy_to_xml(policy, FALSE);
     unsigned int flags = 0;
     const char *vm = virDomainGetName(dom); /* before: calls reset the last error */
 
@@ -55,8 +56,7 @@ void fpb_libvirt_policy_apply(const FpbConfPolicy *p, FpbPolicySettings *s)
         fpb_policy_request_from_string(fpb_conf_mode_to_string(p->mode), &s->mode);
     }
     if (p->has_objective) {
-        fpb_policy_objective_from_string(fpb_conf_objective_to_string(p->objective),
-                                         &s->objective);
+        fpb_policy_objective_from_string(fpb_conf_objective_to_string(p->objective), &s->objective);
     }
     if (p->floor_bytes >= 0) {
         s->floor_bytes = p->floor_bytes;

@@ -55,8 +55,8 @@ static json_object *take_return(const char *vm, const char *command, json_object
     }
     if (!json_object_object_get_ex(reply, "return", &ret) || !json_object_is_type(ret, type)) {
         g_set_error(error, FPB_LIBVIRT_ERROR, FPB_LIBVIRT_ERROR_FAILED,
-                    "VM '%s': QMP command '%s': no 'return' of type %s in the reply", vm,
-                    command, json_type_to_name(type));
+                    "VM '%s': QMP command '%s': no 'return' of type %s in the reply", vm, command,
+                    json_type_to_name(type));
         return NULL;
     }
     return json_object_get(ret);

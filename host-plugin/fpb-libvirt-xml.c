@@ -116,8 +116,8 @@ static char *ensure_iothread(xmlNode *root, gboolean *changed)
     if (count != NULL) {
         xmlChar *text = xmlNodeGetContent(count);
         guint64 v = 0;
-        gboolean ok = text && g_ascii_string_to_unsigned((const char *)text, 10, 1, G_MAXUINT32,
-                                                         &v, NULL);
+        gboolean ok =
+            text && g_ascii_string_to_unsigned((const char *)text, 10, 1, G_MAXUINT32, &v, NULL);
 
         xmlFree(text);
         if (ok) {
@@ -188,10 +188,9 @@ static gboolean enable(const char *vm, xmlNode *root, gboolean *changed, GError 
     }
     iothread = ensure_iothread(root, changed);
     ns = qemu_ns(root);
-    frontend = find_or_add(
-        find_or_add(find_or_add(root, ns, "override", NULL, NULL, changed), ns, "device", "alias",
-                    alias, changed),
-        ns, "frontend", NULL, NULL, changed);
+    frontend = find_or_add(find_or_add(find_or_add(root, ns, "override", NULL, NULL, changed), ns,
+                                       "device", "alias", alias, changed),
+                           ns, "frontend", NULL, NULL, changed);
     set_property(frontend, ns, "free-page-hint", "bool", "true", changed);
     set_property(frontend, ns, "iothread", "string", iothread, changed);
     return TRUE;
@@ -217,8 +216,8 @@ static void disable(const char *vm, xmlNode *root, gboolean *changed)
 {
     g_autofree char *alias = balloon_alias(vm, root, NULL);
     xmlNode *override = find(root, FPB_LIBVIRT_QEMU_NS, "override", NULL, NULL);
-    xmlNode *device = find(override, FPB_LIBVIRT_QEMU_NS, "device", "alias",
-                           alias ? alias : "balloon0");
+    xmlNode *device =
+        find(override, FPB_LIBVIRT_QEMU_NS, "device", "alias", alias ? alias : "balloon0");
     xmlNode *frontend = find(device, FPB_LIBVIRT_QEMU_NS, "frontend", NULL, NULL);
     static const char *const names[] = {"free-page-hint", "iothread"};
 

@@ -27,8 +27,8 @@ G_BEGIN_DECLS
  * Returns FALSE with @error (FPB_LIBVIRT_ERROR_INVALID) when @xml is not
  * a domain with a virtio <memballoon>.
  */
-gboolean fpb_libvirt_xml_set_hints(const char *vm, const char *xml, gboolean enable,
-                                   char **ret_xml, GError **error);
+gboolean fpb_libvirt_xml_set_hints(const char *vm, const char *xml, gboolean enable, char **ret_xml,
+                                   GError **error);
 
 /* Whether @xml has fpb's free-page-hint override (TRUE) or not. */
 gboolean fpb_libvirt_xml_hints_enabled(const char *xml);

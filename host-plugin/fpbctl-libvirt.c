@@ -78,8 +78,7 @@ static void add_entries(Options *o, GOptionContext *ctx, gboolean migrate)
         {"connect", 'c', 0, G_OPTION_ARG_STRING, &o->connect,
          "The source libvirt (default " FPB_LIBVIRT_DEFAULT_URI ")", "URI"},
         {"config", 0, 0, G_OPTION_ARG_FILENAME, &o->config,
-         "Host defaults from this fpbd.conf (default " FPB_CONF_DAEMON_DEFAULT_PATH
-         ", if present)",
+         "Host defaults from this fpbd.conf (default " FPB_CONF_DAEMON_DEFAULT_PATH ", if present)",
          "FILE"},
         {"db", 0, 0, G_OPTION_ARG_FILENAME, &o->db,
          "The journal (default " FPB_JOURNAL_DEFAULT_PATH ")", "PATH"},
@@ -147,18 +146,18 @@ static gboolean apply(Options *o, FpbLibvirtMigrateRequest *req, GError **error)
         return FALSE;
     }
     if (o->guest_init_on_alloc != NULL) {
-        if (!g_str_equal(o->guest_init_on_alloc, "0") && !g_str_equal(o->guest_init_on_alloc, "1")) {
+        if (!g_str_equal(o->guest_init_on_alloc, "0") &&
+            !g_str_equal(o->guest_init_on_alloc, "1")) {
             g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
                         "--guest-init-on-alloc: '%s' is not 0 or 1", o->guest_init_on_alloc);
             return FALSE;
         }
-        req->facts.init_on_alloc = o->guest_init_on_alloc[0] == '1'
-                                       ? FPB_POLICY_INIT_ON_ALLOC_ON
-                                       : FPB_POLICY_INIT_ON_ALLOC_OFF;
+        req->facts.init_on_alloc = o->guest_init_on_alloc[0] == '1' ? FPB_POLICY_INIT_ON_ALLOC_ON
+                                                                    : FPB_POLICY_INIT_ON_ALLOC_OFF;
     }
-    if (o->tcg != NULL && (!fpb_policy_tcg_dirty_tracking_from_string(
-                               o->tcg, &req->facts.tcg_dirty_tracking) ||
-                           req->facts.tcg_dirty_tracking == FPB_POLICY_TCG_DIRTY_TRACKING_UNKNOWN)) {
+    if (o->tcg != NULL &&
+        (!fpb_policy_tcg_dirty_tracking_from_string(o->tcg, &req->facts.tcg_dirty_tracking) ||
+         req->facts.tcg_dirty_tracking == FPB_POLICY_TCG_DIRTY_TRACKING_UNKNOWN)) {
         g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
                     "--qemu-tcg-dirty-tracking: '%s' is not fixed or broken", o->tcg);
         return FALSE;
@@ -194,11 +193,12 @@ static void print_outcome(const FpbOutcome *o)
            MAX(o->prep_seconds, 0), o->prep_original_bytes >> 20,
            o->prep_reached_bytes >= 0 ? o->prep_reached_bytes >> 20 : o->prep_original_bytes >> 20,
            o->prep_stopped ? o->prep_stopped : "-");
-    printf("  migration: %s, %.1f s, %.1f MB sent (%.1f MB normal pages), downtime %" G_GINT64_FORMAT
-           " ms, %" G_GINT64_FORMAT " iterations\n",
-           o->mig_status ? o->mig_status : "-", (double)o->mig_total_ms / 1000,
-           (double)o->mig_transferred_bytes / 1e6, (double)o->mig_normal_bytes / 1e6,
-           o->mig_downtime_ms, o->mig_dirty_sync_count);
+    printf(
+        "  migration: %s, %.1f s, %.1f MB sent (%.1f MB normal pages), downtime %" G_GINT64_FORMAT
+        " ms, %" G_GINT64_FORMAT " iterations\n",
+        o->mig_status ? o->mig_status : "-", (double)o->mig_total_ms / 1000,
+        (double)o->mig_transferred_bytes / 1e6, (double)o->mig_normal_bytes / 1e6,
+        o->mig_downtime_ms, o->mig_dirty_sync_count);
     printf("  restore:   %s%s%s, %.1f s\n", o->restore_status ? o->restore_status : "-",
            o->restore_where ? " on the " : "", o->restore_where ? o->restore_where : "",
            MAX(o->restore_seconds, 0));
@@ -282,8 +282,7 @@ static int run_explain(Options *o, const char *domain)
 static int parse_and_run(int argc, char **argv, gboolean migrate)
 {
     const char *name = migrate ? "migrate" : "explain";
-    g_autoptr(GOptionContext) ctx =
-        g_option_context_new(migrate ? "DOMAIN DESTURI" : "DOMAIN");
+    g_autoptr(GOptionContext) ctx = g_option_context_new(migrate ? "DOMAIN DESTURI" : "DOMAIN");
     g_autoptr(GError) error = NULL;
     g_autofree char *prg = g_strdup_printf("fpbctl %s", name);
     Options o = {.max_bandwidth = -1, .timeout_s = 600};

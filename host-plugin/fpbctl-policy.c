@@ -46,8 +46,8 @@ static gboolean apply_assignments(FpbConfPolicy *p, int argc, char **argv, GErro
         g_autofree char *key = NULL;
 
         if (eq == NULL) {
-            g_set_error(error, FPB_CONF_ERROR, FPB_CONF_ERROR_INVALID,
-                        "'%s' is not KEY=VALUE", argv[i]);
+            g_set_error(error, FPB_CONF_ERROR, FPB_CONF_ERROR_INVALID, "'%s' is not KEY=VALUE",
+                        argv[i]);
             return FALSE;
         }
         key = g_strndup(argv[i], eq - argv[i]);
@@ -73,8 +73,7 @@ static int run_policy(const char *uri, const char *vm, int argc, char **argv, gb
     /* Changes start from the persistent definition: that is what stays. */
     if (!fpb_libvirt_policy_read(dom, argc > 0, &p, &error)) {
         fprintf(stderr, "fpbctl policy: %s\n", error->message);
-        return argc > 0 && error->domain == FPB_CONF_ERROR ? FPBCTL_EXIT_USAGE
-                                                            : FPBCTL_EXIT_FAILED;
+        return argc > 0 && error->domain == FPB_CONF_ERROR ? FPBCTL_EXIT_USAGE : FPBCTL_EXIT_FAILED;
     }
     if (argc > 0) {
         if (!apply_assignments(&p, argc, argv, &error)) {
@@ -137,8 +136,10 @@ static int run_enable_hints(const char *uri, const char *vm, gboolean disable)
         return FPBCTL_EXIT_USAGE;
     }
     if (virDomainIsPersistent(dom) != 1) {
-        fprintf(stderr, "fpbctl enable-hints: VM '%s': not persistent: there is no definition "
-                        "to change\n", vm);
+        fprintf(stderr,
+                "fpbctl enable-hints: VM '%s': not persistent: there is no definition "
+                "to change\n",
+                vm);
         return FPBCTL_EXIT_USAGE;
     }
     /* SECURE: defining the XML back must not drop passwords. */
@@ -154,18 +155,22 @@ static int run_enable_hints(const char *uri, const char *vm, gboolean disable)
     }
     if (new_xml == NULL) {
         printf("VM '%s': free-page hints already %s in the persistent definition, nothing "
-               "changed\n", vm, disable ? "disabled" : "enabled");
+               "changed\n",
+               vm, disable ? "disabled" : "enabled");
         return FPBCTL_EXIT_OK;
     }
     if ((defined = virDomainDefineXML(conn, new_xml)) == NULL) {
-        fpb_libvirt_set_error(&error, FPB_LIBVIRT_ERROR_FAILED, "VM '%s': cannot define the "
-                              "changed XML", vm);
+        fpb_libvirt_set_error(&error, FPB_LIBVIRT_ERROR_FAILED,
+                              "VM '%s': cannot define the "
+                              "changed XML",
+                              vm);
         fprintf(stderr, "fpbctl enable-hints: %s\n", error->message);
         return FPBCTL_EXIT_FAILED;
     }
     virDomainFree(defined);
     printf("VM '%s': free-page hints %s in the persistent definition; this applies at the next "
-           "boot%s\n", vm, disable ? "disabled" : "enabled",
+           "boot%s\n",
+           vm, disable ? "disabled" : "enabled",
            virDomainIsActive(dom) == 1 ? " (the running VM is unchanged)" : "");
     return FPBCTL_EXIT_OK;
 }

@@ -267,12 +267,16 @@ typedef struct {
 static void print_run(const BenchRun *r)
 {
     g_autofree char *bw = bench_report_bandwidth_label(r->bandwidth);
+    g_autofree char *got = r->total_s < 0 ? g_strdup("")
+                                          : g_strdup_printf(" -> %s %.0f MB %.1f s (predicted "
+                                                            "%.0f MB %.1f s)",
+                                                            r->decided, r->bytes / 1e6, r->total_s,
+                                                            r->pred_bytes / 1e6, r->pred_total_s);
 
-    g_print(
-        "%-10s %-9s %-12s%s rep %u: %-9s %s%s %6.0f MB %6.1f s (predicted %.0f MB %.1f s)%s%s\n",
-        r->scenario, bw, r->mode, r->calibration ? " (calibration)" : "", r->rep, r->status,
-        r->decided ? "-> " : "", r->decided ? r->decided : "", r->bytes / 1e6, r->total_s,
-        r->pred_bytes / 1e6, r->pred_total_s, r->reason ? "  " : "", r->reason ? r->reason : "");
+    printf("%-10s %-9s %-12s%s rep %u: %s%s%s%s\n", r->scenario, bw, r->mode,
+           r->calibration ? " (calibration)" : "", r->rep, r->status, got, r->reason ? ": " : "",
+           r->reason ? r->reason : "");
+    fflush(stdout);
 }
 
 static void run_one(Bench *b, BenchRun *run)

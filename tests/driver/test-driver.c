@@ -9,6 +9,7 @@
  * and freed, 200 MiB held). Configurations:
  *
  *   binds              the driver binds, negotiates hints and stats (quick only)
+ *   binds-init-on-free with init_on_free=1: PAGE_POISON, no hints (quick only)
  *   idle-free          idle guest after a large free, init_on_alloc=1 (default)
  *   idle-free-ioa0     the same with init_on_alloc=0
  *   writing            the guest rewrites a region continuously during migration
@@ -85,11 +86,12 @@ static gboolean env_flag(const char *name)
     return v && *v && strcmp(v, "0") != 0;
 }
 
-static void test_binds(void)
+static void check_binds(const char *append, gboolean hint, gboolean poison)
 {
     DrvRun run;
     drv_run_init(&run, "fpb", 1024);
     run.guest.hold_mib = 16;
+    run.guest.extra_append = append;
     g_autoptr(GError) error = NULL;
     g_autoptr(FpbTestbed) tb = fpb_testbed_new(&error);
     g_assert_no_error(error);
@@ -104,15 +106,27 @@ static void test_binds(void)
         fpb_qmp_query_virtio_status(qmp, "/machine/peripheral/balloon0/virtio-backend", &error);
     g_assert_no_error(error);
     g_assert_true(st->driver_ok);
-    g_assert_true(st->guest_balloon.free_page_hint);
+    g_assert_cmpint(st->guest_balloon.free_page_hint, ==, hint);
     g_assert_true(st->guest_balloon.stats_vq);
-    /* Debian's kernel neither poisons nor zeroes on free by default. */
-    g_assert_false(st->guest_balloon.page_poison);
+    g_assert_cmpint(st->guest_balloon.page_poison, ==, poison);
 
     g_autofree char *serial = NULL;
     g_assert_true(g_file_get_contents(fpb_testbed_vm_serial_path(vm), &serial, NULL, NULL));
     g_assert_nonnull(strstr(serial, "fpb-guest: balloon=fpb"));
     g_assert_null(strstr(serial, "fpb-guest: error"));
+}
+
+static void test_binds(void)
+{
+    /* Debian's kernel neither poisons nor zeroes on free by default. */
+    check_binds(NULL, TRUE, FALSE);
+}
+
+static void test_binds_init_on_free(void)
+{
+    /* Free pages must stay zero: no hints (the destination would keep older
+     * content), PAGE_POISON with poison_val 0 instead. */
+    check_binds("init_on_free=1", FALSE, TRUE);
 }
 
 static void run_config(gconstpointer data)
@@ -133,7 +147,7 @@ static void run_config(gconstpointer data)
         g_test_skip(msg);
         return;
     }
-    guint runs = runs_per_config(), failed = 0, corrupted = 0;
+    guint runs = runs_per_config(), failed = 0, corrupted = 0, setup_retries = 0;
     guint64 bytes_sum = 0, ms_sum = 0;
     GString *failures = g_string_new(NULL);
 
@@ -160,6 +174,17 @@ static void run_config(gconstpointer data)
         DrvResult r;
         g_autoptr(GError) error = NULL;
         gboolean ok = drv_migrate(&run, &r, &error);
+        if (!ok && !r.mig.status[0] &&
+            !g_error_matches(error, FPB_TESTBED_ERROR, FPB_TESTBED_ERROR_CORRUPTED)) {
+            /* QEMU gone before any migration started (seen twice in ~80
+             * runs on this shared machine, no guest error): retry once,
+             * and say so. A failure once migrating is never retried. */
+            g_test_message("%s run %u/%u: setup failed before migrating, retrying once: %s",
+                           c->name, i, runs, error->message);
+            setup_retries++;
+            g_clear_error(&error);
+            ok = drv_migrate(&run, &r, &error);
+        }
         g_test_message("%s run %u/%u: %s; %.0f MB sent (%" G_GUINT64_FORMAT " normal pages), %"
                        G_GUINT64_FORMAT " ms, %" G_GUINT64_FORMAT " syncs; hints: %u cmds, %"
                        G_GUINT64_FORMAT " pages in %" G_GUINT64_FORMAT " ranges, walk %" G_GUINT64_FORMAT
@@ -199,9 +224,11 @@ static void run_config(gconstpointer data)
             g_assert_cmpuint(r.mig.normal_bytes >> 20, <, in_use_mib);
         }
     }
-    g_test_message("%s [driver %s%s, QEMU %s]: %u/%u verified, mean %.0f MB, %.1f s", c->name,
+    g_test_message("%s [driver %s%s, QEMU %s]: %u/%u verified (%u setup retries), mean %.0f MB, %.1f s",
+                   c->name,
                    driver_under_test(), env_flag("FPB_DRIVER_NO_HINTS") ? ", no hints" : "",
                    g_getenv("FPB_QEMU") ? g_getenv("FPB_QEMU") : "from PATH", runs - failed, runs,
+                   setup_retries,
                    runs > failed ? bytes_sum / 1e6 / (runs - failed) : 0.0,
                    runs > failed ? ms_sum / 1e3 / (runs - failed) : 0.0);
     if (failed) {
@@ -220,6 +247,14 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         tap = tap || g_str_equal(argv[i], "--tap");
     }
+    /* A failed configuration must not stop the others (GLib aborts after a
+     * failed test case unless --keep-going). */
+    char **args = g_new0(char *, argc + 2);
+    for (int i = 0; i < argc; i++) {
+        args[i] = argv[i];
+    }
+    args[argc++] = (char *)"--keep-going";
+    argv = args;
     g_test_init(&argc, &argv, NULL);
     g_autofree char *why = NULL;
     if (!drv_guest_has_module(&why)) {
@@ -234,6 +269,7 @@ int main(int argc, char **argv)
     }
     if (!DRV_SLOW) {
         g_test_add_func("/driver/binds", test_binds);
+        g_test_add_func("/driver/binds-init-on-free", test_binds_init_on_free);
     }
     for (gsize i = 0; i < G_N_ELEMENTS(configs); i++) {
         g_autofree char *path = g_strdup_printf("/driver/%s", configs[i].name);

@@ -67,7 +67,7 @@ if [ "$trace" = hint ]; then
        echo "p:fpb/hint_begin $probe" >> $t/kprobe_events &&
        echo "r:fpb/hint_end $probe" >> $t/kprobe_events &&
        echo 1 > $t/events/fpb/enable; then
-        (while read -r line; do echo "fpb-trace: $line"; done < $t/trace_pipe) > /dev/console 2>&1 &
+        (cat $t/trace_pipe | while read -r line; do echo "fpb-trace: $line"; done) > /dev/console 2>&1 &
         echo "fpb-guest: tracing $probe"
     else
         echo "fpb-guest: warning: cannot trace hint work ($probe)"

@@ -9,6 +9,9 @@
 #   lv-hosts.sh down DIR    stop everything started under DIR, by PID
 #   lv-hosts.sh uri DIR a|b the host's libvirt URI
 #
+# FPB_LV_HOOK="CMD ARGS" installs CMD as /etc/libvirt/hooks/qemu.d/fpb of
+# both hosts.
+#
 # Each host: its own mount namespace (unshare --mount --propagation
 # private) with DIR/H/{etc,run,lib,log,cache} bind-mounted over
 # /etc/libvirt, /run/libvirt, /var/lib/libvirt, /var/log/libvirt and
@@ -41,7 +44,13 @@ prepare_host() {
     cp -a /etc/libvirt "$dir/$h/etc"
     # hooks: fpb's tests install their own; nothing from the real host
     rm -rf "$dir/$h/etc/hooks"
-    mkdir -p "$dir/$h/etc/hooks"
+    mkdir -p "$dir/$h/etc/hooks/qemu.d"
+    # FPB_LV_HOOK: a command installed as the host's qemu.d/fpb hook
+    # (hooks must exist when libvirtd starts)
+    if [ -n "${FPB_LV_HOOK:-}" ]; then
+        printf '#!/bin/sh\nexec %s "$@"\n' "$FPB_LV_HOOK" > "$dir/$h/etc/hooks/qemu.d/fpb"
+        chmod 755 "$dir/$h/etc/hooks/qemu.d/fpb"
+    fi
     rm -f "$dir/$h/etc/qemu/"*.xml 2>/dev/null || true
     rm -rf "$dir/$h/etc/qemu/autostart" "$dir/$h/etc/qemu/networks"
     cat >> "$dir/$h/etc/libvirtd.conf" <<EOF

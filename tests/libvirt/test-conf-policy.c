@@ -93,26 +93,23 @@ static void test_xml_roundtrip(void)
 static const struct {
     const char *path;
     const char *xml;
-    const char *message;   /* substring of the error */
-    gboolean schema_too;   /* the schema refuses it as well */
+    const char *message; /* substring of the error */
+    gboolean schema_too; /* the schema refuses it as well */
 } bad_cases[] = {
     {"/conf/policy/xml/bad-mode", "<fpb:policy " NS "><fpb:mode>fast</fpb:mode></fpb:policy>",
      "VM 'web1': policy metadata: element 'fpb:mode': mode: 'fast' is not auto", TRUE},
-    {"/conf/policy/xml/bad-floor",
-     "<fpb:policy " NS "><fpb:floor>-5</fpb:floor></fpb:policy>",
+    {"/conf/policy/xml/bad-floor", "<fpb:policy " NS "><fpb:floor>-5</fpb:floor></fpb:policy>",
      "element 'fpb:floor': floor: '-5' is not a size", TRUE},
     {"/conf/policy/xml/bad-unit",
      "<fpb:policy " NS "><fpb:floor unit='furlong'>5</fpb:floor></fpb:policy>",
      "element 'fpb:floor'", TRUE},
     {"/conf/policy/xml/prep-out-of-range",
      "<fpb:policy " NS "><fpb:max-prep-seconds>3601</fpb:max-prep-seconds></fpb:policy>",
-     "element 'fpb:max-prep-seconds': max-prep-seconds: '3601' is not a number of seconds",
-     TRUE},
+     "element 'fpb:max-prep-seconds': max-prep-seconds: '3601' is not a number of seconds", TRUE},
     {"/conf/policy/xml/bad-balloon",
      "<fpb:policy " NS "><fpb:balloon>maybe</fpb:balloon></fpb:policy>",
      "element 'fpb:balloon': balloon: 'maybe' is not yes or no", TRUE},
-    {"/conf/policy/xml/unknown-element",
-     "<fpb:policy " NS "><fpb:speed>9</fpb:speed></fpb:policy>",
+    {"/conf/policy/xml/unknown-element", "<fpb:policy " NS "><fpb:speed>9</fpb:speed></fpb:policy>",
      "element 'fpb:speed': unknown element", TRUE},
     {"/conf/policy/xml/duplicate",
      "<fpb:policy " NS "><fpb:mode>none</fpb:mode><fpb:mode>hint</fpb:mode></fpb:policy>",
@@ -125,7 +122,8 @@ static const struct {
     {"/conf/policy/xml/child-other-namespace",
      "<fpb:policy " NS " xmlns:x='urn:x'><x:mode>none</x:mode></fpb:policy>",
      "element 'mode' is not in the namespace", TRUE},
-    {"/conf/policy/xml/attribute", "<fpb:policy " NS "><fpb:mode x='1'>none</fpb:mode></fpb:policy>",
+    {"/conf/policy/xml/attribute",
+     "<fpb:policy " NS "><fpb:mode x='1'>none</fpb:mode></fpb:policy>",
      "element 'fpb:mode': unexpected attribute 'x'", TRUE},
     {"/conf/policy/xml/nested",
      "<fpb:policy " NS "><fpb:mode><fpb:mode>none</fpb:mode></fpb:mode></fpb:policy>",

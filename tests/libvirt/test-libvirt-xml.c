@@ -3,17 +3,16 @@
 #include "fpb-libvirt-conn.h"
 #include "fpb-libvirt-xml.h"
 
-static const char domain_xml[] =
-    "<domain type='qemu'>\n"
-    "  <name>web1</name>\n"
-    "  <memory unit='KiB'>1048576</memory>\n"
-    "  <vcpu placement='static'>1</vcpu>\n"
-    "  <os><type arch='x86_64' machine='pc'>hvm</type></os>\n"
-    "  <devices>\n"
-    "    <serial type='file'><source path='/tmp/x.log'/></serial>\n"
-    "    <memballoon model='virtio'><stats period='2'/></memballoon>\n"
-    "  </devices>\n"
-    "</domain>";
+static const char domain_xml[] = "<domain type='qemu'>\n"
+                                 "  <name>web1</name>\n"
+                                 "  <memory unit='KiB'>1048576</memory>\n"
+                                 "  <vcpu placement='static'>1</vcpu>\n"
+                                 "  <os><type arch='x86_64' machine='pc'>hvm</type></os>\n"
+                                 "  <devices>\n"
+                                 "    <serial type='file'><source path='/tmp/x.log'/></serial>\n"
+                                 "    <memballoon model='virtio'><stats period='2'/></memballoon>\n"
+                                 "  </devices>\n"
+                                 "</domain>";
 
 static char *enable(const char *xml)
 {

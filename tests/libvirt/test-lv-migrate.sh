@@ -8,12 +8,17 @@
 # its serial console log; a forced hint mode refused by the hint guard
 # (TCG on QEMU 7.2). TAP on stdout.
 #
-# Environment: FPBCTL (the fpbctl binary), FPB_GUEST_DIR (vmlinuz,
-# initrd.img), FPB_SOURCE_ROOT. Needs root.
+# Then fpbd on one host records a `virsh migrate` passively (JOB_COMPLETED)
+# and both hosts' fpb-hook report to it.
+#
+# Environment: FPBCTL, FPBD, FPB_HOOK (the binaries), FPB_GUEST_DIR
+# (vmlinuz, initrd.img), FPB_SOURCE_ROOT. Needs root.
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
 fpbctl=${FPBCTL:?FPBCTL is not set}
+fpbd=${FPBD:?FPBD is not set}
+hook=${FPB_HOOK:?FPB_HOOK is not set}
 guest=${FPB_GUEST_DIR:?FPB_GUEST_DIR is not set}
 vm=fpb-lv-test
 n=0
@@ -41,13 +46,17 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/fpb-lv-test.XXXXXX")
+fpbd_pid=
 cleanup() {
+    [ -n "$fpbd_pid" ] && kill "$fpbd_pid" 2>/dev/null && wait "$fpbd_pid" 2>/dev/null
     "$here/lv-hosts.sh" down "$work/hosts" >/dev/null 2>&1
     rm -rf "$work"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# both hosts' qemu.d/fpb hook talk to the fpbd started below
+export FPB_LV_HOOK="$hook --socket $work/fpbd.sock"
 if ! "$here/lv-hosts.sh" up "$work/hosts" > "$work/uris" 2> "$work/up.err"; then
     echo "Bail out! cannot start the libvirt hosts: $(tail -3 "$work/up.err" | tr '\n' ' ')"
     exit 1
@@ -113,11 +122,7 @@ migrate() {
     check "migrate --mode $mode: destination guest verifies its memory (3 more passes)" \
         wait_passes $((before + 3)) 60
     check "migrate --mode $mode: no bad page on the destination" [ "$(bad_passes)" = 0 ]
-    note "mode $mode: decided $(json_field "$out" mode), hints $(json_field "$out" hints)," \
-        "sent $(json_field "$out" transferred_bytes) B" \
-        "(normal $(json_field "$out" normal_bytes) B), migration $(json_field "$out" total_ms) ms," \
-        "downtime $(json_field "$out" downtime_ms) ms, prep $(json_field "$out" seconds) s" \
-        "($(json_field "$out" stopped)), wall $(awk "BEGIN {printf \"%.1f\", $t1 - $t0}") s"
+    note "mode $mode: wall $(awk "BEGIN {printf \"%.1f\", $t1 - $t0}") s, journal row: $(cat "$out")"
 }
 
 # ---- policy metadata ----
@@ -125,9 +130,9 @@ migrate() {
     > "$work/policy.out" 2>&1
 check "policy set: exit 0" [ $? = 0 ] || sed 's/^/#   /' "$work/policy.out"
 check "policy readable with virsh metadata (live)" sh -c \
-    "virsh -q -c '$A' metadata '$vm' https://fpb.example/xmlns/policy/1 --live | grep -q '<fpb:floor unit=\"bytes\">268435456</fpb:floor>'"
+    "virsh -q -c '$A' metadata '$vm' https://fpb.example/xmlns/policy/1 --live | grep -q '<floor unit=\"bytes\">268435456</floor>'"
 check "policy persistent too" sh -c \
-    "virsh -q -c '$A' metadata '$vm' https://fpb.example/xmlns/policy/1 --config | grep -q '<fpb:mode>balloon</fpb:mode>'"
+    "virsh -q -c '$A' metadata '$vm' https://fpb.example/xmlns/policy/1 --config | grep -q '<mode>balloon</mode>'"
 "$fpbctl" policy "$vm" --connect "$A" --json > "$work/policy.json"
 check "policy shown" grep -q '"mode":"balloon","objective":null,"floor":"268435456"' "$work/policy.json"
 "$fpbctl" policy "$vm" --connect "$A" floor=-1 > /dev/null 2> "$work/policy-bad.err"
@@ -177,6 +182,45 @@ check "unreachable destination: domain still runs" sh -c \
     "virsh -q -c '$B' domstate '$vm' | grep -q running"
 "$fpbctl" enable-hints nosuchvm --connect "$A" > /dev/null 2>&1
 check "enable-hints: unknown domain is exit 2" [ $? = 2 ]
+
+# ---- fpbd: passive record of a migration fpb did not start, hooks ----
+cat > "$work/fpbd-b.conf" <<CONF
+[daemon]
+uri=$B
+socket=$work/fpbd.sock
+journal=$work/observed.db
+CONF
+"$fpbd" --config "$work/fpbd-b.conf" > "$work/fpbd.log" 2>&1 &
+fpbd_pid=$!
+connected() {
+    echo '{"op":"status"}' | socat -t 2 - "UNIX-CONNECT:$work/fpbd.sock" 2>/dev/null |
+        grep -q '"connected":true'
+}
+i=0
+while ! connected && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+check "fpbd connected to host b" connected
+before=$(passes)
+check "virsh migrate b -> a" virsh -q -c "$B" migrate --live --p2p --persistent --undefinesource \
+    "$vm" "$A" --migrateuri tcp://127.0.0.1 --listen-address 127.0.0.1
+observed() {
+    "$fpbctl" history --db "$work/observed.db" --json 2>/dev/null | grep -q '"requested_mode":"observed"'
+}
+i=0
+while ! observed && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+check "fpbd recorded the migration as observed" observed
+"$fpbctl" history --db "$work/observed.db" --json > "$work/observed.json" 2>&1
+check "observed row has libvirt's statistics" grep -q '"transferred_bytes":[1-9]' "$work/observed.json"
+check "after virsh migrate: guest verifies its memory on a" wait_passes $((before + 3)) 60
+check "after virsh migrate: no bad page" [ "$(bad_passes)" = 0 ]
+check "hook on a (destination) reached fpbd: migrate begin" grep -q "hook migrate begin" "$work/fpbd.log"
+i=0
+while ! grep -q "hook release end" "$work/fpbd.log" && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+check "hook on b (source) reached fpbd: release end" grep -q "hook release end" "$work/fpbd.log"
+note "observed row: $(head -1 "$work/observed.json")"
+kill -TERM "$fpbd_pid"
+wait "$fpbd_pid"
+check "fpbd stops on SIGTERM" [ $? = 0 ]
+fpbd_pid=
 
 "$fpbctl" history --db "$db" > "$work/history.out" 2>&1
 note "journal: $(grep -c . "$work/history.out") lines of history"

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * fpbd's control socket (docs/libvirt.md, "Control protocol"): a UNIX
+ * stream socket, mode 0600 (0660 and the group when a socket-group is
+ * configured), peers checked with SO_PEERCRED (root, or a member of that
+ * group). One JSON object per line each way; a request is
+ * {"op": "ping" | "status" | "hook", ...}, a reply {"ok": true, ...} or
+ * {"ok": false, "error": "..."}. Lines are capped at 64 KiB.
+ *
+ * Runs in the thread-default main context of the caller.
+ */
+#pragma once
+
+#include <gio/gio.h>
+#include <json-c/json.h>
+
+G_BEGIN_DECLS
+
+#define FPBD_CONTROL_MAX_LINE (64 * 1024)
+
+typedef struct _FpbdControl FpbdControl;
+
+/* Answers one request (borrowed) with a reply (transfer full). */
+typedef json_object *(*FpbdControlHandler)(json_object *request, gpointer user_data);
+
+/* Listens on @path (replacing a stale socket file). @group NULL: root only.
+ * (transfer full) or NULL with @error. */
+FpbdControl *fpbd_control_new(const char *path, const char *group, FpbdControlHandler handler,
+                              gpointer user_data, GError **error);
+void fpbd_control_free(FpbdControl *control);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpbdControl, fpbd_control_free)
+
+G_END_DECLS
