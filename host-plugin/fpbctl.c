@@ -43,6 +43,7 @@ static const FpbctlCommand commands[] = {
      fpbctl_cmd_history},
     {"recover", "give back memory that a killed fpbctl left taken", fpbctl_cmd_recover},
     {"policy", "show or set a libvirt domain's per-VM policy (metadata)", fpbctl_cmd_policy},
+    {"status", "show what fpbd is doing", fpbctl_cmd_status},
     {"enable-hints", "add (or --disable: remove) the free-page-hint override in a domain's XML",
      fpbctl_cmd_enable_hints},
 };

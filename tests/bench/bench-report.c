@@ -454,7 +454,7 @@ char *bench_report_derived(GPtrArray *cells, GPtrArray *runs)
     g_autofree char *tm = pct(all.time_med), *tx = pct(all.time_max);
     g_string_append_printf(s,
                            "\nAll runs: prediction error bytes %s median, %s max; total time %s "
-                           "median, %s max (%u runs, after calibration); integrity failures "
+                           "median, %s max (%u runs, calibration runs not counted); integrity failures "
                            "%u (calibration runs included); unverified %u; failed %u; "
                            "refused %u; skipped %u.\n",
                            bm, bx, tm, tx, all.n, failures(runs, NULL, 0, "corrupted"),

@@ -33,7 +33,6 @@ typedef struct {
 } Options;
 
 static Options opt = {
-    .scenarios = NULL,
     .reps = 1,
     .mem_mib = 1024,
     .verify_passes = 1,
@@ -327,6 +326,32 @@ static void fresh_output(void)
     }
 }
 
+/* Writes the final outputs, prints the derived figures, frees @b; returns
+ * the exit status. */
+static int finish(Bench *b)
+{
+    g_autofree char *load_end = read_first("/proc/loadavg", NULL);
+    g_autoptr(GDateTime) now = g_date_time_new_now_utc();
+    g_autofree char *date_end = g_date_time_format_iso8601(now);
+    gboolean bad = FALSE;
+
+    json_object_object_add(b->meta, "loadavg_end", json_object_new_string(load_end));
+    json_object_object_add(b->meta, "date_end", json_object_new_string(date_end));
+    write_outputs(b->runs, b->meta);
+    g_autoptr(GPtrArray) cells = bench_report_cells(b->runs);
+    g_autofree char *derived = bench_report_derived(cells, b->runs);
+    /* stdio, not g_print: the tables are UTF-8 whatever the locale */
+    printf("\n=== derived figures ===\n%s", derived);
+    for (guint i = 0; i < b->runs->len; i++) {
+        BenchRun *r = b->runs->pdata[i];
+        bad = bad || g_str_equal(r->status, "corrupted") || g_str_equal(r->status, "unverified");
+    }
+    g_ptr_array_unref(b->runs);
+    g_hash_table_unref(b->calibrated);
+    json_object_put(b->meta);
+    return bad ? 1 : 0;
+}
+
 static gboolean parse_options(int *argc, char ***argv, GError **error)
 {
     g_autoptr(GOptionContext) ctx = g_option_context_new("- fpb's benchmark matrix");
@@ -389,25 +414,11 @@ int main(int argc, char **argv)
         .calibrated = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL),
         .meta = meta_json(qemu_version, has_fpb),
     };
-    g_print("fpb-bench: QEMU %s (%s); guest %d MiB, driver %s%s; results in %s\n",
-            g_getenv("FPB_QEMU") ? g_getenv("FPB_QEMU") : "qemu-system-x86_64", qemu_version,
-            opt.mem_mib, opt.driver, has_fpb ? "" : " (no fpb_balloon.ko: hint-fpb skipped)",
-            opt.output);
+    printf("fpb-bench: QEMU %s (%s); guest %d MiB, driver %s%s; results in %s\n",
+           g_getenv("FPB_QEMU") ? g_getenv("FPB_QEMU") : "qemu-system-x86_64", qemu_version,
+           opt.mem_mib, opt.driver, has_fpb ? "" : " (no fpb_balloon.ko: hint-fpb skipped)",
+           opt.output);
+    fflush(stdout);
     run_matrix(&b, scenarios, modes, bandwidths);
-    g_autofree char *load_end = read_first("/proc/loadavg", NULL);
-    json_object_object_add(b.meta, "loadavg_end", json_object_new_string(load_end));
-    write_outputs(b.runs, b.meta);
-    g_autoptr(GPtrArray) cells = bench_report_cells(b.runs);
-    g_autofree char *derived = bench_report_derived(cells, b.runs);
-    /* stdio, not g_print: the tables are UTF-8 whatever the locale */
-    printf("\n=== derived figures ===\n%s", derived);
-    gboolean bad = FALSE;
-    for (guint i = 0; i < b.runs->len; i++) {
-        BenchRun *r = b.runs->pdata[i];
-        bad = bad || g_str_equal(r->status, "corrupted") || g_str_equal(r->status, "unverified");
-    }
-    g_ptr_array_unref(b.runs);
-    g_hash_table_unref(b.calibrated);
-    json_object_put(b.meta);
-    return bad ? 1 : 0;
+    return finish(&b);
 }

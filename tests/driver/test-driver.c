@@ -133,16 +133,20 @@ static void run_config(gconstpointer data)
 {
     const Config *c = data;
     g_autofree char *qemu_version = NULL;
-    if (c->dirty_mib && !drv_qemu_has_tcg_dirty_fix(&qemu_version) &&
+    if ((c->dirty_mib || !DRV_SLOW) && !drv_qemu_has_tcg_dirty_fix(&qemu_version) &&
         !env_flag("FPB_DRIVER_STRICT")) {
         /* Measured (docs/guest-driver.md): this QEMU loses the writes of a
          * guest that keeps writing during a TCG migration, with hints off
-         * and without any balloon driver too. Nothing a guest driver can
-         * fix; FPB_DRIVER_STRICT=1 runs it anyway. */
+         * and without any balloon driver too. A hinting guest writes during
+         * migration as well (its own hint worker: a CI run on this QEMU
+         * lost its stack, oops in fpb_hint_work, 'fragmented'), and fpb's
+         * policy refuses hints on this QEMU. So the CI suite migrates only
+         * on a fixed QEMU; the slow suite keeps the idle cases as evidence.
+         * FPB_DRIVER_STRICT=1 runs everything anyway. */
         g_autofree char *msg = g_strdup_printf(
-            "%s: '%s' lacks the TCG dirty-tracking fix (03bfc2188f): a writing guest is "
-            "corrupted even without hints; set FPB_QEMU to a fixed QEMU "
-            "(scripts/build-patched-qemu) or FPB_DRIVER_STRICT=1",
+            "%s: '%s' lacks the TCG dirty-tracking fix (03bfc2188f): migrations of a guest "
+            "that writes (or hints) can lose writes whatever the driver; set FPB_QEMU to a "
+            "fixed QEMU (scripts/build-patched-qemu) or FPB_DRIVER_STRICT=1",
             c->name, qemu_version);
         g_test_skip(msg);
         return;

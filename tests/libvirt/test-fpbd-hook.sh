@@ -5,9 +5,10 @@
 # line, the control socket (mode, ping, status, unknown op), fpb-hook
 # within 1 s whether fpbd is up, down or hung, never writing to stdout,
 # and fpbd stopping on SIGTERM. TAP on stdout.
-# Environment: FPBD, FPB_HOOK.
+# Environment: FPBD, FPB_HOOK, FPBCTL.
 set -u
 fpbd=${FPBD:?FPBD is not set}
+fpbctl=${FPBCTL:?FPBCTL is not set}
 hook=${FPB_HOOK:?FPB_HOOK is not set}
 n=0
 failed=0
@@ -58,6 +59,12 @@ rq '{"op":"status"}' > "$work/status.json"
 check "status without libvirtd: not connected, still serving" grep -q '"connected":false' "$work/status.json"
 check "unknown op is an error reply" sh -c "echo '{\"op\":\"x\"}' | socat -t 2 - UNIX-CONNECT:$sock | grep -q '\"ok\":false'"
 check "malformed request is an error reply" sh -c "echo 'nope' | socat -t 2 - UNIX-CONNECT:$sock | grep -q 'not a JSON object'"
+
+"$fpbctl" status --socket "$sock" > "$work/fpbctl-status.out" 2>&1
+check "fpbctl status: exit 0" [ $? = 0 ]
+check "fpbctl status: shows the libvirt state" grep -q "not connected, retrying" "$work/fpbctl-status.out"
+"$fpbctl" status --socket "$work/nobody.sock" > /dev/null 2>&1
+check "fpbctl status, fpbd down: exit 1" [ $? = 1 ]
 
 # ms since the epoch, for durations
 now_ms() { date +%s%3N; }
