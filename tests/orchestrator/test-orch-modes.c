@@ -135,7 +135,6 @@ static void test_mode(gconstpointer data)
                           "--json",
                           "--timeout",
                           "300",
-                          NULL, /* room for the override below */
                           NULL};
     if (mode_uses_hints(c->mode) && qemu_is_stock()) {
         /* The guard: a forced hint mode on this QEMU is refused, nothing done. */
@@ -145,11 +144,13 @@ static void test_mode(gconstpointer data)
         g_assert_true(fpb_testbed_vm_running(src));
         g_assert_cmpint(orch_balloon_actual(fpb_testbed_vm_qmp_path(src)), ==, 1024 * MIB);
         orch_run_clear(&r);
-        /* Then the operator's override, to exercise the hint path itself.
-         * These migrations converge in 3 dirty syncs, where the QEMU bug
-         * has not shown (docs/stock-hint-crash.md); the destination's
-         * memory is verified all the same. */
-        args[G_N_ELEMENTS(args) - 2] = "--qemu-tcg-dirty-tracking=fixed";
+        /* Overriding the guard to exercise the hint path here is not safe:
+         * a CI run of a hinted migration on this QEMU needed 4 dirty syncs
+         * and its destination failed to verify. FPB_QEMU=a fixed QEMU
+         * (scripts/build-patched-qemu) runs the hint path for real. */
+        g_test_message("%s: refused as it must be on this QEMU; the hint path runs with a "
+                       "fixed QEMU (FPB_QEMU)", c->mode);
+        return;
     }
     orch_run_fpbctl(args, &r);
     g_assert_cmpint(r.status, ==, 0);
