@@ -65,22 +65,10 @@ static void collect_version(virDomainPtr dom, const FpbVmFactsOptions *o, FpbVmF
         fpb_libvirt_qmp_call(dom, "query-version", NULL, json_type_object, &error);
     g_autoptr(FpbQmpVersion) ver = r ? fpb_qmp_version_parse(r, "query-version", &error) : NULL;
 
-    if (o->tcg_dirty_tracking != FPB_POLICY_TCG_DIRTY_TRACKING_UNKNOWN) {
-        v->facts.qemu.tcg_dirty_tracking_overridden = TRUE;
-        v->facts.qemu.tcg_dirty_tracking_override = o->tcg_dirty_tracking;
-    }
     if (ver == NULL) {
         note(v, "QEMU version", error);
-        return;
     }
-    (void)fpb_policy_qemu_set_version(&v->facts.qemu, ver->major, ver->minor, ver->micro);
-    (void)fpb_policy_qemu_set_package(&v->facts.qemu, ver->package);
-    v->qemu_major = ver->major;
-    v->qemu_minor = ver->minor;
-    v->qemu_micro = ver->micro;
-    v->qemu_version = g_strdup_printf(
-        "%" G_GINT64_FORMAT ".%" G_GINT64_FORMAT ".%" G_GINT64_FORMAT "%s%s%s", ver->major,
-        ver->minor, ver->micro, *ver->package ? " (" : "", ver->package, *ver->package ? ")" : "");
+    fpb_vm_facts_take_version(v, o, ver);
 }
 
 static void collect_accel(virDomainPtr dom, FpbVmFacts *v)

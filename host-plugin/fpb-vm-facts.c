@@ -91,10 +91,9 @@ static gboolean collect_ram(FpbQmpClient *qmp, FpbVmFacts *v, GError **error)
     return TRUE;
 }
 
-static void collect_version(FpbQmpClient *qmp, const FpbVmFactsOptions *o, FpbVmFacts *v)
+void fpb_vm_facts_take_version(FpbVmFacts *v, const FpbVmFactsOptions *o,
+                               const FpbQmpVersion *ver)
 {
-    const FpbQmpVersion *ver = fpb_qmp_client_get_version(qmp);
-
     if (o->tcg_dirty_tracking != FPB_POLICY_TCG_DIRTY_TRACKING_UNKNOWN) {
         v->facts.qemu.tcg_dirty_tracking_overridden = TRUE;
         v->facts.qemu.tcg_dirty_tracking_override = o->tcg_dirty_tracking;
@@ -113,6 +112,11 @@ static void collect_version(FpbQmpClient *qmp, const FpbVmFactsOptions *o, FpbVm
         "%" G_GINT64_FORMAT ".%" G_GINT64_FORMAT ".%" G_GINT64_FORMAT "%s%s%s", ver->major,
         ver->minor, ver->micro, ver->package && *ver->package ? " (" : "",
         ver->package ? ver->package : "", ver->package && *ver->package ? ")" : "");
+}
+
+static void collect_version(FpbQmpClient *qmp, const FpbVmFactsOptions *o, FpbVmFacts *v)
+{
+    fpb_vm_facts_take_version(v, o, fpb_qmp_client_get_version(qmp));
 }
 
 /* query-kvm: enabled = KVM; present or not, disabled means TCG here (the

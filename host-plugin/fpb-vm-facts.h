@@ -54,6 +54,11 @@ FpbVmFacts *fpb_vm_facts_collect(FpbQmpClient *qmp, const FpbVmFactsOptions *opt
 void fpb_vm_facts_free(FpbVmFacts *vm_facts);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpbVmFacts, fpb_vm_facts_free)
 
+/* Records @ver (query-version, NULL: unknown) and the operator's TCG
+ * dirty-tracking override in @v; shared by the QMP and libvirt collectors. */
+void fpb_vm_facts_take_version(FpbVmFacts *v, const FpbVmFactsOptions *o,
+                               const FpbQmpVersion *ver);
+
 /* init_on_alloc as the kernel command line @cmdline sets it (last one
  * wins, kstrtobool spellings); UNKNOWN when absent or unparsable. */
 FpbPolicyInitOnAlloc fpb_vm_facts_parse_init_on_alloc(const char *cmdline);

@@ -126,28 +126,12 @@ static void scenario_guest(const BenchSetup *setup, const BenchRun *run, FpbTest
     }
 }
 
-/* obj.a.b... as a number; -1 when absent or not a number. */
-static double num(json_object *obj, const char *path)
-{
-    g_auto(GStrv) keys = g_strsplit(path, ".", -1);
-    json_object *v = obj;
-
-    for (char **k = keys; *k != NULL; k++) {
-        if (!json_object_is_type(v, json_type_object) || !json_object_object_get_ex(v, *k, &v)) {
-            return -1;
-        }
-    }
-    return (json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double))
-               ? json_object_get_double(v)
-               : -1;
-}
-
 /* The prediction of the decided mode (or of the forced one). */
 static double predicted(json_object *o, const char *mode, const char *field)
 {
     g_autofree char *path = g_strdup_printf("predictions.%s.%s", mode, field);
 
-    return num(o, path);
+    return orch_json_num(o, path);
 }
 
 static void take_predictions(BenchRun *run, json_object *o, const char *mode)
@@ -166,20 +150,23 @@ static void take_outcome(BenchRun *run, json_object *o)
 {
     const char *decided = orch_json_str(o, "decision.mode");
     const char *requested = orch_json_str(o, "requested_mode");
-    double orig = num(o, "prepare.original_bytes"), reached = num(o, "prepare.reached_bytes");
+    double orig = orch_json_num(o, "prepare.original_bytes"),
+           reached = orch_json_num(o, "prepare.reached_bytes");
 
     run->decided = g_strdup(decided);
     run->qemu_version = g_strdup(orch_json_str(o, "qemu_version"));
-    run->history_migrations = num(o, "facts.history.migrations");
+    run->history_migrations = orch_json_num(o, "facts.history.migrations");
     take_predictions(run, o, decided ? decided : requested ? requested : "none");
-    run->bytes = num(o, "migration.transferred_bytes");
-    run->normal_pages = num(o, "migration.normal_pages");
-    run->zero_pages = num(o, "migration.zero_pages");
-    run->syncs = num(o, "migration.dirty_sync_count");
-    run->downtime_ms = num(o, "migration.downtime_ms");
-    run->prep_s = MAX(num(o, "prepare.seconds"), 0);
-    run->restore_s = MAX(num(o, "restore.seconds"), 0);
-    run->mig_s = num(o, "migration.total_ms") < 0 ? -1 : num(o, "migration.total_ms") / 1000;
+    run->bytes = orch_json_num(o, "migration.transferred_bytes");
+    run->normal_pages = orch_json_num(o, "migration.normal_pages");
+    run->zero_pages = orch_json_num(o, "migration.zero_pages");
+    run->syncs = orch_json_num(o, "migration.dirty_sync_count");
+    run->downtime_ms = orch_json_num(o, "migration.downtime_ms");
+    run->prep_s = MAX(orch_json_num(o, "prepare.seconds"), 0);
+    run->restore_s = MAX(orch_json_num(o, "restore.seconds"), 0);
+    run->mig_s = orch_json_num(o, "migration.total_ms") < 0
+                     ? -1
+                     : orch_json_num(o, "migration.total_ms") / 1000;
     run->total_s = run->mig_s < 0 ? -1 : run->prep_s + run->mig_s + run->restore_s;
     /* Memory the balloon took, as the cost model counts it: ramps during
      * inflation and deflation, all of it while migrating. */

@@ -140,21 +140,6 @@ static void run_mode(DemoRun *run, gboolean explain_first)
     }
 }
 
-static double num(json_object *o, const char *path)
-{
-    g_auto(GStrv) keys = g_strsplit(path, ".", -1);
-    json_object *v = o;
-
-    for (char **k = keys; *k != NULL; k++) {
-        if (!json_object_is_type(v, json_type_object) || !json_object_object_get_ex(v, *k, &v)) {
-            return -1;
-        }
-    }
-    return (json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double))
-               ? json_object_get_double(v)
-               : -1;
-}
-
 static void print_cell(double predicted, double actual, const char *fmt)
 {
     g_autofree char *p = predicted < 0 ? g_strdup("-") : g_strdup_printf(fmt, predicted);
@@ -179,15 +164,17 @@ static void print_table(DemoRun *runs, gsize n)
         g_autofree char *k_mig = g_strconcat(pred, "migrate_seconds", NULL);
         g_autofree char *k_res = g_strconcat(pred, "restore_seconds", NULL);
         g_autofree char *k_tot = g_strconcat(pred, "total_seconds", NULL);
-        double prep = MAX(num(o, "prepare.seconds"), 0), res = MAX(num(o, "restore.seconds"), 0);
-        double mig = num(o, "migration.total_ms") / 1000;
+        double prep = MAX(orch_json_num(o, "prepare.seconds"), 0),
+               res = MAX(orch_json_num(o, "restore.seconds"), 0);
+        double mig = orch_json_num(o, "migration.total_ms") / 1000;
 
         g_print("%-28s", label);
-        print_cell(num(o, k_bytes) / 1e6, num(o, "migration.transferred_bytes") / 1e6, "%.0f");
-        print_cell(num(o, k_prep), prep, "%.1f");
-        print_cell(num(o, k_mig), mig, "%.1f");
-        print_cell(num(o, k_res), res, "%.1f");
-        print_cell(num(o, k_tot), mig < 0 ? -1 : prep + mig + res, "%.1f");
+        print_cell(orch_json_num(o, k_bytes) / 1e6,
+                   orch_json_num(o, "migration.transferred_bytes") / 1e6, "%.0f");
+        print_cell(orch_json_num(o, k_prep), prep, "%.1f");
+        print_cell(orch_json_num(o, k_mig), mig, "%.1f");
+        print_cell(orch_json_num(o, k_res), res, "%.1f");
+        print_cell(orch_json_num(o, k_tot), mig < 0 ? -1 : prep + mig + res, "%.1f");
         g_print("  %s\n", runs[i].verified ? "memory verified"
                           : runs[i].error  ? runs[i].error
                                            : "not verified");

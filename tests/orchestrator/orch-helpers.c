@@ -137,6 +137,15 @@ gint64 orch_json_int(json_object *obj, const char *path)
     return json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : -1;
 }
 
+double orch_json_num(json_object *obj, const char *path)
+{
+    json_object *v = lookup(obj, path);
+
+    return (json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double))
+               ? json_object_get_double(v)
+               : -1;
+}
+
 FpbOutcome *orch_journal_row(const char *db, gint64 id)
 {
     g_autoptr(GError) error = NULL;

@@ -39,6 +39,8 @@ json_object *orch_parse_last_line(const char *text);
 /* obj.a.b... as a string / int64 / double; NULL / -1 when absent. */
 const char *orch_json_str(json_object *obj, const char *path);
 gint64 orch_json_int(json_object *obj, const char *path);
+/* obj.a.b... as a number (int or double); -1 when absent or not a number. */
+double orch_json_num(json_object *obj, const char *path);
 
 /* The journal row @id (from a fresh connection). */
 FpbOutcome *orch_journal_row(const char *db, gint64 id);
