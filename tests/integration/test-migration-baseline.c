@@ -55,10 +55,21 @@ static void migrate_and_verify(const char *label, FpbTestbedGuest *g,
 
 static FpbTestbedMigration no_hints;
 
+static gboolean qemu_has_tcg_dirty_fix(char **ret_version);
+
 static void test_no_hints(void)
 {
     FpbTestbedGuest g;
+    g_autofree char *version = NULL;
     scenario(&g, FALSE);
+    if (!qemu_has_tcg_dirty_fix(&version)) {
+        /* Seen in CI: the writer made a 4th dirty sync and the destination
+         * lost writes, hints or not (docs/hint-safety.md). Without the
+         * writer these migrations take 3 syncs; the writer runs on a fixed
+         * QEMU (FPB_QEMU). */
+        g_test_message("QEMU %s lacks the TCG dirty-tracking fix: no writer", version);
+        g.dirty_mib = 0;
+    }
     migrate_and_verify("no hints", &g, &no_hints);
     /* Every freed page still holds data, so it all moves. */
     g_assert_cmpuint(no_hints.normal_bytes, >, (guint64)(600 + 128) * 1024 * 1024);
