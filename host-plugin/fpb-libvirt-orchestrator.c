@@ -8,6 +8,7 @@
 #include "fpb-libvirt-conn.h"
 #include "fpb-libvirt-facts.h"
 #include "fpb-libvirt-orchestrator.h"
+#include "fpb-libvirt-recover.h"
 #include "fpb-libvirt-steps.h"
 #include "fpb-recover.h"
 
@@ -199,6 +200,33 @@ static virDomainPtr running_domain(Run *run, gboolean migrated)
     return virDomainLookupByName(run->dconn, run->o->vm);
 }
 
+/* libvirtd went away (restarted, crashed): where the domain runs is not
+ * known until a libvirt answers again; wait for it, then give back. */
+static gboolean restore_after_lost_connection(Run *run)
+{
+    g_autoptr(GString) notes = g_string_new(NULL);
+    g_autofree char *m = NULL;
+    FpbLibvirtGiveBack gb = {
+        .source_uri = run->req->source_uri,
+        .dest_uri = run->req->dest_uri,
+        .domain = run->o->vm,
+        .original_bytes = run->o->prep_original_bytes,
+        .wait_s = FPB_LIBVIRT_RECONNECT_WAIT_S,
+    };
+    gboolean ok;
+
+    progress(run, "VM '%s': lost the connection to libvirt; waiting up to %.0f s for it to give "
+             "the memory back (to %" G_GINT64_FORMAT " MiB)",
+             run->o->vm, gb.wait_s, gb.original_bytes / (1024 * 1024));
+    ok = fpb_libvirt_give_back(&gb, run->o, notes);
+    progress(run, "VM '%s': %s", run->o->vm, notes->len > 2 ? notes->str + 2 : "?");
+    /* the first error stays the cause; what the wait achieved follows it */
+    m = g_strdup_printf("%s%s", run->o->error ? run->o->error : "lost the connection to libvirt",
+                        notes->str);
+    fpb_outcome_set(&run->o->error, m);
+    return ok;
+}
+
 static gboolean restore(Run *run, gboolean migrated)
 {
     g_autoptr(GError) error = NULL;
@@ -213,6 +241,9 @@ static gboolean restore(Run *run, gboolean migrated)
         return TRUE;
     }
     set_phase(run, FPB_PHASE_RESTORING);
+    if (virConnectIsAlive(migrated ? run->dconn : run->sconn) != 1) {
+        return restore_after_lost_connection(run);
+    }
     fpb_outcome_set(&run->o->restore_where, where_name);
     progress(run, "VM '%s': giving the memory back on the %s (to %" G_GINT64_FORMAT " MiB)",
              run->o->vm, where_name, run->o->prep_original_bytes / (1024 * 1024));
@@ -288,11 +319,28 @@ static gboolean journal_intent(Run *run)
     return TRUE;
 }
 
+/* Rows an fpbctl left open when it died, for this domain: undone first,
+ * so their balloon is not mistaken for the guest's size. */
+static void recover_abandoned(Run *run)
+{
+    g_autoptr(GPtrArray) summaries = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GError) error = NULL;
+
+    if (!fpb_recover_all(run->journal, run->o->source_qmp, NULL, fpb_libvirt_recover_repair,
+                         summaries, NULL, &error)) {
+        progress(run, "warning: %s, ignoring", error->message);
+    }
+    for (guint i = 0; i < summaries->len; i++) {
+        progress(run, "recovered: %s", (const char *)summaries->pdata[i]);
+    }
+}
+
 static FpbMigrateResult run_steps(Run *run)
 {
     g_autoptr(GError) error = NULL;
     gboolean migrated;
 
+    recover_abandoned(run);
     if (!gather(run, &error)) {
         fail(run, error->message);
         return finish(run, FPB_PHASE_REFUSED, FPB_MIGRATE_REFUSED);

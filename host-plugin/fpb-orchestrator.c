@@ -103,7 +103,8 @@ static void recover_abandoned(Run *run)
     g_autoptr(GPtrArray) summaries = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GError) error = NULL;
 
-    if (!fpb_recover_all(run->journal, run->req->source_qmp, run->src, summaries, NULL, &error)) {
+    if (!fpb_recover_all(run->journal, run->req->source_qmp, run->src, NULL, summaries, NULL,
+                         &error)) {
         progress(run, "warning: %s, ignoring", error->message);
     }
     for (guint i = 0; i < summaries->len; i++) {

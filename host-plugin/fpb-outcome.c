@@ -180,3 +180,32 @@ json_object *fpb_outcome_to_json(const FpbOutcome *o)
     ensure_decision(top);
     return top;
 }
+
+char *fpb_outcome_summary(const FpbOutcome *o)
+{
+    GString *s = g_string_new(NULL);
+
+    g_string_append_printf(s, "VM '%s': %s (journal row %" G_GINT64_FORMAT ", mode %s, hints %s)\n",
+                           o->vm ? o->vm : "?", o->phase, o->id, o->mode ? o->mode : "-",
+                           o->hints ? o->hints : "-");
+    if (o->error != NULL) {
+        g_string_append_printf(s, "  error: %s\n", o->error);
+    }
+    g_string_append_printf(
+        s, "  prepare:   %.1f s, balloon %" G_GINT64_FORMAT " -> %" G_GINT64_FORMAT " MiB (%s)\n",
+        MAX(o->prep_seconds, 0), o->prep_original_bytes >> 20,
+        o->prep_reached_bytes >= 0 ? o->prep_reached_bytes >> 20 : o->prep_original_bytes >> 20,
+        o->prep_stopped ? o->prep_stopped : "-");
+    g_string_append_printf(
+        s,
+        "  migration: %s, %.1f s, %.1f MB sent (%.1f MB normal pages), downtime %" G_GINT64_FORMAT
+        " ms, %" G_GINT64_FORMAT " iterations\n",
+        o->mig_status ? o->mig_status : "-", (double)o->mig_total_ms / 1000,
+        (double)o->mig_transferred_bytes / 1e6, (double)o->mig_normal_bytes / 1e6,
+        o->mig_downtime_ms, o->mig_dirty_sync_count);
+    g_string_append_printf(s, "  restore:   %s%s%s, %.1f s\n",
+                           o->restore_status ? o->restore_status : "-",
+                           o->restore_where ? " on the " : "",
+                           o->restore_where ? o->restore_where : "", MAX(o->restore_seconds, 0));
+    return g_string_free(s, FALSE);
+}

@@ -101,4 +101,8 @@ void fpb_outcome_set_error(FpbOutcome *outcome, const char *message);
 /* The outcome as a JSON object (transfer full); docs/journal.md. */
 json_object *fpb_outcome_to_json(const FpbOutcome *outcome);
 
+/* A few lines for people: phase, error, prepare, migration, restore.
+ * (transfer full) */
+char *fpb_outcome_summary(const FpbOutcome *outcome);
+
 G_END_DECLS

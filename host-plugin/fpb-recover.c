@@ -113,7 +113,7 @@ static gint64 original_size(const FpbOutcome *row, FpbQmpClient *qmp)
     return base;
 }
 
-static gboolean row_used_balloon(const FpbOutcome *row)
+gboolean fpb_recover_row_used_balloon(const FpbOutcome *row)
 {
     FpbPolicyMode mode;
 
@@ -172,7 +172,7 @@ static void repair(FpbOutcome *row, FpbQmpClient *held, const char *held_path, G
     if (!moved && src != NULL && g_strcmp0(row->hints, "off") == 0) {
         fpb_migration_step_set_postcopy(src, FALSE, NULL);
     }
-    if (!row_used_balloon(row)) {
+    if (!fpb_recover_row_used_balloon(row)) {
         fpb_outcome_set(&row->restore_status, "not-needed");
     } else if (moved ? dst != NULL : src != NULL) {
         give_back(row, moved ? dst : src, moved ? "destination" : "source", notes);
@@ -183,13 +183,20 @@ static void repair(FpbOutcome *row, FpbQmpClient *held, const char *held_path, G
 }
 
 gboolean fpb_recover_row(FpbJournal *j, FpbOutcome *row, FpbQmpClient *held, const char *held_path,
-                         char **ret_summary, GError **error)
+                         FpbRecoverRepairFunc libvirt_repair, char **ret_summary, GError **error)
 {
     g_autoptr(GString) notes = g_string_new(NULL);
     g_autofree char *phase = g_strdup(row->phase);
     g_autofree char *message = NULL;
 
-    repair(row, held, held_path, notes);
+    if (!g_str_has_prefix(row->source_qmp ? row->source_qmp : "", "libvirt:")) {
+        repair(row, held, held_path, notes);
+    } else if (libvirt_repair != NULL) {
+        libvirt_repair(row, notes);
+    } else {
+        fpb_outcome_set(&row->restore_status, "failed");
+        g_string_append(notes, "; a libvirt domain, recover it with fpbctl");
+    }
     message = g_strdup_printf("fpbctl (PID %" G_GINT64_FORMAT ") died during phase '%s'; "
                               "recovered by PID %d%s",
                               row->owner_pid, phase ? phase : "?", (int)getpid(), notes->str);
@@ -207,7 +214,8 @@ gboolean fpb_recover_row(FpbJournal *j, FpbOutcome *row, FpbQmpClient *held, con
 }
 
 gboolean fpb_recover_all(FpbJournal *j, const char *qmp_path, FpbQmpClient *held,
-                         GPtrArray *summaries, guint *ret_failed, GError **error)
+                         FpbRecoverRepairFunc libvirt_repair, GPtrArray *summaries,
+                         guint *ret_failed, GError **error)
 {
     g_autoptr(GPtrArray) rows = fpb_journal_list_open(j, qmp_path, error);
     guint failed = 0;
@@ -226,7 +234,7 @@ gboolean fpb_recover_all(FpbJournal *j, const char *qmp_path, FpbQmpClient *held
                                                        row->vm, row->id, row->owner_pid));
             continue;
         }
-        if (!fpb_recover_row(j, row, held, qmp_path, &summary, error)) {
+        if (!fpb_recover_row(j, row, held, qmp_path, libvirt_repair, &summary, error)) {
             return FALSE;
         }
         g_ptr_array_add(summaries, summary);

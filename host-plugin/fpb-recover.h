@@ -25,24 +25,35 @@ gint64 fpb_recover_process_start_time(GPid pid);
  * abandoned, just busy). */
 gboolean fpb_recover_row_owner_alive(const FpbOutcome *row);
 
+/* TRUE if @row's mode inflated the balloon (memory may be missing). */
+gboolean fpb_recover_row_used_balloon(const FpbOutcome *row);
+
+/* Repairs a row whose source is not a QMP socket ("libvirt:URI#NAME"):
+ * fills the restore_* fields, appends "; what was done" to @notes. */
+typedef void (*FpbRecoverRepairFunc)(FpbOutcome *row, GString *notes);
+
 /**
  * fpb_recover_row:
  * @held: a client the caller holds on @held_path (QMP serves one client at
  *   a time), used when the row's source or destination is that socket;
  *   other sockets are connected to. Both may be NULL.
+ * @libvirt_repair: repairs rows of libvirt domains (NULL: such rows fail).
  * Repairs @row (an open row whose owner is dead) and writes it back as
  * "recovered" (or "failed" when the guest could not be reached).
  * @ret_summary: (transfer full) one line for the user.
  * Returns FALSE with @error only when the journal cannot be written.
  */
 gboolean fpb_recover_row(FpbJournal *journal, FpbOutcome *row, FpbQmpClient *held,
-                         const char *held_path, char **ret_summary, GError **error);
+                         const char *held_path, FpbRecoverRepairFunc libvirt_repair,
+                         char **ret_summary, GError **error);
 
-/* Recovers every abandoned open row that names @qmp_path (NULL = all);
+/* Recovers every abandoned open row that names @qmp_path (a QMP socket or
+ * a libvirt source id; NULL = all);
  * rows whose owner lives are skipped. @held: a client on @qmp_path or NULL.
  * Appends one summary per row to @summaries; *ret_failed (may be NULL)
  * counts the rows that could not be repaired (now "failed"). */
 gboolean fpb_recover_all(FpbJournal *journal, const char *qmp_path, FpbQmpClient *held,
-                         GPtrArray *summaries, guint *ret_failed, GError **error);
+                         FpbRecoverRepairFunc libvirt_repair, GPtrArray *summaries,
+                         guint *ret_failed, GError **error);
 
 G_END_DECLS

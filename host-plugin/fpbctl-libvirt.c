@@ -13,6 +13,7 @@
 #include "fpb-facts-json.h"
 #include "fpb-libvirt-policy.h"
 #include "fpb-libvirt-conn.h"
+#include "fpb-libvirt-options.h"
 #include "fpb-libvirt-orchestrator.h"
 #include "fpbctl.h"
 
@@ -20,19 +21,10 @@ typedef struct {
     char *connect;
     char *config;
     char *db;
-    char *mode;
-    char *objective;
-    char *floor;
-    char *max_prep;
-    gboolean no_balloon;
-    gint64 max_bandwidth;
-    char *migrate_uri;
-    char *listen_address;
-    double timeout_s;
-    char *guest_driver;
-    char *guest_init_on_alloc;
-    char *tcg;
     gboolean json;
+    gboolean via_fpbd;
+    char *socket;
+    FpbLibvirtOptions lv;
 } Options;
 
 static void options_clear(Options *o)
@@ -40,22 +32,16 @@ static void options_clear(Options *o)
     g_free(o->connect);
     g_free(o->config);
     g_free(o->db);
-    g_free(o->mode);
-    g_free(o->objective);
-    g_free(o->floor);
-    g_free(o->max_prep);
-    g_free(o->migrate_uri);
-    g_free(o->listen_address);
-    g_free(o->guest_driver);
-    g_free(o->guest_init_on_alloc);
-    g_free(o->tcg);
+    g_free(o->socket);
+    fpb_libvirt_options_clear(&o->lv);
 }
 
 /* The bare-QEMU forms name a QMP socket or a facts file, or have no
  * positional argument (their usage errors and --help stay as they were). */
 static gboolean is_bare(int argc, char **argv)
 {
-    static const char *const flags[] = {"--no-balloon", "--json", "--help", "-h", NULL};
+    static const char *const flags[] = {"--no-balloon", "--json", "--via-fpbd", "--help", "-h",
+                                        NULL};
     gboolean positional = FALSE;
 
     for (int i = 1; i < argc; i++) {
@@ -74,6 +60,7 @@ static gboolean is_bare(int argc, char **argv)
 
 static void add_entries(Options *o, GOptionContext *ctx, gboolean migrate)
 {
+    FpbLibvirtOptions *lv = &o->lv;
     const GOptionEntry common[] = {
         {"connect", 'c', 0, G_OPTION_ARG_STRING, &o->connect,
          "The source libvirt (default " FPB_LIBVIRT_DEFAULT_URI ")", "URI"},
@@ -82,31 +69,35 @@ static void add_entries(Options *o, GOptionContext *ctx, gboolean migrate)
          "FILE"},
         {"db", 0, 0, G_OPTION_ARG_FILENAME, &o->db,
          "The journal (default " FPB_JOURNAL_DEFAULT_PATH ")", "PATH"},
-        {"mode", 0, 0, G_OPTION_ARG_STRING, &o->mode,
+        {"mode", 0, 0, G_OPTION_ARG_STRING, &lv->mode,
          "auto, none, hint, balloon or hint+balloon (default: the VM's policy)", "MODE"},
-        {"objective", 0, 0, G_OPTION_ARG_STRING, &o->objective, "time, bytes or guest-impact",
+        {"objective", 0, 0, G_OPTION_ARG_STRING, &lv->objective, "time, bytes or guest-impact",
          "OBJECTIVE"},
-        {"floor", 0, 0, G_OPTION_ARG_STRING, &o->floor, "Guest memory floor", "SIZE"},
-        {"max-prep-seconds", 0, 0, G_OPTION_ARG_STRING, &o->max_prep, "Inflation time budget",
+        {"floor", 0, 0, G_OPTION_ARG_STRING, &lv->floor, "Guest memory floor", "SIZE"},
+        {"max-prep-seconds", 0, 0, G_OPTION_ARG_STRING, &lv->max_prep, "Inflation time budget",
          "SECONDS"},
-        {"no-balloon", 0, 0, G_OPTION_ARG_NONE, &o->no_balloon, "Never inflate", NULL},
-        {"max-bandwidth", 0, 0, G_OPTION_ARG_INT64, &o->max_bandwidth,
+        {"no-balloon", 0, 0, G_OPTION_ARG_NONE, &lv->no_balloon, "Never inflate", NULL},
+        {"max-bandwidth", 0, 0, G_OPTION_ARG_INT64, &lv->max_bandwidth,
          "Migration bandwidth cap (default: libvirt's, unlimited)", "BYTES_PER_S"},
-        {"guest-driver", 0, 0, G_OPTION_ARG_STRING, &o->guest_driver, "stock or fpb", "KIND"},
-        {"guest-init-on-alloc", 0, 0, G_OPTION_ARG_STRING, &o->guest_init_on_alloc,
+        {"guest-driver", 0, 0, G_OPTION_ARG_STRING, &lv->guest_driver, "stock or fpb", "KIND"},
+        {"guest-init-on-alloc", 0, 0, G_OPTION_ARG_STRING, &lv->guest_init_on_alloc,
          "0 or 1 (default: from the domain's <cmdline>)", "0|1"},
-        {"qemu-tcg-dirty-tracking", 0, 0, G_OPTION_ARG_STRING, &o->tcg,
+        {"qemu-tcg-dirty-tracking", 0, 0, G_OPTION_ARG_STRING, &lv->tcg,
          "fixed or broken (docs/hint-safety.md)", "fixed|broken"},
         {"json", 0, 0, G_OPTION_ARG_NONE, &o->json, "Print JSON", NULL},
         G_OPTION_ENTRY_NULL,
     };
     const GOptionEntry mig[] = {
-        {"migrate-uri", 0, 0, G_OPTION_ARG_STRING, &o->migrate_uri,
+        {"migrate-uri", 0, 0, G_OPTION_ARG_STRING, &lv->migrate_uri,
          "The migration data connection, e.g. tcp://192.0.2.2 (default: libvirt's)", "URI"},
-        {"listen-address", 0, 0, G_OPTION_ARG_STRING, &o->listen_address,
+        {"listen-address", 0, 0, G_OPTION_ARG_STRING, &lv->listen_address,
          "Where the destination QEMU listens (default: libvirt's)", "ADDR"},
-        {"timeout", 0, 0, G_OPTION_ARG_DOUBLE, &o->timeout_s,
+        {"timeout", 0, 0, G_OPTION_ARG_DOUBLE, &lv->timeout_s,
          "Abort the migration after this (default 600, 0: never)", "SECONDS"},
+        {"via-fpbd", 0, 0, G_OPTION_ARG_NONE, &o->via_fpbd,
+         "Let fpbd run the migration (from its libvirt, into its journal)", NULL},
+        {"socket", 0, 0, G_OPTION_ARG_FILENAME, &o->socket,
+         "With --via-fpbd: fpbd's control socket (default: fpbd.conf's)", "PATH"},
         G_OPTION_ENTRY_NULL,
     };
 
@@ -116,63 +107,17 @@ static void add_entries(Options *o, GOptionContext *ctx, gboolean migrate)
     }
 }
 
-static gboolean set_key(FpbConfPolicy *p, const char *key, const char *value, GError **error)
-{
-    return value == NULL || fpb_conf_policy_set(p, key, value, NULL, error);
-}
-
 /* Options onto @req; host defaults from fpbd.conf. */
 static gboolean apply(Options *o, FpbLibvirtMigrateRequest *req, GError **error)
 {
     g_autoptr(FpbConfDaemon) conf = fpb_conf_daemon_new();
-    FpbConfPolicy *cli = &req->cli_policy;
 
     if (!fpb_conf_daemon_load_file(conf, o->config ? o->config : FPB_CONF_DAEMON_DEFAULT_PATH,
-                                   o->config == NULL, error)) {
+                                   o->config == NULL, error) ||
+        !fpb_libvirt_options_apply(&o->lv, &conf->policy, req, error)) {
         return FALSE;
     }
-    fpb_libvirt_policy_apply(&conf->policy, &req->facts.policy);
-    if (!set_key(cli, "mode", o->mode, error) || !set_key(cli, "objective", o->objective, error) ||
-        !set_key(cli, "floor", o->floor, error) ||
-        !set_key(cli, "max-prep-seconds", o->max_prep, error) ||
-        !set_key(cli, "balloon", o->no_balloon ? "no" : NULL, error)) {
-        return FALSE;
-    }
-    if (o->guest_driver != NULL &&
-        (g_str_equal(o->guest_driver, "unknown") ||
-         !fpb_policy_driver_from_string(o->guest_driver, &req->facts.driver))) {
-        g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                    "--guest-driver: '%s' is not stock or fpb", o->guest_driver);
-        return FALSE;
-    }
-    if (o->guest_init_on_alloc != NULL) {
-        if (!g_str_equal(o->guest_init_on_alloc, "0") &&
-            !g_str_equal(o->guest_init_on_alloc, "1")) {
-            g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                        "--guest-init-on-alloc: '%s' is not 0 or 1", o->guest_init_on_alloc);
-            return FALSE;
-        }
-        req->facts.init_on_alloc = o->guest_init_on_alloc[0] == '1' ? FPB_POLICY_INIT_ON_ALLOC_ON
-                                                                    : FPB_POLICY_INIT_ON_ALLOC_OFF;
-    }
-    if (o->tcg != NULL &&
-        (!fpb_policy_tcg_dirty_tracking_from_string(o->tcg, &req->facts.tcg_dirty_tracking) ||
-         req->facts.tcg_dirty_tracking == FPB_POLICY_TCG_DIRTY_TRACKING_UNKNOWN)) {
-        g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                    "--qemu-tcg-dirty-tracking: '%s' is not fixed or broken", o->tcg);
-        return FALSE;
-    }
-    if (o->max_bandwidth != -1 && o->max_bandwidth <= 0) {
-        g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                    "--max-bandwidth: must be > 0");
-        return FALSE;
-    }
-    req->facts.max_bandwidth = o->max_bandwidth;
     req->source_uri = o->connect;
-    req->migrate_uri = o->migrate_uri;
-    req->listen_address = o->listen_address;
-    req->timeout_s = o->timeout_s;
-    req->requested_mode = o->mode ? o->mode : "auto";
     return TRUE;
 }
 
@@ -183,25 +128,9 @@ static void progress_to_stderr(const char *message, gpointer user_data)
 
 static void print_outcome(const FpbOutcome *o)
 {
-    printf("VM '%s': %s (journal row %" G_GINT64_FORMAT ", mode %s, hints %s)\n",
-           o->vm ? o->vm : "?", o->phase, o->id, o->mode ? o->mode : "-",
-           o->hints ? o->hints : "-");
-    if (o->error != NULL) {
-        printf("  error: %s\n", o->error);
-    }
-    printf("  prepare:   %.1f s, balloon %" G_GINT64_FORMAT " -> %" G_GINT64_FORMAT " MiB (%s)\n",
-           MAX(o->prep_seconds, 0), o->prep_original_bytes >> 20,
-           o->prep_reached_bytes >= 0 ? o->prep_reached_bytes >> 20 : o->prep_original_bytes >> 20,
-           o->prep_stopped ? o->prep_stopped : "-");
-    printf(
-        "  migration: %s, %.1f s, %.1f MB sent (%.1f MB normal pages), downtime %" G_GINT64_FORMAT
-        " ms, %" G_GINT64_FORMAT " iterations\n",
-        o->mig_status ? o->mig_status : "-", (double)o->mig_total_ms / 1000,
-        (double)o->mig_transferred_bytes / 1e6, (double)o->mig_normal_bytes / 1e6,
-        o->mig_downtime_ms, o->mig_dirty_sync_count);
-    printf("  restore:   %s%s%s, %.1f s\n", o->restore_status ? o->restore_status : "-",
-           o->restore_where ? " on the " : "", o->restore_where ? o->restore_where : "",
-           MAX(o->restore_seconds, 0));
+    g_autofree char *text = fpb_outcome_summary(o);
+
+    fputs(text, stdout);
 }
 
 static int run_migrate(Options *o, const char *domain, const char *dest)
@@ -285,9 +214,10 @@ static int parse_and_run(int argc, char **argv, gboolean migrate)
     g_autoptr(GOptionContext) ctx = g_option_context_new(migrate ? "DOMAIN DESTURI" : "DOMAIN");
     g_autoptr(GError) error = NULL;
     g_autofree char *prg = g_strdup_printf("fpbctl %s", name);
-    Options o = {.max_bandwidth = -1, .timeout_s = 600};
+    Options o = {0};
     int status;
 
+    fpb_libvirt_options_init(&o.lv);
     add_entries(&o, ctx, migrate);
     g_option_context_set_summary(
         ctx, migrate ? "Migrate a libvirt domain live (peer-to-peer) to the libvirt at DESTURI:\n"
@@ -303,7 +233,10 @@ static int parse_and_run(int argc, char **argv, gboolean migrate)
         fprintf(stderr, "fpbctl %s: expected %s\n", name, migrate ? "DOMAIN DESTURI" : "DOMAIN");
         status = FPBCTL_EXIT_USAGE;
     } else {
-        status = migrate ? run_migrate(&o, argv[1], argv[2]) : run_explain(&o, argv[1]);
+        status = !migrate      ? run_explain(&o, argv[1])
+                 : o.via_fpbd ? fpbctl_migrate_via_fpbd(o.socket, o.config, o.connect, o.db,
+                                                        &o.lv, argv[1], argv[2], o.json)
+                              : run_migrate(&o, argv[1], argv[2]);
     }
     options_clear(&o);
     return status;

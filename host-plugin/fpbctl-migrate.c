@@ -4,6 +4,9 @@
 
 #include <stdlib.h>
 
+#include "fpb-libvirt-conn.h"
+#include "fpb-libvirt-orchestrator.h"
+#include "fpb-libvirt-recover.h"
 #include "fpb-recover.h"
 #include "fpbctl.h"
 
@@ -181,19 +184,21 @@ int fpbctl_cmd_migrate(int argc, char **argv)
 
 /* ---- recover ---- */
 
-static int run_recover(const char *db, const char *qmp)
+/* @filter: a canonical QMP socket path, a libvirt source id or NULL (all). */
+static int run_recover(const char *db, const char *canon)
 {
     g_autoptr(GError) error = NULL;
     g_autoptr(FpbJournal) journal = fpbctl_open_journal("recover", db);
     g_autoptr(GPtrArray) summaries = g_ptr_array_new_with_free_func(g_free);
-    g_autofree char *canon = qmp ? fpbctl_canonical_path(qmp) : NULL;
     g_autoptr(GPtrArray) still_open = NULL;
     guint failed = 0;
 
     if (journal == NULL) {
         return FPBCTL_EXIT_FAILED;
     }
-    if (!fpb_recover_all(journal, canon, NULL, summaries, &failed, &error)) {
+    fpb_libvirt_init();
+    if (!fpb_recover_all(journal, canon, NULL, fpb_libvirt_recover_repair, summaries, &failed,
+                         &error)) {
         fprintf(stderr, "fpbctl recover: %s\n", error->message);
         return FPBCTL_EXIT_FAILED;
     }
@@ -220,25 +225,32 @@ static int run_recover(const char *db, const char *qmp)
     return FPBCTL_EXIT_OK;
 }
 
-/* fpbctl recover [--qmp SOCKET] [--db PATH] */
+/* fpbctl recover [--qmp SOCKET | DOMAIN [--connect URI]] [--db PATH] */
 int fpbctl_cmd_recover(int argc, char **argv)
 {
     g_autofree char *qmp = NULL;
     g_autofree char *db = NULL;
+    g_autofree char *connect = NULL;
+    g_autofree char *filter = NULL;
     const GOptionEntry entries[] = {
         {"qmp", 0, 0, G_OPTION_ARG_FILENAME, &qmp,
          "Only the rows of the VM behind this QMP socket (source or destination)", "SOCKET"},
+        {"connect", 'c', 0, G_OPTION_ARG_STRING, &connect,
+         "With DOMAIN: the libvirt the migration started from (default " FPB_LIBVIRT_DEFAULT_URI
+         ")",
+         "URI"},
         {"db", 0, 0, G_OPTION_ARG_FILENAME, &db,
          "The journal (default " FPB_JOURNAL_DEFAULT_PATH ")", "PATH"},
         G_OPTION_ENTRY_NULL,
     };
-    g_autoptr(GOptionContext) ctx = g_option_context_new(NULL);
+    g_autoptr(GOptionContext) ctx = g_option_context_new("[DOMAIN]");
     g_autoptr(GError) error = NULL;
 
     g_option_context_set_summary(ctx, "Find journal rows left open by an fpbctl that died "
                                       "(e.g. killed during inflation) and undo what\nit left: "
                                       "cancel an unattended migration, give the guest its "
-                                      "memory back where it runs.");
+                                      "memory back where it runs.\nWithout --qmp or DOMAIN: "
+                                      "every such row (bare QEMU and libvirt).");
     g_option_context_set_description(ctx, "Exit status: 0 nothing left to repair; 1 a row "
                                           "could not be repaired; 2 bad usage.");
     g_option_context_add_main_entries(ctx, entries, NULL);
@@ -247,9 +259,16 @@ int fpbctl_cmd_recover(int argc, char **argv)
         fprintf(stderr, "fpbctl recover: %s\n", error->message);
         return FPBCTL_EXIT_USAGE;
     }
-    if (argc > 1) {
-        fprintf(stderr, "fpbctl recover: unexpected argument '%s'\n", argv[1]);
+    if (argc > 2 || (argc == 2 && qmp != NULL)) {
+        fprintf(stderr, "fpbctl recover: unexpected argument '%s'\n", argv[argc - 1]);
         return FPBCTL_EXIT_USAGE;
     }
-    return run_recover(db, qmp);
+    if (connect != NULL && argc != 2) {
+        fprintf(stderr, "fpbctl recover: --connect needs a DOMAIN\n");
+        return FPBCTL_EXIT_USAGE;
+    }
+    filter = argc == 2   ? fpb_libvirt_orchestrator_source_id(connect, argv[1])
+             : qmp       ? fpbctl_canonical_path(qmp)
+                         : NULL;
+    return run_recover(db, filter);
 }

@@ -6,6 +6,7 @@
  */
 #define G_LOG_DOMAIN "fpbctl"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -63,6 +64,10 @@ static void print_usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+    /* A libvirtd that dies mid-call must be an error, not a killed fpbctl
+     * that leaves its journal row open: libvirt's client writes to its
+     * socket without MSG_NOSIGNAL. */
+    signal(SIGPIPE, SIG_IGN);
     if (argc < 2) {
         print_usage(stderr);
         return FPBCTL_EXIT_USAGE;

@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 
+#include "fpb-libvirt-options.h"
 #include "fpb-orchestrator.h"
 #include "fpb-policy.h"
 
@@ -28,6 +29,25 @@ int fpbctl_cmd_status(int argc, char **argv);
 /* The libvirt form of explain/migrate, or @bare for the --qmp/--facts form. */
 int fpbctl_libvirt_explain_or(int argc, char **argv, int (*bare)(int, char **));
 int fpbctl_libvirt_migrate_or(int argc, char **argv, int (*bare)(int, char **));
+
+/* fpbd's control socket (fpbctl-fpbd.c). */
+typedef struct _FpbctlFpbd FpbctlFpbd;
+/* Connects to @path (5 s at most) and sends @request (borrowed); reads
+ * then time out after @io_timeout_s (0: never). */
+FpbctlFpbd *fpbctl_fpbd_request(const char *path, json_object *request, guint io_timeout_s,
+                                GError **error);
+/* The next line fpbd sends (a JSON object). (transfer full) */
+json_object *fpbctl_fpbd_read(FpbctlFpbd *fpbd, GError **error);
+void fpbctl_fpbd_close(FpbctlFpbd *fpbd);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpbctlFpbd, fpbctl_fpbd_close)
+/* One request, one reply. (transfer full) */
+json_object *fpbctl_fpbd_ask(const char *path, json_object *request, GError **error);
+/* @socket, else fpbd.conf's (@config, or the default file). (transfer full) */
+char *fpbctl_fpbd_socket(const char *socket, const char *config, GError **error);
+/* fpbctl migrate DOMAIN DESTURI --via-fpbd: fpbd runs it, fpbctl follows. */
+int fpbctl_migrate_via_fpbd(const char *socket, const char *config, const char *connect,
+                            const char *db, const FpbLibvirtOptions *lv, const char *domain,
+                            const char *dest, gboolean json);
 
 /* Options shared by explain and migrate: the VM, its destination, the
  * per-VM policy and what the operator knows about the guest. */

@@ -23,13 +23,23 @@ struct _FpbdControl {
 };
 
 typedef struct {
+    gint refs;
+    gboolean broken; /* a write failed: the peer is gone */
     FpbdControl *control;
     GSocketConnection *conn;
     GDataInputStream *in;
 } Client;
 
-static void client_free(Client *c)
+struct _FpbdControlCall {
+    Client *client;
+    gboolean kept;
+};
+
+static void client_unref(Client *c)
 {
+    if (--c->refs > 0) {
+        return;
+    }
     g_object_unref(c->in);
     g_object_unref(c->conn);
     g_free(c);
@@ -69,17 +79,63 @@ static json_object *error_reply(const char *message)
     return r;
 }
 
-static json_object *handle_line(FpbdControl *control, const char *line)
+static json_object *handle_line(FpbdControlCall *call, const char *line)
 {
     g_autoptr(json_object) req = json_tokener_parse(line);
+    FpbdControl *control = call->client->control;
 
     if (req == NULL || !json_object_is_type(req, json_type_object)) {
         return error_reply("the request is not a JSON object");
     }
-    return control->handler(req, control->user_data);
+    return control->handler(req, call, control->user_data);
+}
+
+/* One line to the client; a failed write marks it broken. */
+static void send_line(Client *c, json_object *line)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *text =
+        g_strdup_printf("%s\n", json_object_to_json_string_ext(line, JSON_C_TO_STRING_PLAIN));
+    GOutputStream *out = g_io_stream_get_output_stream(G_IO_STREAM(c->conn));
+
+    /* Lines are small; a client that does not read them is cut off by the
+     * socket buffer, not by blocking the daemon for long. */
+    if (!c->broken && !g_output_stream_write_all(out, text, strlen(text), NULL, NULL, &error)) {
+        g_debug("control socket: write failed: %s", error->message);
+        c->broken = TRUE;
+    }
 }
 
 static void read_line(Client *c);
+
+FpbdControlCall *fpbd_control_call_keep(FpbdControlCall *call)
+{
+    FpbdControlCall *kept = g_new0(FpbdControlCall, 1);
+
+    call->kept = TRUE;
+    kept->client = call->client;
+    kept->client->refs++;
+    return kept;
+}
+
+void fpbd_control_call_send(FpbdControlCall *call, json_object *line)
+{
+    send_line(call->client, line);
+}
+
+void fpbd_control_call_reply(FpbdControlCall *call, json_object *reply)
+{
+    Client *c = call->client;
+
+    send_line(c, reply);
+    json_object_put(reply);
+    if (!c->broken) {
+        read_line(c); /* takes over the call's reference */
+    } else {
+        client_unref(c);
+    }
+    g_free(call);
+}
 
 static void on_line(GObject *source, GAsyncResult *res, gpointer data)
 {
@@ -88,23 +144,26 @@ static void on_line(GObject *source, GAsyncResult *res, gpointer data)
     gsize len = 0;
     g_autofree char *line =
         g_data_input_stream_read_line_finish_utf8(G_DATA_INPUT_STREAM(source), res, &len, &error);
-    g_autoptr(json_object) reply = NULL;
-    g_autofree char *text = NULL;
-    GOutputStream *out;
+    FpbdControlCall call = {.client = c};
+    json_object *reply;
 
     if (line == NULL) { /* EOF or error: the client is done */
-        client_free(c);
+        client_unref(c);
         return;
     }
     reply = len > FPBD_CONTROL_MAX_LINE ? error_reply("request line longer than 64 KiB")
-                                        : handle_line(c->control, line);
-    text = g_strdup_printf("%s\n", json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PLAIN));
-    out = g_io_stream_get_output_stream(G_IO_STREAM(c->conn));
-    /* Replies are small; a client that does not read them is cut off by
-     * the socket buffer, not by blocking the daemon for long. */
-    if (!g_output_stream_write_all(out, text, strlen(text), NULL, NULL, &error)) {
-        g_debug("control socket: write failed: %s", error->message);
-        client_free(c);
+                                        : handle_line(&call, line);
+    if (reply == NULL && call.kept) {
+        client_unref(c); /* the kept call holds the client until it answers */
+        return;
+    }
+    if (reply == NULL) {
+        reply = error_reply("internal error: the request got no reply");
+    }
+    send_line(c, reply);
+    json_object_put(reply);
+    if (c->broken) {
+        client_unref(c);
         return;
     }
     read_line(c);
@@ -125,6 +184,7 @@ static gboolean on_incoming(GSocketService *service G_GNUC_UNUSED, GSocketConnec
         return TRUE; /* dropped: the connection is closed when unreffed */
     }
     c = g_new0(Client, 1);
+    c->refs = 1; /* the pending read's */
     c->control = control;
     c->conn = g_object_ref(conn);
     c->in = g_data_input_stream_new(g_io_stream_get_input_stream(G_IO_STREAM(conn)));

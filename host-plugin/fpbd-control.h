@@ -19,9 +19,22 @@ G_BEGIN_DECLS
 #define FPBD_CONTROL_MAX_LINE (64 * 1024)
 
 typedef struct _FpbdControl FpbdControl;
+/* One request being answered; lets a handler answer later. */
+typedef struct _FpbdControlCall FpbdControlCall;
 
-/* Answers one request (borrowed) with a reply (transfer full). */
-typedef json_object *(*FpbdControlHandler)(json_object *request, gpointer user_data);
+/* Answers one request (borrowed) with a reply (transfer full), or returns
+ * NULL after taking @call with fpbd_control_call_keep() to answer later;
+ * the client's next request is read only after that answer. */
+typedef json_object *(*FpbdControlHandler)(json_object *request, FpbdControlCall *call,
+                                           gpointer user_data);
+
+/* Keeps @call (and its client) past the handler. (transfer full) */
+FpbdControlCall *fpbd_control_call_keep(FpbdControlCall *call);
+/* Sends an interim line (borrowed), e.g. progress; the call stays open.
+ * In the control's main context only. */
+void fpbd_control_call_send(FpbdControlCall *call, json_object *line);
+/* Sends the reply (transfer full) and frees @call. Main context only. */
+void fpbd_control_call_reply(FpbdControlCall *call, json_object *reply);
 
 /* Listens on @path (replacing a stale socket file). @group NULL: root only.
  * (transfer full) or NULL with @error. */

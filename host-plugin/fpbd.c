@@ -12,11 +12,13 @@
 #include <glib-unix.h>
 #include <libvirt-glib/libvirt-glib.h>
 #include <libvirt/virterror.h>
+#include <signal.h>
 #include <stdio.h>
 
 #include "fpb-conf-daemon.h"
 #include "fpb-journal.h"
 #include "fpb-libvirt-conn.h"
+#include "fpb-libvirt-options.h"
 #include "fpb-libvirt-orchestrator.h"
 #include "fpb-libvirt-steps.h"
 #include "fpbd-control.h"
@@ -29,9 +31,12 @@ typedef struct {
     int cb_lifecycle;
     int cb_job;
     guint reconnect_id;
-    GHashTable *running; /* domain name -> NULL */
+    GHashTable *running;   /* domain name -> NULL */
+    GHashTable *migrating; /* domain name -> NULL: fpbd runs its migration */
+    gboolean stopping;     /* SIGTERM: quit once no migration runs */
     guint hooks_seen;
     guint observed;
+    guint migrations;
 } Daemon;
 
 static void schedule_reconnect(Daemon *d);
@@ -189,6 +194,7 @@ static json_object *status_reply(Daemon *d)
 {
     json_object *r = reply_ok();
     json_object *doms = json_object_new_array();
+    json_object *migrating = json_object_new_array();
     GHashTableIter it;
     gpointer key;
 
@@ -196,11 +202,17 @@ static json_object *status_reply(Daemon *d)
     while (g_hash_table_iter_next(&it, &key, NULL)) {
         json_object_array_add(doms, json_object_new_string(key));
     }
+    g_hash_table_iter_init(&it, d->migrating);
+    while (g_hash_table_iter_next(&it, &key, NULL)) {
+        json_object_array_add(migrating, json_object_new_string(key));
+    }
     json_object_object_add(r, "version", json_object_new_string(FPB_VERSION));
     json_object_object_add(r, "uri", json_object_new_string(d->conf->uri));
     json_object_object_add(r, "connected", json_object_new_boolean(d->conn != NULL));
     json_object_object_add(r, "running", doms);
     json_object_object_add(r, "observed", json_object_new_int64(d->observed));
+    json_object_object_add(r, "migrating", migrating);
+    json_object_object_add(r, "migrations", json_object_new_int64(d->migrations));
     json_object_object_add(r, "hooks", json_object_new_int64(d->hooks_seen));
     json_object_object_add(r, "journal", json_object_new_string(fpb_journal_path(d->journal)));
     return r;
@@ -215,7 +227,167 @@ static const char *get_str(json_object *o, const char *key)
                : NULL;
 }
 
-static json_object *handle(json_object *req, gpointer data)
+/* ---- migrations run by fpbd ---- */
+
+/* One {"op":"migrate"} request: the orchestrator runs in a thread of its
+ * own (it blocks for the whole migration); the main loop keeps serving and
+ * sends its progress and reply. */
+typedef struct {
+    Daemon *d;
+    FpbdControlCall *call;
+    char *domain;
+    char *dest;
+    FpbLibvirtOptions lv;
+    FpbLibvirtMigrateRequest req; /* borrows the strings above */
+    FpbOutcome *outcome;
+    FpbMigrateResult result;
+} MigrateJob;
+
+typedef struct {
+    MigrateJob *job;
+    char *text;
+} ProgressLine;
+
+static json_object *error_reply(const char *format, ...) G_GNUC_PRINTF(1, 2);
+
+static json_object *error_reply(const char *format, ...)
+{
+    json_object *r = json_object_new_object();
+    g_autofree char *message = NULL;
+    va_list ap;
+
+    va_start(ap, format);
+    message = g_strdup_vprintf(format, ap);
+    va_end(ap);
+    json_object_object_add(r, "ok", json_object_new_boolean(FALSE));
+    json_object_object_add(r, "error", json_object_new_string(message));
+    return r;
+}
+
+static gboolean send_progress(gpointer data)
+{
+    ProgressLine *p = data;
+    g_autoptr(json_object) line = json_object_new_object();
+
+    json_object_object_add(line, "progress", json_object_new_string(p->text));
+    fpbd_control_call_send(p->job->call, line);
+    g_free(p->text);
+    g_free(p);
+    return G_SOURCE_REMOVE;
+}
+
+/* Called in the worker thread: handed to the main loop. */
+static void on_progress(const char *message, gpointer data)
+{
+    ProgressLine *p = g_new0(ProgressLine, 1);
+
+    g_message("%s", message);
+    p->job = data;
+    p->text = g_strdup(message);
+    g_idle_add(send_progress, p);
+}
+
+static const char *result_name(FpbMigrateResult r)
+{
+    return r == FPB_MIGRATE_OK ? "ok" : r == FPB_MIGRATE_FAILED ? "failed" : "refused";
+}
+
+static void job_free(MigrateJob *job)
+{
+    g_free(job->domain);
+    g_free(job->dest);
+    fpb_libvirt_options_clear(&job->lv);
+    fpb_outcome_free(job->outcome);
+    g_free(job);
+}
+
+static gboolean job_done(gpointer data)
+{
+    MigrateJob *job = data;
+    Daemon *d = job->d;
+    json_object *r = reply_ok();
+    g_autofree char *summary = fpb_outcome_summary(job->outcome);
+
+    json_object_object_add(r, "result", json_object_new_string(result_name(job->result)));
+    json_object_object_add(r, "summary", json_object_new_string(summary));
+    if (job->outcome->error != NULL) {
+        json_object_object_add(r, "error", json_object_new_string(job->outcome->error));
+    }
+    json_object_object_add(r, "row", fpb_outcome_to_json(job->outcome));
+    fpbd_control_call_reply(job->call, r);
+    g_message("VM '%s': migration to '%s' %s (journal row %" G_GINT64_FORMAT ")", job->domain,
+              job->dest, result_name(job->result), job->outcome->id);
+    g_hash_table_remove(d->migrating, job->domain);
+    d->migrations++;
+    job_free(job);
+    if (d->stopping && g_hash_table_size(d->migrating) == 0) {
+        g_main_loop_quit(d->loop);
+    }
+    return G_SOURCE_REMOVE;
+}
+
+static gpointer job_thread(gpointer data)
+{
+    MigrateJob *job = data;
+    g_autoptr(GError) error = NULL;
+    /* sqlite handles are not shared between threads: one of its own */
+    g_autoptr(FpbJournal) journal = fpb_journal_open(job->d->conf->journal_path, &error);
+
+    if (journal == NULL) {
+        job->outcome = fpb_outcome_new();
+        fpb_outcome_set(&job->outcome->vm, job->domain);
+        fpb_outcome_set(&job->outcome->phase, FPB_PHASE_REFUSED);
+        fpb_outcome_set_error(job->outcome, error->message);
+        job->result = FPB_MIGRATE_REFUSED;
+    } else {
+        job->outcome = fpb_libvirt_orchestrator_migrate(journal, &job->req, &job->result);
+    }
+    g_idle_add(job_done, job);
+    return NULL;
+}
+
+static json_object *start_migration(Daemon *d, json_object *req, FpbdControlCall *call)
+{
+    g_autoptr(GError) error = NULL;
+    const char *domain = get_str(req, "domain");
+    const char *dest = get_str(req, "dest");
+    json_object *options = NULL;
+    MigrateJob *job;
+
+    if (domain == NULL || dest == NULL) {
+        return error_reply("migrate: 'domain' and 'dest' (strings) are required");
+    }
+    if (d->stopping) {
+        return error_reply("VM '%s': fpbd is stopping, not starting a migration", domain);
+    }
+    if (g_hash_table_contains(d->migrating, domain)) {
+        return error_reply("VM '%s': fpbd is migrating it already", domain);
+    }
+    job = g_new0(MigrateJob, 1);
+    job->d = d;
+    job->domain = g_strdup(domain);
+    job->dest = g_strdup(dest);
+    fpb_libvirt_options_init(&job->lv);
+    fpb_libvirt_migrate_request_init(&job->req);
+    json_object_object_get_ex(req, "options", &options);
+    if (!fpb_libvirt_options_from_json(options, &job->lv, &error) ||
+        !fpb_libvirt_options_apply(&job->lv, &d->conf->policy, &job->req, &error)) {
+        job_free(job);
+        return error_reply("VM '%s': migrate: %s", domain, error->message);
+    }
+    job->req.source_uri = d->conf->uri;
+    job->req.domain = job->domain;
+    job->req.dest_uri = job->dest;
+    job->req.progress = on_progress;
+    job->req.progress_data = job;
+    job->call = fpbd_control_call_keep(call);
+    g_hash_table_add(d->migrating, g_strdup(domain));
+    g_message("VM '%s': migrating to '%s' for a client", domain, dest);
+    g_thread_unref(g_thread_new("fpbd-migrate", job_thread, job));
+    return NULL;
+}
+
+static json_object *handle(json_object *req, FpbdControlCall *call, gpointer data)
 {
     Daemon *d = data;
     const char *op = get_str(req, "op");
@@ -236,19 +408,30 @@ static json_object *handle(json_object *req, gpointer data)
         g_message("VM '%s': hook %s %s", vm ? vm : "?", action ? action : "?", sub ? sub : "?");
         return reply_ok();
     }
-    r = json_object_new_object();
-    json_object_object_add(r, "ok", json_object_new_boolean(FALSE));
-    json_object_object_add(r, "error",
-                           json_object_new_string("unknown op (expected ping, status "
-                                                  "or hook)"));
+    if (g_strcmp0(op, "migrate") == 0) {
+        return start_migration(d, req, call);
+    }
+    r = error_reply("unknown op (expected ping, status, hook or migrate)");
     return r;
 }
 
 /* ---- main ---- */
 
+/* A migration in flight is finished, not abandoned: its journal row and
+ * the guest's memory depend on it. A second signal quits at once (the
+ * rows stay open for `fpbctl recover`). */
 static gboolean on_signal(gpointer data)
 {
-    g_main_loop_quit(((Daemon *)data)->loop);
+    Daemon *d = data;
+    guint n = g_hash_table_size(d->migrating);
+
+    if (n == 0 || d->stopping) {
+        g_main_loop_quit(d->loop);
+    } else {
+        g_message("fpbd: stopping after %u running migration%s (signal again to quit now)", n,
+                  n == 1 ? "" : "s");
+    }
+    d->stopping = TRUE;
     return G_SOURCE_CONTINUE;
 }
 
@@ -267,6 +450,9 @@ static int run(Daemon *d)
         return 1;
     }
     fpb_libvirt_init();
+    /* libvirt's client writes without MSG_NOSIGNAL: a libvirtd that goes
+     * away must be a closed connection, not a dead daemon. */
+    signal(SIGPIPE, SIG_IGN);
     gvir_event_register();
     d->loop = g_main_loop_new(NULL, FALSE);
     g_unix_signal_add(SIGTERM, on_signal, d);
@@ -328,8 +514,10 @@ int main(int argc, char **argv)
         return 0;
     }
     d.running = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    d.migrating = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     status = run(&d);
     g_hash_table_unref(d.running);
+    g_hash_table_unref(d.migrating);
     fpb_journal_free(d.journal);
     return status;
 }

@@ -8,6 +8,11 @@
 #                           missing); prints the URIs as shell assignments
 #   lv-hosts.sh down DIR    stop everything started under DIR, by PID
 #   lv-hosts.sh uri DIR a|b the host's libvirt URI
+#   lv-hosts.sh kill-libvirtd DIR a|b
+#                           SIGKILL the host's libvirtd (its QEMUs and
+#                           virtlogd keep running), as a crash would
+#   lv-hosts.sh start-libvirtd DIR a|b
+#                           start it again in the host's mount namespace
 #
 # FPB_LV_HOOK="CMD ARGS" installs CMD as /etc/libvirt/hooks/qemu.d/fpb of
 # both hosts.
@@ -101,12 +106,47 @@ start_host() {
             echo "$(cat "$hd/$d.pid")" >> "$hd/pids"
         fi
     done
+    wait_socket "$hd" "$h"
+}
+
+# The host's libvirtd PID, from the pidfile it wrote.
+libvirtd_pid() {
+    cat "$1/$2/libvirtd.pid" 2>/dev/null || true
+}
+
+cmd_kill_libvirtd() {
+    pid=$(libvirtd_pid "$1" "$2")
+    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || die "host $2: libvirtd is not running"
+    kill -9 "$pid"
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+    # a crashed libvirtd leaves its pidfile and socket behind
+    rm -f "$1/$2/libvirtd.pid"
+}
+
+# libvirtd again, inside the mount namespace that virtlogd still holds.
+cmd_start_libvirtd() {
+    hd=$1/$2
+    logd=$(cat "$hd/virtlogd.pid" 2>/dev/null || true)
+    [ -n "$logd" ] && kill -0 "$logd" 2>/dev/null || die "host $2: virtlogd is gone"
+    pid=$(libvirtd_pid "$1" "$2")
+    [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null || die "host $2: libvirtd already runs"
+    rm -f "$hd/run/libvirt-sock"
+    nsenter --target "$logd" --mount libvirtd -d -p "$hd/libvirtd.pid"
+    i=0
+    while [ ! -s "$hd/libvirtd.pid" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+    [ -s "$hd/libvirtd.pid" ] || die "host $2: libvirtd did not start"
+    cat "$hd/libvirtd.pid" >> "$hd/pids"
+    wait_socket "$hd" "$2"
+}
+
+wait_socket() {
+    hd=$1
     i=0
     while [ ! -S "$hd/run/libvirt-sock" ]; do
         i=$((i + 1))
         if [ $i -ge 100 ] || ! kill -0 "$(cat "$hd/libvirtd.pid" 2>/dev/null)" 2>/dev/null; then
             tail -5 "$hd/log/libvirtd.log" >&2 || true
-            die "host $h: libvirtd did not create its socket (log: $hd/log/libvirtd.log)"
+            die "host $2: libvirtd did not create its socket (log: $hd/log/libvirtd.log)"
         fi
         sleep 0.1
     done
@@ -171,5 +211,7 @@ case "${1:-}" in
 up) [ $# = 2 ] || die "usage: $0 up DIR"; cmd_up "$2" ;;
 down) [ $# = 2 ] || die "usage: $0 down DIR"; cmd_down "$2" ;;
 uri) [ $# = 3 ] || die "usage: $0 uri DIR a|b"; uri_of "$2" "$3" ;;
-*) die "usage: $0 up|down|uri DIR" ;;
+kill-libvirtd) [ $# = 3 ] || die "usage: $0 kill-libvirtd DIR a|b"; cmd_kill_libvirtd "$2" "$3" ;;
+start-libvirtd) [ $# = 3 ] || die "usage: $0 start-libvirtd DIR a|b"; cmd_start_libvirtd "$2" "$3" ;;
+*) die "usage: $0 up|down|uri|kill-libvirtd|start-libvirtd DIR ..." ;;
 esac

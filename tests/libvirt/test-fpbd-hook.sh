@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # fpbd and fpb-hook without libvirtd: a bad fpbd.conf is an error with the
-# line, the control socket (mode, ping, status, unknown op), fpb-hook
+# line, the control socket (mode, ping, status, unknown op, migrate
+# requests checked and a refused one answered), fpb-hook
 # within 1 s whether fpbd is up, down or hung, never writing to stdout,
 # and fpbd stopping on SIGTERM. TAP on stdout.
 # Environment: FPBD, FPB_HOOK, FPBCTL.
@@ -65,6 +66,28 @@ check "fpbctl status: exit 0" [ $? = 0 ]
 check "fpbctl status: shows the libvirt state" grep -q "not connected, retrying" "$work/fpbctl-status.out"
 "$fpbctl" status --socket "$work/nobody.sock" > /dev/null 2>&1
 check "fpbctl status, fpbd down: exit 1" [ $? = 1 ]
+
+# migrate requests: checked before anything runs; a libvirt that is not
+# there is a refused migration with a journal row, answered after the
+# worker thread ran
+rq '{"op":"migrate","domain":"vm1"}' > "$work/m-nodest.json"
+check "migrate without dest: error reply" grep -q "'domain' and 'dest'" "$work/m-nodest.json"
+rq '{"op":"migrate","domain":"vm1","dest":"x","options":{"mode":"sideways"}}' > "$work/m-bad.json"
+check "migrate with a bad mode: error names VM and value" grep -q "VM 'vm1': migrate: .*sideways" "$work/m-bad.json"
+rq '{"op":"migrate","domain":"vm1","dest":"x","options":{"colour":"red"}}' > "$work/m-unk.json"
+check "migrate with an unknown option: error reply" grep -q "unknown option 'colour'" "$work/m-unk.json"
+"$fpbctl" migrate vm1 "qemu+unix:///system?socket=$work/nowhere" --via-fpbd --socket "$sock" \
+    --mode none --json > "$work/via.json" 2> "$work/via.err"
+check "fpbctl migrate --via-fpbd, libvirt unreachable: exit 2" [ $? = 2 ]
+check "fpbctl migrate --via-fpbd: fpbd's refusal names the VM" grep -q "VM 'vm1'" "$work/via.err"
+check "fpbctl migrate --via-fpbd: the row is printed" grep -q '"phase":"refused"' "$work/via.json"
+"$fpbctl" history --db "$work/journal.db" --json > "$work/hist.json" 2>&1
+check "the refused row is in fpbd's journal" grep -q '"requested_mode":"none"' "$work/hist.json"
+"$fpbctl" migrate vm1 x --via-fpbd --socket "$sock" --db "$work/other.db" > /dev/null 2>&1
+check "fpbctl migrate --via-fpbd --db: usage error" [ $? = 2 ]
+"$fpbctl" migrate vm1 x --via-fpbd --socket "$work/nobody.sock" > /dev/null 2> "$work/via-down.err"
+check "fpbctl migrate --via-fpbd, fpbd down: exit 1" [ $? = 1 ]
+check "fpbctl migrate --via-fpbd, fpbd down: says where" grep -q "nobody.sock" "$work/via-down.err"
 
 # ms since the epoch, for durations
 now_ms() { date +%s%3N; }

@@ -9,7 +9,11 @@
 # (TCG on QEMU 7.2). TAP on stdout.
 #
 # Then fpbd on one host records a `virsh migrate` passively (JOB_COMPLETED)
-# and both hosts' fpb-hook report to it.
+# and both hosts' fpb-hook report to it; fpbd on the other runs a migration
+# for fpbctl --via-fpbd; the source's libvirtd is killed mid-migration
+# (fpbctl gives the memory back once it returns, fpbd reconnects and
+# records the next migration); fpbctl is killed during inflation and
+# `fpbctl recover DOMAIN` gives the memory back.
 #
 # Environment: FPBCTL, FPBD, FPB_HOOK (the binaries), FPB_GUEST_DIR
 # (vmlinuz, initrd.img), FPB_SOURCE_ROOT. Needs root.
@@ -47,8 +51,12 @@ fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/fpb-lv-test.XXXXXX")
 fpbd_pid=
+fpbd_a_pid=
+mig_pid=
 cleanup() {
-    [ -n "$fpbd_pid" ] && kill "$fpbd_pid" 2>/dev/null && wait "$fpbd_pid" 2>/dev/null
+    for p in $fpbd_pid $fpbd_a_pid $mig_pid; do
+        kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
+    done
     "$here/lv-hosts.sh" down "$work/hosts" >/dev/null 2>&1
     rm -rf "$work"
 }
@@ -205,6 +213,7 @@ cat > "$work/fpbd-b.conf" <<CONF
 uri=$B
 socket=$work/fpbd.sock
 journal=$work/observed.db
+reconnect-seconds=1
 CONF
 "$fpbd" --config "$work/fpbd-b.conf" > "$work/fpbd.log" 2>&1 &
 fpbd_pid=$!
@@ -233,10 +242,119 @@ i=0
 while ! grep -q "hook release end" "$work/fpbd.log" && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 check "hook on b (source) reached fpbd: release end" grep -q "hook release end" "$work/fpbd.log"
 note "observed row: $(head -1 "$work/observed.json")"
-kill -TERM "$fpbd_pid"
-wait "$fpbd_pid"
-check "fpbd stops on SIGTERM" [ $? = 0 ]
+
+# ---- a migration run by fpbd (fpbctl --via-fpbd), from host a ----
+cat > "$work/fpbd-a.conf" <<CONF
+[daemon]
+uri=$A
+socket=$work/fpbd-a.sock
+journal=$work/fpbd-a.db
+reconnect-seconds=1
+CONF
+"$fpbd" --config "$work/fpbd-a.conf" > "$work/fpbd-a.log" 2>&1 &
+fpbd_a_pid=$!
+status_of() { echo '{"op":"status"}' | socat -t 2 - "UNIX-CONNECT:$1" 2>/dev/null; }
+i=0
+while ! status_of "$work/fpbd-a.sock" | grep -q '"connected":true' && [ $i -lt 100 ]; do
+    sleep 0.1
+    i=$((i + 1))
+done
+before=$(passes)
+"$fpbctl" migrate "$vm" "$B" --via-fpbd --socket "$work/fpbd-a.sock" --mode balloon --json \
+    --migrate-uri tcp://127.0.0.1 --listen-address 127.0.0.1 \
+    > "$work/via.json" 2> "$work/via.err"
+rc=$?
+check "migrate --via-fpbd: exit 0" [ $rc = 0 ]
+[ $rc = 0 ] || sed 's/^/#   /' "$work/via.err"
+check "migrate --via-fpbd: fpbd's progress shown" grep -q "fpbctl migrate (fpbd): VM '$vm': decided 'balloon'" "$work/via.err"
+check "migrate --via-fpbd: row done" grep -q '"phase":"done"' "$work/via.json"
+check "migrate --via-fpbd: the row is in fpbd's journal" sh -c \
+    "'$fpbctl' history --db '$work/fpbd-a.db' --json | grep -q '\"requested_mode\":\"balloon\",\"phase\":\"done\"'"
+status_of "$work/fpbd-a.sock" > "$work/fpbd-a-status.json"
+check "fpbd counts its migration and did not record it as observed" \
+    grep -q '"observed":0,"migrating":\[\],"migrations":1' "$work/fpbd-a-status.json"
+check "migrate --via-fpbd: domain runs on b" sh -c "virsh -q -c '$B' domstate '$vm' | grep -q running"
+check "migrate --via-fpbd: b has all the memory back" full_size "$B"
+check "migrate --via-fpbd: guest verifies its memory on b" wait_passes $((before + 3)) 60
+note "via fpbd: $(cat "$work/via.json")"
+
+# ---- libvirtd of the source dies mid-migration ----
+# fpbctl waits for it to come back and gives the memory back; fpbd (on b)
+# reconnects. 20 MB/s keeps the migration running long enough to be hit.
+"$fpbctl" migrate "$vm" "$A" --config "$work/fpbd.conf" --connect "$B" --mode balloon \
+    --db "$db" --json --max-bandwidth 20000000 --migrate-uri tcp://127.0.0.1 --listen-address 127.0.0.1 \
+    > "$work/crash.json" 2> "$work/crash.err" &
+mig_pid=$!
+i=0
+while ! grep -q "migrating to" "$work/crash.err" && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+sleep 1
+"$here/lv-hosts.sh" kill-libvirtd "$work/hosts" b
+check "host b's libvirtd killed mid-migration" [ $? = 0 ]
+sleep 2
+i=0
+while status_of "$work/fpbd.sock" | grep -q '"connected":true' && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+check "fpbd on b: not connected while libvirtd is down" sh -c \
+    "echo '{\"op\":\"status\"}' | socat -t 2 - UNIX-CONNECT:$work/fpbd.sock | grep -q '\"connected\":false'"
+"$here/lv-hosts.sh" start-libvirtd "$work/hosts" b
+check "host b's libvirtd started again" [ $? = 0 ]
+wait "$mig_pid"
+rc=$?
+check "libvirtd died: fpbctl exit 1 (failed)" [ $rc = 1 ]
+check "libvirtd died: row failed, not left open" grep -q '"phase":"failed"' "$work/crash.json"
+check "libvirtd died: memory given back on the source" \
+    grep -q '"restore":{"status":"done","where":"source"' "$work/crash.json"
+check "libvirtd died: fpbctl said it waited for libvirt" grep -q "lost the connection to libvirt" "$work/crash.err"
+check "libvirtd died: domain still runs on b" sh -c "virsh -q -c '$B' domstate '$vm' | grep -q running"
+check "libvirtd died: b has all its memory" full_size "$B"
+before=$(passes)
+check "libvirtd died: guest still verifies its memory" wait_passes $((before + 2)) 60
+check "libvirtd died: no bad page" [ "$(bad_passes)" = 0 ]
+i=0
+while ! status_of "$work/fpbd.sock" | grep -q '"connected":true' && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+check "fpbd on b reconnected after libvirtd's restart" sh -c \
+    "echo '{\"op\":\"status\"}' | socat -t 2 - UNIX-CONNECT:$work/fpbd.sock | grep -q '\"connected\":true'"
+note "crash row: $(cat "$work/crash.json")"
+
+# ---- fpbctl killed during inflation; fpbctl recover DOMAIN ----
+"$fpbctl" migrate "$vm" "$A" --config "$work/fpbd.conf" --connect "$B" --mode balloon \
+    --max-prep-seconds 60 --db "$db" \
+    --migrate-uri tcp://127.0.0.1 --listen-address 127.0.0.1 > /dev/null 2> "$work/killed.err" &
+mig_pid=$!
+i=0
+while ! grep -q "inflating the balloon" "$work/killed.err" && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+sleep 0.5
+kill -9 "$mig_pid"
+wait "$mig_pid" 2>/dev/null
+check "fpbctl killed during inflation: its row is left open" sh -c \
+    "'$fpbctl' history --db '$db' --json | grep -q '\"phase\":\"preparing\"'"
+"$fpbctl" recover "$vm" --connect "$B" --db "$db" > "$work/recover.out" 2>&1
+check "recover DOMAIN: exit 0" [ $? = 0 ]
+check "recover DOMAIN: gave the memory back on the source" \
+    grep -q "source memory back to 1024 MiB (done)" "$work/recover.out"
+check "recover DOMAIN: no open row left" sh -c \
+    "! '$fpbctl' history --db '$db' --json | grep -q '\"phase\":\"preparing\"'"
+check "recover DOMAIN: b has all its memory" full_size "$B"
+"$fpbctl" recover "$vm" --connect "$B" --db "$db" > "$work/recover2.out" 2>&1
+check "recover again: nothing to recover" grep -q "nothing to recover" "$work/recover2.out"
+note "recover: $(cat "$work/recover.out")"
+
+# ---- after the restart, fpbd still records what others do ----
+before=$(passes)
+check "virsh migrate b -> a after libvirtd's restart" virsh -q -c "$B" migrate --live --p2p \
+    --persistent --undefinesource "$vm" "$A" --migrateuri tcp://127.0.0.1 --listen-address 127.0.0.1
+i=0
+while ! status_of "$work/fpbd.sock" | grep -q '"observed":2' && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+check "fpbd recorded it too (no row lost to the restart)" sh -c \
+    "echo '{\"op\":\"status\"}' | socat -t 2 - UNIX-CONNECT:$work/fpbd.sock | grep -q '\"observed\":2'"
+check "guest verifies its memory on a" wait_passes $((before + 3)) 60
+
+for p in "$fpbd_pid" "$fpbd_a_pid"; do
+    kill -TERM "$p"
+    wait "$p"
+    check "fpbd stops on SIGTERM" [ $? = 0 ]
+done
 fpbd_pid=
+fpbd_a_pid=
 
 "$fpbctl" history --db "$db" > "$work/history.out" 2>&1
 note "journal: $(grep -c . "$work/history.out") lines of history"

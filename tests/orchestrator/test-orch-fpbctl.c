@@ -45,7 +45,11 @@ static const UsageCase usage_cases[] = {
      "unexpected argument 'vm'"},
     {"/fpbctl/explain/both", {"explain", "--qmp", "/x", "--facts", "/y", NULL}, 2, "one of them"},
     {"/fpbctl/history/bad-last", {"history", "--last", "-3", NULL}, 2, "fpbctl history:"},
-    {"/fpbctl/recover/extra-arg", {"recover", "vm", NULL}, 2, "unexpected argument"},
+    {"/fpbctl/recover/extra-arg", {"recover", "vm1", "vm2", NULL}, 2, "unexpected argument 'vm2'"},
+    {"/fpbctl/recover/domain-and-qmp", {"recover", "vm1", "--qmp", "/x", NULL}, 2,
+     "unexpected argument 'vm1'"},
+    {"/fpbctl/recover/connect-alone", {"recover", "--connect", "qemu:///system", NULL}, 2,
+     "--connect needs a DOMAIN"},
     {"/fpbctl/help-lists-commands", {"--help", NULL}, 0, NULL},
 };
 

@@ -105,7 +105,7 @@ static const UsageCase usage_cases[] = {
     {"/fpbctl/usage/unknown-command", {"frobnicate", NULL}, 2, NULL, "unknown command 'frobnicate'"},
     {"/fpbctl/usage/explain-help", {"explain", "--help", NULL}, 0, "--facts", NULL},
     {"/fpbctl/usage/explain-no-facts", {"explain", NULL}, 2, NULL, "--facts FILE is required"},
-    {"/fpbctl/usage/explain-bad-option", {"explain", "--qmp", "x", NULL}, 2, NULL,
+    {"/fpbctl/usage/explain-bad-option", {"explain", "--qmp", "x", "--db", "@DB@", NULL}, 2, NULL,
      "fpbctl explain:"},
     {"/fpbctl/usage/explain-extra-arg", {"explain", "--facts", "@GOLDEN@/facts-2gib-stock-tcg.facts.json", "vm1", NULL}, 2,
      NULL, "unexpected argument 'vm1'"},
@@ -117,10 +117,17 @@ static const UsageCase usage_cases[] = {
      0, "Decision: balloon", NULL},
 };
 
+/* @BAD@: a malformed facts file; @DB@: a journal in the case's own
+ * directory (never the host's /var/lib/fpb). */
 static char *expand(const char *arg, const char *bad)
 {
     if (g_str_equal(arg, "@BAD@")) {
         return g_strdup(bad);
+    }
+    if (g_str_equal(arg, "@DB@")) {
+        g_autofree char *dir = g_path_get_dirname(bad);
+
+        return g_build_filename(dir, "journal.db", NULL);
     }
     if (g_str_has_prefix(arg, "@GOLDEN@")) {
         return g_strconcat(golden_dir, arg + strlen("@GOLDEN@"), NULL);
@@ -143,7 +150,14 @@ static void test_usage(gconstpointer data)
     g_ptr_array_add(args, NULL);
     run_fpbctl((const char *const *)args->pdata, &r);
     g_unlink(bad);
-    g_rmdir(dir);
+    for (const char *const *f = (const char *const[]){"journal.db", "journal.db-wal",
+                                                       "journal.db-shm", "journal.db-journal", NULL};
+         *f != NULL; f++) {
+        g_autofree char *path = g_build_filename(dir, *f, NULL);
+
+        g_unlink(path);
+    }
+    g_assert_cmpint(g_rmdir(dir), ==, 0);
     if (r.status != c->status || (c->stdout_has && !strstr(r.out, c->stdout_has)) ||
         (c->stderr_has && !strstr(r.err, c->stderr_has))) {
         g_printerr("stdout: %s\nstderr: %s\n", r.out, r.err);
