@@ -165,8 +165,14 @@ static void store_stats(FpbVmFacts *v, const virDomainMemoryStatStruct *st, int 
     }
 }
 
+static gboolean stats_fresh(const FpbPolicyFacts *f)
+{
+    return f->stats.age_seconds >= 0 && f->stats.age_seconds <= STATS_PERIOD_S + 1;
+}
+
 /* libvirt reports the stats of the balloon's last poll; switch polling on
- * when off and wait (bounded) for a sample newer than that. */
+ * when off and wait (bounded) for a sample newer than that, and one that
+ * agrees with the balloon's size. */
 static void collect_stats(virDomainPtr dom, const FpbVmFactsOptions *o, FpbVmFacts *v)
 {
     virDomainMemoryStatStruct st[VIR_DOMAIN_MEMORY_STAT_NR];
@@ -183,7 +189,7 @@ static void collect_stats(virDomainPtr dom, const FpbVmFactsOptions *o, FpbVmFac
             return;
         }
         store_stats(v, st, n);
-        if (v->facts.stats.age_seconds >= 0 && v->facts.stats.age_seconds <= STATS_PERIOD_S + 1) {
+        if (stats_fresh(&v->facts) && fpb_vm_facts_stats_agree_with_balloon(&v->facts)) {
             return;
         }
         if (v->facts.stats.age_seconds < 0 && !v->stats_polling_enabled) {
@@ -192,7 +198,11 @@ static void collect_stats(virDomainPtr dom, const FpbVmFactsOptions *o, FpbVmFac
             }
         }
         if (g_get_monotonic_time() >= deadline) {
-            g_ptr_array_add(v->notes, g_strdup("guest stats: no fresh sample, ignoring"));
+            if (!stats_fresh(&v->facts)) {
+                g_ptr_array_add(v->notes, g_strdup("guest stats: no fresh sample, ignoring"));
+            } else {
+                fpb_vm_facts_forget_stale_stats(v);
+            }
             return;
         }
         g_usleep(POLL_MS * 1000 * 5);

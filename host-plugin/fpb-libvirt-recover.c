@@ -164,20 +164,10 @@ static void give_back_on(const FpbLibvirtGiveBack *gb, End *where, gboolean is_d
     FpbBalloonStep step;
 
     fpb_outcome_set(&row->restore_where, name);
-    if (!fpb_libvirt_balloon_run(where->dom, gb->original_bytes,
-                                 is_dest && virDomainIsPersistent(where->dom) == 1,
-                                 RESTORE_BUDGET_S, RESTORE_STALL_MS, &step, &error)) {
-        fpb_outcome_set(&row->restore_status, "failed");
-        g_string_append_printf(notes, "; giving memory back on the %s failed: %s", name,
-                               error->message);
-        return;
-    }
-    row->restore_seconds = step.seconds;
-    row->restore_final_bytes = step.reached_bytes;
-    fpb_outcome_set(&row->restore_status,
-                    g_strcmp0(step.stopped, FPB_BALLOON_STOPPED_TARGET) == 0 ? "done" : "partial");
-    g_string_append_printf(notes, "; %s memory back to %" G_GINT64_FORMAT " MiB (%s)", name,
-                           step.reached_bytes / (1024 * 1024), row->restore_status);
+    fpb_libvirt_balloon_run(where->dom, gb->original_bytes,
+                            is_dest && virDomainIsPersistent(where->dom) == 1, RESTORE_BUDGET_S,
+                            RESTORE_STALL_MS, &step, &error);
+    fpb_recover_note_restore(row, name, &step, error, notes);
 }
 
 gboolean fpb_libvirt_give_back(const FpbLibvirtGiveBack *gb, FpbOutcome *row, GString *notes)

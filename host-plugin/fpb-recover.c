@@ -121,6 +121,23 @@ gboolean fpb_recover_row_used_balloon(const FpbOutcome *row)
            fpb_policy_mode_uses_balloon(mode);
 }
 
+void fpb_recover_note_restore(FpbOutcome *row, const char *where, const FpbBalloonStep *step,
+                              const GError *error, GString *notes)
+{
+    if (error != NULL) {
+        fpb_outcome_set(&row->restore_status, "failed");
+        g_string_append_printf(notes, "; giving memory back on the %s failed: %s", where,
+                               error->message);
+        return;
+    }
+    row->restore_seconds = step->seconds;
+    row->restore_final_bytes = step->reached_bytes;
+    fpb_outcome_set(&row->restore_status,
+                    g_strcmp0(step->stopped, FPB_BALLOON_STOPPED_TARGET) == 0 ? "done" : "partial");
+    g_string_append_printf(notes, "; %s memory back to %" G_GINT64_FORMAT " MiB (%s)", where,
+                           step->reached_bytes / (1024 * 1024), row->restore_status);
+}
+
 /* Gives the guest its memory back on @qmp; fills the restore fields. */
 static void give_back(FpbOutcome *row, FpbQmpClient *qmp, const char *where, GString *notes)
 {
@@ -134,18 +151,8 @@ static void give_back(FpbOutcome *row, FpbQmpClient *qmp, const char *where, GSt
         g_string_append_printf(notes, "; the original memory size of the %s is unknown", where);
         return;
     }
-    if (!fpb_balloon_step_run(qmp, original, RESTORE_BUDGET_S, RESTORE_STALL_MS, &step, &error)) {
-        fpb_outcome_set(&row->restore_status, "failed");
-        g_string_append_printf(notes, "; giving memory back on the %s failed: %s", where,
-                               error->message);
-        return;
-    }
-    row->restore_seconds = step.seconds;
-    row->restore_final_bytes = step.reached_bytes;
-    fpb_outcome_set(&row->restore_status,
-                    g_strcmp0(step.stopped, FPB_BALLOON_STOPPED_TARGET) == 0 ? "done" : "partial");
-    g_string_append_printf(notes, "; %s memory back to %" G_GINT64_FORMAT " MiB (%s)", where,
-                           step.reached_bytes / (1024 * 1024), row->restore_status);
+    fpb_balloon_step_run(qmp, original, RESTORE_BUDGET_S, RESTORE_STALL_MS, &step, &error);
+    fpb_recover_note_restore(row, where, &step, error, notes);
 }
 
 /* Repairs what can be repaired; @notes collects what was done. */

@@ -10,6 +10,7 @@
  */
 #pragma once
 
+#include "fpb-balloon-step.h"
 #include "fpb-journal.h"
 #include "fpb-qmp.h"
 
@@ -24,6 +25,12 @@ gint64 fpb_recover_process_start_time(GPid pid);
 /* TRUE if the fpbctl that owns @row is still alive (so the row is not
  * abandoned, just busy). */
 gboolean fpb_recover_row_owner_alive(const FpbOutcome *row);
+
+/* Writes a restore attempt on @where ("source", "destination") into
+ * @row's restore_* fields and "; ..." into @notes: failed with @error, or
+ * done/partial from @step. */
+void fpb_recover_note_restore(FpbOutcome *row, const char *where, const FpbBalloonStep *step,
+                              const GError *error, GString *notes);
 
 /* TRUE if @row's mode inflated the balloon (memory may be missing). */
 gboolean fpb_recover_row_used_balloon(const FpbOutcome *row);

@@ -219,6 +219,34 @@ static void store_stats(FpbVmFacts *v, const FpbQmpBalloonStats *s)
 
 /* Switches stats polling on if off, then waits (bounded) for a sample that
  * is at most one polling interval old. */
+/* Slack: the kernel's own reservation (about 6 % of a 1 GiB guest here)
+ * plus a margin. */
+#define STATS_SLACK_SHARE 0.10
+#define STATS_SLACK_BYTES (64.0 * 1024 * 1024)
+
+gboolean fpb_vm_facts_stats_agree_with_balloon(const FpbPolicyFacts *f)
+{
+    gint64 actual = f->balloon_actual_bytes > 0 ? f->balloon_actual_bytes : f->ram_bytes;
+
+    return f->stats.total_bytes <= 0 ||
+           (double)(actual - f->stats.total_bytes) <=
+               STATS_SLACK_SHARE * (double)actual + STATS_SLACK_BYTES;
+}
+
+void fpb_vm_facts_forget_stale_stats(FpbVmFacts *v)
+{
+    if (fpb_vm_facts_stats_agree_with_balloon(&v->facts)) {
+        return;
+    }
+    g_ptr_array_add(v->notes,
+                    g_strdup_printf("guest stats: MemTotal %" G_GINT64_FORMAT
+                                    " MiB predates the balloon's %" G_GINT64_FORMAT
+                                    " MiB (a sample from before the last deflation), ignoring",
+                                    v->facts.stats.total_bytes >> 20,
+                                    v->facts.balloon_actual_bytes >> 20));
+    v->facts.stats = (FpbPolicyStats){-1, -1, -1, -1, -1.0};
+}
+
 static void collect_stats(FpbQmpClient *qmp, const FpbVmFactsOptions *o, FpbVmFacts *v)
 {
     g_autoptr(GError) error = NULL;
@@ -246,7 +274,11 @@ static void collect_stats(FpbQmpClient *qmp, const FpbVmFactsOptions *o, FpbVmFa
     since = g_get_real_time() / G_USEC_PER_SEC - (v->stats_polling_enabled ? 0 : interval);
     while (fpb_qmp_balloon_get_stats(qmp, v->balloon_qom_path, &s, &error)) {
         store_stats(v, &s);
-        if (stats_fresh(&s, since) || g_get_monotonic_time() >= deadline) {
+        if (stats_fresh(&s, since) && fpb_vm_facts_stats_agree_with_balloon(&v->facts)) {
+            return;
+        }
+        if (g_get_monotonic_time() >= deadline) {
+            fpb_vm_facts_forget_stale_stats(v);
             return;
         }
         g_usleep(POLL_MS * 1000);

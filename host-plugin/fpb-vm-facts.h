@@ -63,4 +63,13 @@ void fpb_vm_facts_take_version(FpbVmFacts *v, const FpbVmFactsOptions *o,
  * wins, kstrtobool spellings); UNKNOWN when absent or unparsable. */
 FpbPolicyInitOnAlloc fpb_vm_facts_parse_init_on_alloc(const char *cmdline);
 
+/* A guest's MemTotal follows its balloon: FALSE when the stats' total is
+ * far below the balloon's size, i.e. the sample was taken before the
+ * balloon last grew (right after a deflation) and understates free memory.
+ * Unknown totals agree. */
+gboolean fpb_vm_facts_stats_agree_with_balloon(const FpbPolicyFacts *facts);
+
+/* Forgets stats that disagree with the balloon, with a note. */
+void fpb_vm_facts_forget_stale_stats(FpbVmFacts *v);
+
 G_END_DECLS

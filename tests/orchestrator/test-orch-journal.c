@@ -280,6 +280,35 @@ static void test_owner_alive(void)
 
 #define ADD(path, fn) g_test_add(path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
 
+/* A stats sample from before the balloon last grew is not believed. */
+static void test_stats_agree_with_balloon(void)
+{
+    g_autoptr(FpbVmFacts) v = g_new0(FpbVmFacts, 1);
+    const gint64 mib = 1024 * 1024;
+
+    v->notes = g_ptr_array_new_with_free_func(g_free);
+    fpb_policy_facts_init(&v->facts);
+    v->facts.ram_bytes = 1024 * mib;
+    v->facts.balloon_actual_bytes = 1024 * mib;
+    v->facts.stats.total_bytes = 961 * mib; /* a 1 GiB guest's MemTotal here */
+    v->facts.stats.free_bytes = 700 * mib;
+    g_assert_true(fpb_vm_facts_stats_agree_with_balloon(&v->facts));
+    v->facts.stats.total_bytes = -1; /* unknown: nothing to disagree with */
+    g_assert_true(fpb_vm_facts_stats_agree_with_balloon(&v->facts));
+    /* measured in a CI run: 654 MiB right after deflating from 466 MiB */
+    v->facts.stats.total_bytes = 654 * mib;
+    g_assert_false(fpb_vm_facts_stats_agree_with_balloon(&v->facts));
+    fpb_vm_facts_forget_stale_stats(v);
+    g_assert_cmpint(v->facts.stats.free_bytes, ==, -1);
+    g_assert_cmpfloat(v->facts.stats.age_seconds, <, 0);
+    g_assert_cmpuint(v->notes->len, ==, 1);
+    g_assert_nonnull(strstr(v->notes->pdata[0], "predates the balloon's 1024 MiB"));
+    /* inflated to 466 MiB, a matching sample agrees */
+    v->facts.balloon_actual_bytes = 466 * mib;
+    v->facts.stats.total_bytes = 404 * mib;
+    g_assert_true(fpb_vm_facts_stats_agree_with_balloon(&v->facts));
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -292,6 +321,7 @@ int main(int argc, char **argv)
     g_test_add_func("/orchestrator/outcome/json", test_outcome_json);
     g_test_add_func("/orchestrator/outcome/json-no-decision", test_outcome_json_no_decision);
     g_test_add_func("/orchestrator/facts/init-on-alloc", test_init_on_alloc);
+    g_test_add_func("/orchestrator/facts/stats-agree-with-balloon", test_stats_agree_with_balloon);
     g_test_add_func("/orchestrator/recover/owner-alive", test_owner_alive);
     return g_test_run();
 }
