@@ -303,6 +303,44 @@ static void observe_speed(FpbPolicyHistory *h, const FpbCostInputs *in, const Ob
     }
 }
 
+/* A run without hints fixes s_u·R + s·F (its zero pages); a hint run with
+ * fpb's driver fixes s_u·R + (1 − e)·s·F (its zero pages: the unhinted free
+ * ones are split by s). Once the history holds both kinds, a new run is
+ * solved together with the other kind's sum, and the other estimate moves
+ * so that that sum still holds: a history of mixed modes does not drift
+ * (e.g. s_u learned with the prior s of a fresh guest, then s learned as
+ * 1.0). Below this e the two sums are nearly the same equation. */
+#define MIN_JOINT_HINT_EFFICIENCY 0.5
+
+static void shift_estimate(FpbPolicyEstimate *e, FpbPolicyQuantity q, double by)
+{
+    double lo, hi;
+
+    if (e->samples == 0 || !isfinite(by)) {
+        return;
+    }
+    fpb_policy_quantity_limits(q, &lo, &hi);
+    e->value = CLAMP(e->value + by, lo, hi);
+}
+
+static void keep_hint_runs_sum(FpbPolicyHistory *h, const FpbCostInputs *in, double old_s)
+{
+    double ds =
+        fpb_policy_estimate_get(&h->zero_share, FPB_POLICY_QUANTITY_ZERO_SHARE, old_s) - old_s;
+
+    shift_estimate(&h->used_zero_share, FPB_POLICY_QUANTITY_USED_ZERO_SHARE,
+                   -(1.0 - in->hint_efficiency) * in->free * ds / in->ram);
+}
+
+static void keep_runs_without_hints_sum(FpbPolicyHistory *h, const FpbCostInputs *in, double old_su)
+{
+    double dsu =
+        fpb_policy_estimate_get(&h->used_zero_share, FPB_POLICY_QUANTITY_USED_ZERO_SHARE, old_su) -
+        old_su;
+
+    shift_estimate(&h->zero_share, FPB_POLICY_QUANTITY_ZERO_SHARE, -dsu * in->ram / in->free);
+}
+
 /* Zero share from a migration without hints: every page QEMU found zero is
  * ballooned (already or just now), in use but zero (s_u), or free and zero. */
 static void observe_zero_share(FpbPolicyHistory *h, const FpbCostInputs *in,
@@ -310,12 +348,20 @@ static void observe_zero_share(FpbPolicyHistory *h, const FpbCostInputs *in,
 {
     double zero_bytes = (double)o->zero_pages * FPB_COST_PAGE_SIZE;
     double ballooned = (in->ram - in->actual) + (double)MAX(o->inflated_bytes, 0);
+    double e = in->hint_efficiency;
+    double s;
 
     if (o->zero_pages < 0 || in->free < MIN_OBSERVED_BYTES) {
         return;
     }
-    fpb_policy_estimate_observe(&h->zero_share, FPB_POLICY_QUANTITY_ZERO_SHARE,
-                                (zero_bytes - ballooned - used_zero(in)) / in->free);
+    s = (zero_bytes - ballooned - used_zero(in)) / in->free;
+    if (h->used_zero_share.samples > 0 && e >= MIN_JOINT_HINT_EFFICIENCY) {
+        double hint_sum = used_zero(in) + (1.0 - e) * in->zero_share * in->free;
+
+        s = (zero_bytes - ballooned - hint_sum) / (e * in->free);
+    }
+    fpb_policy_estimate_observe(&h->zero_share, FPB_POLICY_QUANTITY_ZERO_SHARE, s);
+    keep_hint_runs_sum(h, in, in->zero_share);
 }
 
 /* Stock (or unknown) driver: the non-zero bytes hints kept off the wire
@@ -337,6 +383,20 @@ static void observe_stock_hints(FpbPolicyHistory *h, const FpbCostInputs *in,
                                 (expected - (double)o->normal_bytes) / dirty_left);
 }
 
+/* The zero bytes of free memory a hint run's unhinted pages are split by:
+ * s·F, or, once runs without hints fixed s_u·R + s·F, the s that satisfies
+ * both that sum and this run's @hint_zero = s_u·R + (1 − e)·s·F. */
+static double free_zero_bytes_for_hint_run(const FpbPolicyHistory *h, const FpbCostInputs *in,
+                                           double e, double hint_zero)
+{
+    double none_sum = used_zero(in) + in->zero_share * in->free;
+
+    if (h->zero_share.samples == 0 || e < MIN_JOINT_HINT_EFFICIENCY) {
+        return in->zero_share * in->free;
+    }
+    return CLAMP((none_sum - hint_zero) / e, 0.0, in->free);
+}
+
 /* fpb's driver allocates nothing: the pages QEMU did not look at (RAM minus
  * normal and zero pages) are the hinted ones, so e = hinted / free memory
  * left after inflation. The zero pages are then the ballooned ones, the
@@ -348,6 +408,7 @@ static void observe_fpb_hints(FpbPolicyHistory *h, const FpbCostInputs *in,
     double free_left = MAX(0.0, in->free - inflate);
     double zero_bytes = (double)o->zero_pages * FPB_COST_PAGE_SIZE;
     double scanned = (double)o->normal_bytes + zero_bytes;
+    double hint_zero = zero_bytes - (in->ram - in->actual) - inflate;
     double e, unhinted_zero;
 
     if (o->normal_bytes < 0 || o->zero_pages < 0 || free_left < MIN_OBSERVED_BYTES) {
@@ -355,10 +416,10 @@ static void observe_fpb_hints(FpbPolicyHistory *h, const FpbCostInputs *in,
     }
     e = CLAMP((in->ram - scanned) / free_left, 0.0, 1.0);
     fpb_policy_estimate_observe(&h->hint_efficiency, FPB_POLICY_QUANTITY_HINT_EFFICIENCY, e);
-    unhinted_zero = (1.0 - e) * MIN(in->zero_share * in->free, free_left);
+    unhinted_zero = (1.0 - e) * MIN(free_zero_bytes_for_hint_run(h, in, e, hint_zero), free_left);
     fpb_policy_estimate_observe(&h->used_zero_share, FPB_POLICY_QUANTITY_USED_ZERO_SHARE,
-                                (zero_bytes - (in->ram - in->actual) - inflate - unhinted_zero) /
-                                    in->ram);
+                                (hint_zero - unhinted_zero) / in->ram);
+    keep_runs_without_hints_sum(h, in, in->used_zero_share);
 }
 
 void fpb_cost_model_observe(FpbPolicyHistory *history, const FpbPolicyFacts *facts,

@@ -234,6 +234,27 @@ static void test_fresh_after_hint(void)
     assert_within(p.migrate_seconds, 1.037, 0.25);
 }
 
+/* A hint run (which split its unhinted free pages with the prior s = 0.25)
+ * and a run without hints (which finds s = 0.96) in either order: the
+ * history predicts both modes (fpbctl's journal of the benchmark, fresh,
+ * unlimited: before, hint predicted 111 MB for 143 MB after this pair). */
+static void test_mixed_modes(gconstpointer data)
+{
+    gboolean hint_first = GPOINTER_TO_INT(data);
+    FpbPolicyFacts f;
+    FpbPolicyPrediction p = {0};
+    FpbPolicyOutcome hint = bench_outcome(FPB_POLICY_MODE_HINT, 35079, 16811, 0.774);
+    FpbPolicyOutcome none = bench_outcome(FPB_POLICY_MODE_NONE, 35373, 227037, 3.983);
+
+    bench_facts(&f, FRESH, UNLIMITED);
+    fpb_cost_model_observe(&f.history, &f, hint_first ? &hint : &none);
+    fpb_cost_model_observe(&f.history, &f, hint_first ? &none : &hint);
+    predict(&f, FPB_POLICY_MODE_HINT, 0, &p);
+    assert_within((double)p.bytes, 34858 * 4104.0 + 8791 * 9, 0.10);
+    predict(&f, FPB_POLICY_MODE_NONE, 0, &p);
+    assert_within((double)p.bytes, 147.0e6, 0.10);
+}
+
 /* Below the cap both T and c_z are CPU work: one run scales both so that
  * the run is reproduced; at the cap the zero pages' time is what is left
  * after the cap's share. */
@@ -356,6 +377,10 @@ int main(int argc, char **argv)
     g_test_add_func("/policy/calibration/balloon-after-none", test_balloon_after_none);
     g_test_add_func("/policy/calibration/fresh-after-hint", test_fresh_after_hint);
     g_test_add_func("/policy/calibration/speed", test_observe_speed);
+    g_test_add_data_func("/policy/calibration/mixed-modes/hint-first", GINT_TO_POINTER(TRUE),
+                         test_mixed_modes);
+    g_test_add_data_func("/policy/calibration/mixed-modes/none-first", GINT_TO_POINTER(FALSE),
+                         test_mixed_modes);
     g_test_add_func("/policy/calibration/garbage", test_observe_garbage);
     return g_test_run();
 }
