@@ -296,7 +296,8 @@ static gboolean read_history(json_object *top, FpbPolicyHistory *h, GError **err
 {
     static const char *const keys[] = {"migrations",   "hint_efficiency",  "inflate_bytes_per_second",
                                        "deflate_bytes_per_second", "zero_share",
-                                       "bandwidth_bytes_per_second", NULL};
+                                       "bandwidth_bytes_per_second", "used_zero_share",
+                                       "zero_page_seconds", NULL};
     json_object *obj = NULL;
     gint64 migrations = 0;
 
@@ -312,7 +313,9 @@ static gboolean read_history(json_object *top, FpbPolicyHistory *h, GError **err
         !read_estimate(obj, "inflate_bytes_per_second", &h->inflate_rate, error) ||
         !read_estimate(obj, "deflate_bytes_per_second", &h->deflate_rate, error) ||
         !read_estimate(obj, "zero_share", &h->zero_share, error) ||
-        !read_estimate(obj, "bandwidth_bytes_per_second", &h->bandwidth, error)) {
+        !read_estimate(obj, "bandwidth_bytes_per_second", &h->bandwidth, error) ||
+        !read_estimate(obj, "used_zero_share", &h->used_zero_share, error) ||
+        !read_estimate(obj, "zero_page_seconds", &h->zero_page_seconds, error)) {
         return FALSE;
     }
     if (migrations > G_MAXUINT) {
@@ -626,6 +629,8 @@ static json_object *history_to_json(const FpbPolicyHistory *h)
     json_object_object_add(obj, "deflate_bytes_per_second", estimate_to_json(&h->deflate_rate));
     json_object_object_add(obj, "zero_share", estimate_to_json(&h->zero_share));
     json_object_object_add(obj, "bandwidth_bytes_per_second", estimate_to_json(&h->bandwidth));
+    json_object_object_add(obj, "used_zero_share", estimate_to_json(&h->used_zero_share));
+    json_object_object_add(obj, "zero_page_seconds", estimate_to_json(&h->zero_page_seconds));
     return obj;
 }
 

@@ -44,7 +44,17 @@ static const char schema_sql[] =
     " inflate_rate REAL, inflate_rate_samples INTEGER,"
     " deflate_rate REAL, deflate_rate_samples INTEGER,"
     " zero_share REAL, zero_share_samples INTEGER,"
-    " bandwidth REAL, bandwidth_samples INTEGER);";
+    " bandwidth REAL, bandwidth_samples INTEGER,"
+    " used_zero_share REAL, used_zero_share_samples INTEGER,"
+    " zero_page_seconds REAL, zero_page_seconds_samples INTEGER);";
+
+/* Version 1 -> 2: the cost model learns two more quantities per VM. */
+static const char upgrade_1_sql[] =
+    "ALTER TABLE vm_history ADD COLUMN used_zero_share REAL;"
+    "ALTER TABLE vm_history ADD COLUMN used_zero_share_samples INTEGER;"
+    "ALTER TABLE vm_history ADD COLUMN zero_page_seconds REAL;"
+    "ALTER TABLE vm_history ADD COLUMN zero_page_seconds_samples INTEGER;"
+    "UPDATE schema_version SET version = 2;";
 
 static gboolean sql_error(FpbJournal *j, const char *what, GError **error)
 {
@@ -96,8 +106,9 @@ static gboolean check_schema(FpbJournal *j, GError **error)
                     j->path, version, FPB_JOURNAL_SCHEMA_VERSION);
         return FALSE;
     }
-    if (version == 0 && !exec(j, "INSERT INTO schema_version (version) VALUES (1)",
-                              "writing the schema version", error)) {
+    if ((version == 0 && !exec(j, "INSERT INTO schema_version (version) VALUES (2)",
+                               "writing the schema version", error)) ||
+        (version == 1 && !exec(j, upgrade_1_sql, "upgrading the schema to version 2", error))) {
         exec(j, "ROLLBACK", "rollback", NULL);
         return FALSE;
     }
@@ -366,6 +377,8 @@ static const EstimateColumn estimate_columns[] = {
     {"deflate_rate", offsetof(FpbPolicyHistory, deflate_rate)},
     {"zero_share", offsetof(FpbPolicyHistory, zero_share)},
     {"bandwidth", offsetof(FpbPolicyHistory, bandwidth)},
+    {"used_zero_share", offsetof(FpbPolicyHistory, used_zero_share)},
+    {"zero_page_seconds", offsetof(FpbPolicyHistory, zero_page_seconds)},
 };
 
 static void read_estimate(sqlite3_stmt *stmt, int col, FpbPolicyEstimate *e)
@@ -389,7 +402,9 @@ gboolean fpb_journal_load_history(FpbJournal *j, const char *vm, FpbPolicyHistor
         prepare(j,
                 "SELECT migrations, hint_efficiency, hint_efficiency_samples, inflate_rate,"
                 " inflate_rate_samples, deflate_rate, deflate_rate_samples, zero_share,"
-                " zero_share_samples, bandwidth, bandwidth_samples FROM vm_history WHERE vm = ?",
+                " zero_share_samples, bandwidth, bandwidth_samples, used_zero_share,"
+                " used_zero_share_samples, zero_page_seconds, zero_page_seconds_samples"
+                " FROM vm_history WHERE vm = ?",
                 error);
     FpbPolicyHistory h;
     int rc;
@@ -423,7 +438,9 @@ gboolean fpb_journal_save_history(FpbJournal *j, const char *vm, const FpbPolicy
                 "INSERT OR REPLACE INTO vm_history (vm, migrations, hint_efficiency,"
                 " hint_efficiency_samples, inflate_rate, inflate_rate_samples, deflate_rate,"
                 " deflate_rate_samples, zero_share, zero_share_samples, bandwidth,"
-                " bandwidth_samples) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " bandwidth_samples, used_zero_share, used_zero_share_samples,"
+                " zero_page_seconds, zero_page_seconds_samples)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 error);
 
     if (stmt == NULL) {

@@ -22,7 +22,8 @@
 G_BEGIN_DECLS
 
 #define FPB_JOURNAL_DEFAULT_PATH "/var/lib/fpb/journal.db"
-#define FPB_JOURNAL_SCHEMA_VERSION 1
+/* 2: vm_history gained used_zero_share and zero_page_seconds */
+#define FPB_JOURNAL_SCHEMA_VERSION 2
 
 #define FPB_JOURNAL_ERROR (fpb_journal_error_quark())
 GQuark fpb_journal_error_quark(void);

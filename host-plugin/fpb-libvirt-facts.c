@@ -12,6 +12,8 @@
 #define KIB 1024
 #define STATS_PERIOD_S 2
 #define POLL_MS 100
+/* "No cap" as the policy sees it: the top of its bandwidth range. */
+#define FPB_LIBVIRT_UNLIMITED_BANDWIDTH 100e9
 #define DIRTY_RATE_WAIT_MS 3000
 #define BALLOON_VIRTIO_PATH "/machine/peripheral/balloon0/virtio-backend"
 
@@ -255,11 +257,11 @@ static void collect_migration_parameters(virDomainPtr dom, const FpbVmFactsOptio
         downtime_ms <= 60000) {
         v->facts.downtime_limit_seconds = (double)downtime_ms / 1000.0;
     }
-    /* libvirt's default cap is "unlimited": the bandwidth stays unknown
-     * unless fpb sets one. */
-    if (o->max_bandwidth > 0) {
-        v->facts.bandwidth_bytes_per_second = (double)o->max_bandwidth;
-    }
+    /* libvirt's default cap is "unlimited" (it sets QEMU's max-bandwidth to
+     * its maximum), so the migration's own throughput is the limit, not
+     * QEMU's 128 MiB/s default that the policy assumes for an unknown cap. */
+    v->facts.bandwidth_bytes_per_second =
+        o->max_bandwidth > 0 ? (double)o->max_bandwidth : FPB_LIBVIRT_UNLIMITED_BANDWIDTH;
 }
 
 FpbVmFacts *fpb_libvirt_facts_collect(virDomainPtr dom, const FpbVmFactsOptions *o,

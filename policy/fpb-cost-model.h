@@ -18,16 +18,40 @@ G_BEGIN_DECLS
 #define FPB_COST_PAGE_HEADER_BYTES 8.0
 #define FPB_COST_ZERO_PAGE_BYTES 9.0
 
-/* FACTS.md baseline: 'nothing' sent 1683 MB in 12.4 s (TCG, loopback). */
-#define FPB_COST_PRIOR_BANDWIDTH (1683e6 / 12.4)
+/* QEMU 7.2's max-bandwidth default (MAX_THROTTLE, 128 MiB/s): the cap when
+ * the facts do not say. FACTS.md's baseline ran under it: 'nothing' sent
+ * 1683 MB in 12.4 s = 135.7 MB/s. */
+#define FPB_COST_QEMU_DEFAULT_MAX_BANDWIDTH (128.0 * FPB_COST_MIB)
+/* What QEMU moves of non-zero pages when no cap holds it back (TCG here,
+ * fpb-patched QEMU 7.2, unix socket): docs/bench/runs.json, least squares
+ * over 38 runs: 15.4 us per normal page = 4104 B / 15.4 us = 266 MB/s. */
+#define FPB_COST_PRIOR_THROUGHPUT 266e6
+/* Seconds QEMU spends on one zero page (scan, zero check, header), which a
+ * bandwidth cap does not hide: the same least squares, 13.5 us. */
+#define FPB_COST_PRIOR_ZERO_PAGE_SECONDS 13.5e-6
+/* KVM was never measured here (nested KVM is unusable): the link is taken
+ * as the limit (the quantity's maximum throughput), and a zero page costs
+ * what the cheapest measurement found, FACTS.md's balloon run: 2.6 s for
+ * 321 MB (2.39 s at the 128 MiB/s cap) and ~446k zero pages = 0.47 us. */
+#define FPB_COST_PRIOR_THROUGHPUT_KVM 100e9
+#define FPB_COST_PRIOR_ZERO_PAGE_SECONDS_KVM 0.47e-6
 /* FACTS.md baseline: 2 GiB guest, 1683 MB sent of 2147 MB: 464 MB of zero
  * pages out of about 1828 MB free (2 GiB - 320 MB in use). */
 #define FPB_COST_PRIOR_ZERO_SHARE 0.25
-/* FACTS.md: 'balloon value' to 600 MiB on a 2048 MiB guest took 4.0 s:
- * 1448 MiB / 4.0 s = 362 MiB/s = 379.6 MB/s under TCG. */
-#define FPB_COST_PRIOR_INFLATE_RATE_TCG (1448.0 * FPB_COST_MIB / 4.0)
+/* Zero pages in memory the guest does not report free (kernel tables and
+ * reservations), as a share of RAM: docs/bench/runs.json, hint runs with
+ * fpb's driver (which skip the free memory), median of 30: 9.1k of 262k
+ * pages = 0.035. */
+#define FPB_COST_PRIOR_USED_ZERO_SHARE 0.035
+/* docs/bench/runs.json: balloon inflation under TCG, median of the 12 runs
+ * that inflated >= 64 MiB: 66 MB/s (19.5 .. 135 MB/s; libvirt 38 .. 97).
+ * FACTS.md's 380 MB/s (1448 MiB in 4.0 s) was not seen again. */
+#define FPB_COST_PRIOR_INFLATE_RATE_TCG 66e6
 /* Issue 4's seed figure for KVM (not measured on this machine). */
 #define FPB_COST_PRIOR_INFLATE_RATE_KVM 1.6e9
+/* docs/bench/runs.json: giving the same memory back, median of 12: 709 MB/s
+ * (438 .. 1193 MB/s): deflating zeroes nothing. */
+#define FPB_COST_PRIOR_DEFLATE_RATE_TCG 709e6
 /* Share of the dirty free memory that hints keep off the wire, relative to
  * the best measured hint run (init_on_alloc=0, 317 MB):
  * (1683 - 725) / (1683 - 317) = 0.70 for the stock driver, init_on_alloc=1. */
@@ -61,13 +85,18 @@ typedef struct {
     double hint_efficiency; /* e */
     double inflate_rate;
     double deflate_rate;
-    double bandwidth;    /* W */
-    gboolean bandwidth_prior;
+    double cap;          /* C: max-bandwidth */
+    gboolean bandwidth_prior; /* C unknown: QEMU's default assumed */
+    double throughput;   /* T: non-zero bytes/s without a cap */
+    double bandwidth;    /* W = min(C, T): what non-zero pages move at */
+    double used_zero_share; /* s_u */
+    double zero_page_seconds; /* c_z */
     double dirty_rate;   /* D, 0 when unknown */
     gboolean dirty_rate_unknown;
     double downtime;     /* d */
     double margin;
     gboolean driver_holds_hinted_pages; /* stock/unknown driver allocates what it hints */
+    gboolean hinted_pages_resent_zero;  /* ... and init_on_alloc zeroes them: sent again */
     gboolean calibrated; /* some estimate came from history */
 } FpbCostInputs;
 

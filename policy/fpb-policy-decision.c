@@ -208,9 +208,9 @@ static void explain_model(const FpbCostInputs *in, FpbPolicyDecision *d)
     }
     if (in->bandwidth_prior) {
         add_reason(d, FPB_REASON_BANDWIDTH_UNKNOWN,
-                   g_strdup_printf("the bandwidth is unknown: assuming %.1f MB/s, the FACTS.md "
-                                   "baseline (TCG, loopback)",
-                                   in->bandwidth / 1e6));
+                   g_strdup_printf("the bandwidth cap is unknown: assuming QEMU's default, "
+                                   "%.1f MB/s",
+                                   in->cap / 1e6));
     }
     if (!d->predictions[d->mode].converges) {
         add_reason(d, FPB_REASON_MAY_NOT_CONVERGE,
@@ -221,7 +221,7 @@ static void explain_model(const FpbCostInputs *in, FpbPolicyDecision *d)
                g_strdup(in->calibrated ? "the cost model is calibrated from this VM's recorded "
                                          "migrations"
                                        : "no recorded migrations of this VM: the cost model uses "
-                                         "the FACTS.md priors"));
+                                         "its priors (FACTS.md, the benchmark)"));
 }
 
 static gboolean request_mode(FpbPolicyRequest request, FpbPolicyMode *ret)

@@ -16,6 +16,10 @@ static const struct {
     [FPB_POLICY_QUANTITY_DEFLATE_RATE] = {10e6, 50e9},
     [FPB_POLICY_QUANTITY_ZERO_SHARE] = {0.0, 1.0},
     [FPB_POLICY_QUANTITY_BANDWIDTH] = {1e6, 100e9},
+    [FPB_POLICY_QUANTITY_USED_ZERO_SHARE] = {0.0, 1.0},
+    /* 10 ns (a zero check of 4 KiB at memory speed) .. 1 ms (a page fault
+     * on a badly overloaded host) */
+    [FPB_POLICY_QUANTITY_ZERO_PAGE_SECONDS] = {10e-9, 1e-3},
 };
 
 void fpb_policy_quantity_limits(FpbPolicyQuantity quantity, double *ret_min, double *ret_max)

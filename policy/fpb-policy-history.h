@@ -26,7 +26,10 @@ typedef struct {
     FpbPolicyEstimate inflate_rate;     /* bytes/s the balloon inflated */
     FpbPolicyEstimate deflate_rate;     /* bytes/s the balloon deflated */
     FpbPolicyEstimate zero_share;       /* share of free memory that is zero pages, 0..1 */
-    FpbPolicyEstimate bandwidth;        /* bytes/s migration throughput observed */
+    FpbPolicyEstimate bandwidth;        /* bytes/s of non-zero pages QEMU moves when no cap
+                                         * holds it back (the migration's own throughput) */
+    FpbPolicyEstimate used_zero_share;  /* zero pages in memory not free, share of RAM, 0..1 */
+    FpbPolicyEstimate zero_page_seconds; /* seconds QEMU spends on one zero page */
 } FpbPolicyHistory;
 
 /* Which quantity; selects the clamp limits. */
@@ -36,6 +39,8 @@ typedef enum {
     FPB_POLICY_QUANTITY_DEFLATE_RATE,
     FPB_POLICY_QUANTITY_ZERO_SHARE,
     FPB_POLICY_QUANTITY_BANDWIDTH,
+    FPB_POLICY_QUANTITY_USED_ZERO_SHARE,
+    FPB_POLICY_QUANTITY_ZERO_PAGE_SECONDS,
 } FpbPolicyQuantity;
 
 /* Limits an observation or a stored estimate of @quantity is clamped to. */

@@ -5,9 +5,9 @@
  * time, each migration done by `fpbctl migrate --json` (as
  * tests/orchestrator/fpb-orch-demo.c does) and each destination verified by
  * the guest's own workload. Before the first run of each VM (scenario,
- * bandwidth, guest driver) one calibration migration (auto) feeds fpbctl's
- * per-VM history in the run's own journal, so the predictions judged are
- * calibrated ones.
+ * bandwidth, guest driver) one calibration migration (auto, or the mode of
+ * --calibrate-mode) feeds fpbctl's per-VM history in the run's own journal,
+ * so the predictions judged are calibrated ones.
  *
  * Writes OUTPUT/{runs.csv,runs.json,medians.md,chart.svg} after every run
  * (a cut-short run leaves what it had), fpbctl's stderr in
@@ -27,7 +27,7 @@
 #include "fpb-qmp-json.h"
 
 typedef struct {
-    char *fpbctl, *qemu, *output, *scenarios, *modes, *bandwidths, *driver;
+    char *fpbctl, *qemu, *output, *scenarios, *modes, *bandwidths, *driver, *calibrate_mode;
     int reps, mem_mib, verify_passes, timeout_s, init_on_alloc;
     gboolean no_calibrate;
 } Options;
@@ -63,6 +63,10 @@ static const GOptionEntry entries[] = {
      "N"},
     {"no-calibrate", 0, 0, G_OPTION_ARG_NONE, &opt.no_calibrate,
      "No calibration migration before each VM's first run", NULL},
+    {"calibrate-mode", 0, 0, G_OPTION_ARG_STRING, &opt.calibrate_mode,
+     "Mode of the calibration migrations: auto, none, balloon or hint+balloon (default auto; "
+     "only none and balloon show the model the zero share of free memory)",
+     "MODE"},
     {"verify-passes", 0, 0, G_OPTION_ARG_INT, &opt.verify_passes,
      "Verification passes each destination must finish (default 1)", "N"},
     {"timeout", 0, 0, G_OPTION_ARG_INT, &opt.timeout_s,
@@ -220,6 +224,7 @@ static json_object *meta_json(const char *qemu_version, gboolean has_fpb)
     json_object_object_add(m, "init_on_alloc", json_object_new_int(opt.init_on_alloc));
     json_object_object_add(m, "reps", json_object_new_int(opt.reps));
     json_object_object_add(m, "calibrate", json_object_new_boolean(!opt.no_calibrate));
+    json_object_object_add(m, "calibrate_mode", json_object_new_string(opt.calibrate_mode));
     json_object_object_add(m, "verify_passes", json_object_new_int(opt.verify_passes));
     json_object_object_add(m, "host", host_json());
     return m;
@@ -296,7 +301,7 @@ static void run_mode(Bench *b, const char *scenario, gint64 bw, const BenchMode 
     if (!opt.no_calibrate && !g_hash_table_contains(b->calibrated, vm) &&
         (!g_str_equal(driver, "fpb") || b->setup.guest_has_fpb_driver)) {
         g_hash_table_add(b->calibrated, g_strdup(vm));
-        run_one(b, bench_run_new(scenario, "auto", driver, vm, bw, 0, TRUE));
+        run_one(b, bench_run_new(scenario, opt.calibrate_mode, driver, vm, bw, 0, TRUE));
     }
     run_one(b, bench_run_new(scenario, m->label, driver, vm, bw, rep, FALSE));
 }
@@ -352,6 +357,15 @@ static int finish(Bench *b)
     return bad ? 1 : 0;
 }
 
+/* The calibration runs on the VM's own driver: the modes that name a
+ * driver (hint-stock, hint-fpb) would change it. */
+static gboolean calibrate_mode_valid(const char *label)
+{
+    const BenchMode *m = bench_mode_find(label);
+
+    return m != NULL && m->driver == NULL;
+}
+
 static gboolean parse_options(int *argc, char ***argv, GError **error)
 {
     g_autoptr(GOptionContext) ctx = g_option_context_new("- fpb's benchmark matrix");
@@ -360,12 +374,15 @@ static gboolean parse_options(int *argc, char ***argv, GError **error)
     if (!g_option_context_parse(ctx, argc, argv, error)) {
         return FALSE;
     }
+    opt.calibrate_mode = opt.calibrate_mode ? opt.calibrate_mode : g_strdup("auto");
     if (opt.reps < 1 || opt.mem_mib < 256 || opt.verify_passes < 1 || opt.timeout_s < 10 ||
         opt.init_on_alloc < -1 || opt.init_on_alloc > 1 ||
-        (opt.driver && !g_str_equal(opt.driver, "fpb") && !g_str_equal(opt.driver, "stock"))) {
+        (opt.driver && !g_str_equal(opt.driver, "fpb") && !g_str_equal(opt.driver, "stock")) ||
+        !calibrate_mode_valid(opt.calibrate_mode)) {
         g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
                     "bad value: need --reps >= 1, --mem >= 256, --verify-passes >= 1, "
-                    "--timeout >= 10, --init-on-alloc -1|0|1, --driver fpb|stock");
+                    "--timeout >= 10, --init-on-alloc -1|0|1, --driver fpb|stock, "
+                    "--calibrate-mode auto|none|balloon|hint+balloon");
         return FALSE;
     }
     if (opt.qemu) {

@@ -57,7 +57,7 @@ static FpbOutcome *sample_outcome(const char *vm, const char *phase)
     return o;
 }
 
-/* A new file gets its directory, WAL and schema version 1. */
+/* A new file gets its directory, WAL and the current schema version. */
 static void test_open_creates(Fixture *f, gconstpointer data)
 {
     g_autoptr(GError) error = NULL;
@@ -205,6 +205,58 @@ static void test_history(Fixture *f, gconstpointer data)
     g_assert_cmpfloat_with_epsilon(back.bandwidth.value, 150e6, 1);
     g_assert_cmpfloat_with_epsilon(back.inflate_rate.value, 400e6, 1);
     g_assert_cmpuint(back.zero_share.samples, ==, 0);
+    fpb_policy_estimate_observe(&h.used_zero_share, FPB_POLICY_QUANTITY_USED_ZERO_SHARE, 0.04);
+    fpb_policy_estimate_observe(&h.zero_page_seconds, FPB_POLICY_QUANTITY_ZERO_PAGE_SECONDS, 12e-6);
+    g_assert_true(fpb_journal_save_history(j, "vm", &h, &error));
+    g_assert_true(fpb_journal_load_history(j, "vm", &back, &error));
+    g_assert_cmpuint(back.used_zero_share.samples, ==, 1);
+    g_assert_cmpfloat_with_epsilon(back.used_zero_share.value, 0.04, 1e-12);
+    g_assert_cmpfloat_with_epsilon(back.zero_page_seconds.value, 12e-6, 1e-15);
+}
+
+/* A version 1 journal (before the zero-page quantities) is upgraded in
+ * place: its history stays, the new quantities start at their priors. */
+static void test_schema_upgrade(Fixture *f, gconstpointer data)
+{
+    static const char v1[] =
+        "CREATE TABLE schema_version (version INTEGER NOT NULL);"
+        "INSERT INTO schema_version VALUES (1);"
+        "CREATE TABLE vm_history (vm TEXT PRIMARY KEY, migrations INTEGER NOT NULL,"
+        " hint_efficiency REAL, hint_efficiency_samples INTEGER,"
+        " inflate_rate REAL, inflate_rate_samples INTEGER,"
+        " deflate_rate REAL, deflate_rate_samples INTEGER,"
+        " zero_share REAL, zero_share_samples INTEGER,"
+        " bandwidth REAL, bandwidth_samples INTEGER);"
+        "INSERT INTO vm_history (vm, migrations, bandwidth, bandwidth_samples)"
+        " VALUES ('old', 2, 200e6, 2);";
+    g_autoptr(GError) error = NULL;
+    g_autoptr(FpbJournal) j = NULL;
+    g_autofree char *sub = g_build_filename(f->dir, "sub", NULL);
+    FpbPolicyHistory back;
+    sqlite3 *db = NULL;
+
+    (void)data;
+    g_assert_cmpint(g_mkdir(sub, 0700), ==, 0);
+    g_assert_cmpint(sqlite3_open(f->db, &db), ==, SQLITE_OK);
+    g_assert_cmpint(sqlite3_exec(db, v1, NULL, NULL, NULL), ==, SQLITE_OK);
+    sqlite3_close(db);
+    j = fpb_journal_open(f->db, &error);
+    g_assert_no_error(error);
+    g_assert_true(fpb_journal_load_history(j, "old", &back, &error));
+    g_assert_cmpuint(back.migrations, ==, 2);
+    g_assert_cmpfloat_with_epsilon(back.bandwidth.value, 200e6, 1);
+    g_assert_cmpuint(back.used_zero_share.samples, ==, 0);
+    g_assert_cmpuint(back.zero_page_seconds.samples, ==, 0);
+    back.zero_page_seconds = (FpbPolicyEstimate){.value = 5e-6, .samples = 1};
+    g_assert_true(fpb_journal_save_history(j, "old", &back, &error));
+    g_assert_true(fpb_journal_load_history(j, "old", &back, &error));
+    g_assert_cmpuint(back.zero_page_seconds.samples, ==, 1);
+    g_clear_pointer(&j, fpb_journal_free);
+    /* opening it again finds version 2 and changes nothing */
+    j = fpb_journal_open(f->db, &error);
+    g_assert_no_error(error);
+    g_assert_true(fpb_journal_load_history(j, "old", &back, &error));
+    g_assert_cmpuint(back.zero_page_seconds.samples, ==, 1);
 }
 
 /* The JSON names issue 5 fixes. */
@@ -318,6 +370,7 @@ int main(int argc, char **argv)
     ADD("/orchestrator/journal/open-rows", test_open_rows);
     ADD("/orchestrator/journal/garbage-row", test_garbage_row);
     ADD("/orchestrator/journal/history", test_history);
+    ADD("/orchestrator/journal/schema-upgrade", test_schema_upgrade);
     g_test_add_func("/orchestrator/outcome/json", test_outcome_json);
     g_test_add_func("/orchestrator/outcome/json-no-decision", test_outcome_json_no_decision);
     g_test_add_func("/orchestrator/facts/init-on-alloc", test_init_on_alloc);

@@ -25,6 +25,8 @@ static void assert_history_equal(const FpbPolicyHistory *a, const FpbPolicyHisto
     assert_estimate_equal(&a->deflate_rate, &b->deflate_rate);
     assert_estimate_equal(&a->zero_share, &b->zero_share);
     assert_estimate_equal(&a->bandwidth, &b->bandwidth);
+    assert_estimate_equal(&a->used_zero_share, &b->used_zero_share);
+    assert_estimate_equal(&a->zero_page_seconds, &b->zero_page_seconds);
 }
 
 static void assert_facts_equal(const FpbPolicyFacts *a, const FpbPolicyFacts *b)
@@ -69,7 +71,8 @@ static void make_representable(FpbPolicyFacts *f)
 {
     FpbPolicyEstimate *e[] = {&f->history.hint_efficiency, &f->history.inflate_rate,
                               &f->history.deflate_rate, &f->history.zero_share,
-                              &f->history.bandwidth};
+                              &f->history.bandwidth, &f->history.used_zero_share,
+                              &f->history.zero_page_seconds};
 
     for (gsize i = 0; i < G_N_ELEMENTS(e); i++) {
         e[i]->value = fabs(e[i]->value);

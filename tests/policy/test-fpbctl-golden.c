@@ -114,7 +114,7 @@ static const UsageCase usage_cases[] = {
     {"/fpbctl/refused/malformed", {"explain", "--facts", "@BAD@", NULL}, 2, NULL,
      ": malformed JSON"},
     {"/fpbctl/human/table", {"explain", "--facts", "@GOLDEN@/facts-2gib-stock-tcg.facts.json", NULL},
-     0, "Decision: balloon", NULL},
+     0, "Decision: none", NULL},
 };
 
 /* @BAD@: a malformed facts file; @DB@: a journal in the case's own

@@ -188,9 +188,11 @@ static void m_no_convergence(FpbPolicyFacts *f)
 {
     f->dirty_rate_bytes_per_second = 500e6;
 }
+/* A 1 GB/s cap over which this VM moved 300 MB/s: 'none' takes 5.7 s, less
+ * than inflating 1448 MiB (4.0 s) and giving it back (2.1 s). */
 static void m_calibrated(FpbPolicyFacts *f)
 {
-    f->history.migrations = 1;
+    f->bandwidth_bytes_per_second = 1e9;
     f->history.bandwidth = (FpbPolicyEstimate){.value = 300e6, .samples = 1};
 }
 
