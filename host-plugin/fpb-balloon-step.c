@@ -18,6 +18,7 @@ static gboolean poll_until_done(FpbQmpClient *qmp, gint64 target, double budget_
     gboolean inflating = target < ret->start_bytes;
     gint64 last_actual = ret->start_bytes;
     gint64 last_progress_us = start_us;
+    gboolean moved = FALSE;
 
     for (;;) {
         guint64 actual = 0;
@@ -37,8 +38,9 @@ static gboolean poll_until_done(FpbQmpClient *qmp, gint64 target, double budget_
         if (ret->reached_bytes != last_actual) {
             last_actual = ret->reached_bytes;
             last_progress_us = now;
+            moved = TRUE;
         }
-        if (now - last_progress_us >= (gint64)stall_ms * 1000) {
+        if (fpb_balloon_stalled(now, last_progress_us, moved, stall_ms)) {
             ret->stopped = FPB_BALLOON_STOPPED_NO_PROGRESS;
             return TRUE;
         }

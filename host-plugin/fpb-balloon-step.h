@@ -18,6 +18,23 @@ G_BEGIN_DECLS
 #define FPB_BALLOON_STOPPED_NO_PROGRESS "no-progress"
 #define FPB_BALLOON_STOPPED_BUDGET "budget"
 
+/* A guest may answer its first balloon request late: under TCG, right
+ * after an incoming migration, the stock driver did not move for over 3 s
+ * (a CI run). Before the first move a step waits this long, not only
+ * @stall_ms, before it calls the guest unresponsive. Below the default
+ * 10 s budget, so an unresponsive guest is still told apart from a slow
+ * one. */
+#define FPB_BALLOON_FIRST_MOVE_MS 8000
+
+/* TRUE when the guest has not moved for long enough to give up. */
+static inline gboolean fpb_balloon_stalled(gint64 now_us, gint64 last_move_us, gboolean moved,
+                                           guint stall_ms)
+{
+    guint wait_ms = moved ? stall_ms : MAX(stall_ms, FPB_BALLOON_FIRST_MOVE_MS);
+
+    return now_us - last_move_us >= (gint64)wait_ms * 1000;
+}
+
 /* The balloon counts in 4 KiB pages; within this of the target is there. */
 #define FPB_BALLOON_TOLERANCE_BYTES (1024 * 1024)
 

@@ -28,6 +28,7 @@ gboolean fpb_libvirt_balloon_run(virDomainPtr dom, gint64 target, gboolean persi
 {
     gint64 t0 = g_get_monotonic_time();
     gint64 last_move = t0;
+    gboolean moved = FALSE;
     gint64 actual = fpb_libvirt_facts_balloon_bytes(dom, error);
 
     *ret = (FpbBalloonStep){.start_bytes = actual,
@@ -45,7 +46,7 @@ gboolean fpb_libvirt_balloon_run(virDomainPtr dom, gint64 target, gboolean persi
             ret->stopped = FPB_BALLOON_STOPPED_TARGET;
             break;
         }
-        if (now - last_move >= (gint64)stall_ms * 1000) {
+        if (fpb_balloon_stalled(now, last_move, moved, stall_ms)) {
             ret->stopped = FPB_BALLOON_STOPPED_NO_PROGRESS;
             break;
         }
@@ -60,6 +61,7 @@ gboolean fpb_libvirt_balloon_run(virDomainPtr dom, gint64 target, gboolean persi
         }
         if (cur != actual) {
             last_move = g_get_monotonic_time();
+            moved = TRUE;
         }
         actual = ret->reached_bytes = cur;
     }

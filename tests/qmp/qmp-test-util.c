@@ -91,7 +91,7 @@ char *qmp_test_tmpdir_new(void)
     g_error("too many temporary directories");
 }
 
-void qmp_test_tmpdir_remove(const char *dir)
+static void remove_files(const char *dir)
 {
     g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
     const char *name;
@@ -101,7 +101,19 @@ void qmp_test_tmpdir_remove(const char *dir)
 
         g_unlink(path);
     }
-    g_rmdir(dir);
+}
+
+void qmp_test_tmpdir_remove(const char *dir)
+{
+    /* A QEMU that is still exiting may write its log or socket after the
+     * first pass (a CI run left such a directory): try again for 2 s. */
+    for (int tries = 0; tries < 20; tries++) {
+        remove_files(dir);
+        if (g_rmdir(dir) == 0 || errno != ENOTEMPTY) {
+            break;
+        }
+        g_usleep(100 * 1000);
+    }
     for (int i = 0; i < MAX_DIRS; i++) {
         if (strcmp(dirs[i], dir) == 0) {
             dirs[i][0] = '\0';
