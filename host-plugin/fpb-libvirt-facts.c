@@ -5,6 +5,7 @@
 
 #include "fpb-libvirt-conn.h"
 #include "fpb-libvirt-facts.h"
+#include "fpb-libvirt-xml.h"
 #include "fpb-libvirt-policy.h"
 #include "fpb-libvirt-qmp.h"
 #include "fpb-qmp.h"
@@ -15,7 +16,6 @@
 /* "No cap" as the policy sees it: the top of its bandwidth range. */
 #define FPB_LIBVIRT_UNLIMITED_BANDWIDTH 100e9
 #define DIRTY_RATE_WAIT_MS 3000
-#define BALLOON_VIRTIO_PATH "/machine/peripheral/balloon0/virtio-backend"
 
 static void note(FpbVmFacts *v, const char *what, const GError *error)
 {
@@ -88,21 +88,40 @@ static void collect_accel(virDomainPtr dom, FpbVmFacts *v)
     v->facts.accelerator = enabled ? FPB_POLICY_ACCEL_KVM : FPB_POLICY_ACCEL_TCG;
 }
 
-/* libvirt names the first balloon balloon0, so its QOM path is fixed. */
+/* The balloon's QOM path from its alias in the live XML: libvirt's
+ * "balloon0" unless the domain gives it one of its own (<alias name=
+ * 'ua-...'/>, seen on domains made by management tools). */
+static char *balloon_qom_path(virDomainPtr dom, const char *vm, GError **error)
+{
+    g_autofree char *xml = virDomainGetXMLDesc(dom, 0);
+    g_autofree char *alias = NULL;
+
+    if (xml == NULL) {
+        fpb_libvirt_set_error(error, FPB_LIBVIRT_ERROR_FAILED, "VM '%s': virDomainGetXMLDesc", vm);
+        return NULL;
+    }
+    alias = fpb_libvirt_xml_balloon_alias(vm, xml, error);
+    return alias ? g_strdup_printf("/machine/peripheral/%s", alias) : NULL;
+}
+
 static void collect_features(virDomainPtr dom, FpbVmFacts *v)
 {
     g_autoptr(GError) error = NULL;
     g_autoptr(json_object) args = json_object_new_object();
     g_autoptr(json_object) r = NULL;
     g_autoptr(FpbQmpVirtioStatus) st = NULL;
+    g_autofree char *path = balloon_qom_path(dom, v->name, &error);
+    g_autofree char *backend = path ? g_strdup_printf("%s/virtio-backend", path) : NULL;
 
-    json_object_object_add(args, "path", json_object_new_string(BALLOON_VIRTIO_PATH));
-    r = fpb_libvirt_qmp_call(dom, "x-query-virtio-status", args, json_type_object, &error);
+    if (path != NULL) {
+        json_object_object_add(args, "path", json_object_new_string(backend));
+        r = fpb_libvirt_qmp_call(dom, "x-query-virtio-status", args, json_type_object, &error);
+    }
     if (r == NULL || (st = fpb_qmp_virtio_status_parse(r, &error)) == NULL) {
         note(v, "balloon features", error);
         return;
     }
-    v->balloon_qom_path = g_strdup("/machine/peripheral/balloon0");
+    v->balloon_qom_path = g_steal_pointer(&path);
     v->balloon_driver_ok = st->driver_ok;
     v->facts.guest.free_page_hint = st->guest_balloon.free_page_hint;
     v->facts.guest.stats_queue = st->guest_balloon.stats_vq;
@@ -200,8 +219,13 @@ static void collect_stats(virDomainPtr dom, const FpbVmFactsOptions *o, FpbVmFac
             }
         }
         if (g_get_monotonic_time() >= deadline) {
-            if (!stats_fresh(&v->facts)) {
-                g_ptr_array_add(v->notes, g_strdup("guest stats: no fresh sample, ignoring"));
+            if (v->facts.stats.age_seconds < 0) {
+                g_ptr_array_add(v->notes, g_strdup("guest stats: the guest sent none, ignoring"));
+            } else if (!stats_fresh(&v->facts)) {
+                g_ptr_array_add(v->notes,
+                                g_strdup_printf("guest stats: no sample newer than %d s; using "
+                                                "one %.0f s old",
+                                                STATS_PERIOD_S + 1, v->facts.stats.age_seconds));
             } else {
                 fpb_vm_facts_forget_stale_stats(v);
             }

@@ -96,6 +96,15 @@ static char *balloon_alias(const char *vm, xmlNode *root, GError **error)
     return ret;
 }
 
+char *fpb_libvirt_xml_balloon_alias(const char *vm, const char *xml, GError **error)
+{
+    xmlDoc *doc = read_domain(vm, xml, error);
+    char *alias = doc ? balloon_alias(vm, xmlDocGetRootElement(doc), error) : NULL;
+
+    xmlFreeDoc(doc);
+    return alias;
+}
+
 /* iothreadN for the first iothread, adding <iothreads>1</iothreads> when
  * the domain has none. */
 static char *ensure_iothread(xmlNode *root, gboolean *changed)

@@ -30,6 +30,12 @@ G_BEGIN_DECLS
 gboolean fpb_libvirt_xml_set_hints(const char *vm, const char *xml, gboolean enable, char **ret_xml,
                                    GError **error);
 
+/* The virtio balloon's device alias in the domain @xml (a user alias such
+ * as "ua-balloon", else libvirt's "balloon0"); its QOM path is
+ * /machine/peripheral/ALIAS. NULL with @error without a virtio balloon.
+ * (transfer full) */
+char *fpb_libvirt_xml_balloon_alias(const char *vm, const char *xml, GError **error);
+
 /* Whether @xml has fpb's free-page-hint override (TRUE) or not. */
 gboolean fpb_libvirt_xml_hints_enabled(const char *xml);
 

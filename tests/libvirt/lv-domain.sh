@@ -5,9 +5,13 @@
 # the serial console into a file (the destination appends to the same
 # file, so the workload's verification lines of both sides end up there).
 #   lv-domain.sh NAME GUEST_DIR SERIAL_LOG MEMORY_MIB APPEND
+# FPB_LV_BALLOON_ALIAS=ua-NAME gives the balloon a user alias (as
+# management tools do) instead of libvirt's balloon0.
 set -eu
 [ $# = 5 ] || { echo "usage: $0 NAME GUEST_DIR SERIAL_LOG MEMORY_MIB APPEND" >&2; exit 2; }
 name=$1 guest=$2 log=$3 mib=$4 append=$5
+alias=
+[ -z "${FPB_LV_BALLOON_ALIAS:-}" ] || alias="<alias name='$FPB_LV_BALLOON_ALIAS'/>"
 cat <<XML
 <domain type='qemu'>
   <name>$name</name>
@@ -30,6 +34,7 @@ cat <<XML
     </serial>
     <memballoon model='virtio'>
       <stats period='2'/>
+      $alias
     </memballoon>
   </devices>
 </domain>

@@ -105,6 +105,27 @@ static void test_no_balloon(void)
     g_assert_error(error, FPB_LIBVIRT_ERROR, FPB_LIBVIRT_ERROR_INVALID);
 }
 
+/* The balloon's QOM path follows its alias: libvirt's or the user's. */
+static void test_balloon_alias(void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *dflt = fpb_libvirt_xml_balloon_alias("web1", domain_xml, &error);
+    g_autoptr(GString) user = g_string_new(domain_xml);
+    g_autofree char *ua = NULL;
+    g_autofree char *none = NULL;
+
+    g_assert_no_error(error);
+    g_assert_cmpstr(dflt, ==, "balloon0");
+    g_string_replace(user, "<stats period='2'/>", "<alias name='ua-balloon'/>", 1);
+    ua = fpb_libvirt_xml_balloon_alias("web1", user->str, &error);
+    g_assert_no_error(error);
+    g_assert_cmpstr(ua, ==, "ua-balloon");
+    g_string_replace(user, "model='virtio'", "model='none'", 1);
+    none = fpb_libvirt_xml_balloon_alias("web1", user->str, &error);
+    g_assert_null(none);
+    g_assert_error(error, FPB_LIBVIRT_ERROR, FPB_LIBVIRT_ERROR_INVALID);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -113,5 +134,6 @@ int main(int argc, char **argv)
     g_test_add_func("/libvirt/xml/disable-restores", test_disable_restores);
     g_test_add_func("/libvirt/xml/existing", test_existing);
     g_test_add_func("/libvirt/xml/no-balloon", test_no_balloon);
+    g_test_add_func("/libvirt/xml/balloon-alias", test_balloon_alias);
     return g_test_run();
 }

@@ -78,8 +78,9 @@ serial=$work/serial.log
 printf '[daemon]\n' > "$work/fpbd.conf"
 fpbctl_() { "$fpbctl" "$@" --config "$work/fpbd.conf"; }
 
-# 1 GiB, writes and frees 600 MiB, holds 128 MiB it verifies forever.
-"$here/lv-domain.sh" "$vm" "$guest" "$serial" 1024 \
+# 1 GiB, writes and frees 600 MiB, holds 128 MiB it verifies forever; the
+# balloon has a user alias (fpb must not assume libvirt's balloon0).
+FPB_LV_BALLOON_ALIAS=ua-fpb-balloon "$here/lv-domain.sh" "$vm" "$guest" "$serial" 1024 \
     "init_on_alloc=1 fpb.balloon=stock fpbw.free=600 fpbw.hold=128" > "$work/domain.xml"
 virsh -q -c "$A" define "$work/domain.xml" >/dev/null
 check "domain defined and started on host a" virsh -q -c "$A" start "$vm"
