@@ -70,7 +70,7 @@ static FpbQmpMigrationInfo *poll_until_final(FpbQmpClient *src, const FpbMigrati
 
     *ret_timed_out = FALSE;
     for (;;) {
-        g_autoptr(FpbQmpMigrationInfo) info = fpb_qmp_query_migrate(src, error);
+        g_autoptr(FpbQmpMigrationInfo) info = fpb_qmp_query_migrate_settled(src, error);
         gint64 now = g_get_monotonic_time();
 
         if (info == NULL) {

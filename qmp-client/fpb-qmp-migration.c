@@ -162,6 +162,28 @@ FpbQmpMigrationInfo *fpb_qmp_query_migrate(FpbQmpClient *client, GError **error)
     return info ? info : fpb_qmp_call_parse_failed(client, error);
 }
 
+#define SETTLE_POLL_US (10 * 1000)
+#define SETTLE_WAIT_US (1000 * 1000)
+
+static gboolean times_pending(const FpbQmpMigrationInfo *info)
+{
+    return info->status == FPB_QMP_MIGRATION_STATUS_COMPLETED && info->has_total_time &&
+           info->total_time == 0 && info->has_ram && info->ram.transferred > 0;
+}
+
+FpbQmpMigrationInfo *fpb_qmp_query_migrate_settled(FpbQmpClient *client, GError **error)
+{
+    gint64 deadline = g_get_monotonic_time() + SETTLE_WAIT_US;
+    FpbQmpMigrationInfo *info = fpb_qmp_query_migrate(client, error);
+
+    while (info != NULL && times_pending(info) && g_get_monotonic_time() < deadline) {
+        g_usleep(SETTLE_POLL_US);
+        fpb_qmp_migration_info_free(info);
+        info = fpb_qmp_query_migrate(client, error);
+    }
+    return info;
+}
+
 void fpb_qmp_migration_info_free(FpbQmpMigrationInfo *info)
 {
     if (info == NULL) {

@@ -73,6 +73,12 @@ typedef struct {
 
 FpbQmpMigrationInfo *fpb_qmp_migration_info_parse(json_object *reply, GError **error);
 FpbQmpMigrationInfo *fpb_qmp_query_migrate(FpbQmpClient *client, GError **error);
+/* As fpb_qmp_query_migrate(), but a "completed" reply is not returned
+ * before its times are: QEMU 7.2 sets the status before it computes
+ * total-time and downtime, and a query in between (e.g. right after the
+ * MIGRATION event) reads 0 ms for both with the bytes already counted.
+ * Such a reply is asked again every 10 ms, for 1 s at most. */
+FpbQmpMigrationInfo *fpb_qmp_query_migrate_settled(FpbQmpClient *client, GError **error);
 void fpb_qmp_migration_info_free(FpbQmpMigrationInfo *info);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpbQmpMigrationInfo, fpb_qmp_migration_info_free)
 

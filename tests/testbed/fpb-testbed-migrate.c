@@ -43,7 +43,7 @@ static gboolean wait_migration(FpbTestbedVm *src, FpbQmpClient *qmp, guint timeo
 {
     gint64 deadline = g_get_monotonic_time() + (gint64)timeout_s * G_USEC_PER_SEC;
     for (;;) {
-        g_autoptr(FpbQmpMigrationInfo) info = fpb_qmp_query_migrate(qmp, error);
+        g_autoptr(FpbQmpMigrationInfo) info = fpb_qmp_query_migrate_settled(qmp, error);
         if (!info) {
             return FALSE;
         }
