@@ -23,7 +23,7 @@ G_BEGIN_DECLS
  * 1683 MB in 12.4 s = 135.7 MB/s. */
 #define FPB_COST_QEMU_DEFAULT_MAX_BANDWIDTH (128.0 * FPB_COST_MIB)
 /* What QEMU moves of non-zero pages when no cap holds it back (TCG here,
- * fpb-patched QEMU 7.2, unix socket): docs/bench/runs.json, least squares
+ * fpb-patched QEMU 7.2, unix socket): docs/bench/before-rework/runs.json, least squares
  * over 38 runs: 15.4 us per normal page = 4104 B / 15.4 us = 266 MB/s. */
 #define FPB_COST_PRIOR_THROUGHPUT 266e6
 /* Seconds QEMU spends on one zero page (scan, zero check, header), which a
@@ -39,17 +39,17 @@ G_BEGIN_DECLS
  * pages out of about 1828 MB free (2 GiB - 320 MB in use). */
 #define FPB_COST_PRIOR_ZERO_SHARE 0.25
 /* Zero pages in memory the guest does not report free (kernel tables and
- * reservations), as a share of RAM: docs/bench/runs.json, hint runs with
+ * reservations), as a share of RAM: docs/bench/before-rework/runs.json, hint runs with
  * fpb's driver (which skip the free memory), median of 30: 9.1k of 262k
  * pages = 0.035. */
 #define FPB_COST_PRIOR_USED_ZERO_SHARE 0.035
-/* docs/bench/runs.json: balloon inflation under TCG, median of the 12 runs
+/* docs/bench/before-rework/runs.json: balloon inflation under TCG, median of the 12 runs
  * that inflated >= 64 MiB: 66 MB/s (19.5 .. 135 MB/s; libvirt 38 .. 97).
  * FACTS.md's 380 MB/s (1448 MiB in 4.0 s) was not seen again. */
 #define FPB_COST_PRIOR_INFLATE_RATE_TCG 66e6
 /* Issue 4's seed figure for KVM (not measured on this machine). */
 #define FPB_COST_PRIOR_INFLATE_RATE_KVM 1.6e9
-/* docs/bench/runs.json: giving the same memory back, median of 12: 709 MB/s
+/* docs/bench/before-rework/runs.json: giving the same memory back, median of 12: 709 MB/s
  * (438 .. 1193 MB/s): deflating zeroes nothing. */
 #define FPB_COST_PRIOR_DEFLATE_RATE_TCG 709e6
 /* Share of the dirty free memory that hints keep off the wire, relative to

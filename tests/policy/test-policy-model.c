@@ -102,7 +102,7 @@ static void test_zero_pages(void)
     assert_within((double)p.bytes, used * 4104 / 4096 + 1828e6 / 4096 * 9, 0.001);
 }
 
-/* The benchmark's 1 GiB guests (docs/bench/runs.json; guest stats from the
+/* The benchmark's 1 GiB guests (docs/bench/before-rework/runs.json; guest stats from the
  * journal of the same runs): TCG, fpb's patched QEMU 7.2, fpb's driver,
  * init_on_alloc left on. @cap 1e11 is fpb-bench's "unlimited". */
 static void bench_facts(FpbPolicyFacts *f, gint64 free_bytes, gint64 available_bytes, double cap)
