@@ -70,10 +70,15 @@ static gboolean peer_allowed(FpbdControl *control, GSocketConnection *conn)
     return uid == 0 || (control->has_group && gid == control->gid);
 }
 
-static json_object *error_reply(const char *message)
+json_object *fpbd_control_error_reply(const char *format, ...)
 {
     json_object *r = json_object_new_object();
+    g_autofree char *message = NULL;
+    va_list ap;
 
+    va_start(ap, format);
+    message = g_strdup_vprintf(format, ap);
+    va_end(ap);
     json_object_object_add(r, "ok", json_object_new_boolean(FALSE));
     json_object_object_add(r, "error", json_object_new_string(message));
     return r;
@@ -85,7 +90,7 @@ static json_object *handle_line(FpbdControlCall *call, const char *line)
     FpbdControl *control = call->client->control;
 
     if (req == NULL || !json_object_is_type(req, json_type_object)) {
-        return error_reply("the request is not a JSON object");
+        return fpbd_control_error_reply("the request is not a JSON object");
     }
     return control->handler(req, call, control->user_data);
 }
@@ -151,14 +156,15 @@ static void on_line(GObject *source, GAsyncResult *res, gpointer data)
         client_unref(c);
         return;
     }
-    reply = len > FPBD_CONTROL_MAX_LINE ? error_reply("request line longer than 64 KiB")
-                                        : handle_line(&call, line);
+    reply = len > FPBD_CONTROL_MAX_LINE
+                ? fpbd_control_error_reply("request line longer than 64 KiB")
+                : handle_line(&call, line);
     if (reply == NULL && call.kept) {
         client_unref(c); /* the kept call holds the client until it answers */
         return;
     }
     if (reply == NULL) {
-        reply = error_reply("internal error: the request got no reply");
+        reply = fpbd_control_error_reply("internal error: the request got no reply");
     }
     send_line(c, reply);
     json_object_put(reply);

@@ -28,6 +28,9 @@ typedef struct _FpbdControlCall FpbdControlCall;
 typedef json_object *(*FpbdControlHandler)(json_object *request, FpbdControlCall *call,
                                            gpointer user_data);
 
+/* {"ok": false, "error": MESSAGE}. (transfer full) */
+json_object *fpbd_control_error_reply(const char *format, ...) G_GNUC_PRINTF(1, 2);
+
 /* Keeps @call (and its client) past the handler. (transfer full) */
 FpbdControlCall *fpbd_control_call_keep(FpbdControlCall *call);
 /* Sends an interim line (borrowed), e.g. progress; the call stays open.

@@ -248,22 +248,6 @@ typedef struct {
     char *text;
 } ProgressLine;
 
-static json_object *error_reply(const char *format, ...) G_GNUC_PRINTF(1, 2);
-
-static json_object *error_reply(const char *format, ...)
-{
-    json_object *r = json_object_new_object();
-    g_autofree char *message = NULL;
-    va_list ap;
-
-    va_start(ap, format);
-    message = g_strdup_vprintf(format, ap);
-    va_end(ap);
-    json_object_object_add(r, "ok", json_object_new_boolean(FALSE));
-    json_object_object_add(r, "error", json_object_new_string(message));
-    return r;
-}
-
 static gboolean send_progress(gpointer data)
 {
     ProgressLine *p = data;
@@ -355,13 +339,14 @@ static json_object *start_migration(Daemon *d, json_object *req, FpbdControlCall
     MigrateJob *job;
 
     if (domain == NULL || dest == NULL) {
-        return error_reply("migrate: 'domain' and 'dest' (strings) are required");
+        return fpbd_control_error_reply("migrate: 'domain' and 'dest' (strings) are required");
     }
     if (d->stopping) {
-        return error_reply("VM '%s': fpbd is stopping, not starting a migration", domain);
+        return fpbd_control_error_reply("VM '%s': fpbd is stopping, not starting a migration",
+                                        domain);
     }
     if (g_hash_table_contains(d->migrating, domain)) {
-        return error_reply("VM '%s': fpbd is migrating it already", domain);
+        return fpbd_control_error_reply("VM '%s': fpbd is migrating it already", domain);
     }
     job = g_new0(MigrateJob, 1);
     job->d = d;
@@ -373,7 +358,7 @@ static json_object *start_migration(Daemon *d, json_object *req, FpbdControlCall
     if (!fpb_libvirt_options_from_json(options, &job->lv, &error) ||
         !fpb_libvirt_options_apply(&job->lv, &d->conf->policy, &job->req, &error)) {
         job_free(job);
-        return error_reply("VM '%s': migrate: %s", domain, error->message);
+        return fpbd_control_error_reply("VM '%s': migrate: %s", domain, error->message);
     }
     job->req.source_uri = d->conf->uri;
     job->req.domain = job->domain;
@@ -391,7 +376,6 @@ static json_object *handle(json_object *req, FpbdControlCall *call, gpointer dat
 {
     Daemon *d = data;
     const char *op = get_str(req, "op");
-    json_object *r;
 
     if (g_strcmp0(op, "ping") == 0) {
         return reply_ok();
@@ -411,8 +395,7 @@ static json_object *handle(json_object *req, FpbdControlCall *call, gpointer dat
     if (g_strcmp0(op, "migrate") == 0) {
         return start_migration(d, req, call);
     }
-    r = error_reply("unknown op (expected ping, status, hook or migrate)");
-    return r;
+    return fpbd_control_error_reply("unknown op (expected ping, status, hook or migrate)");
 }
 
 /* ---- main ---- */
