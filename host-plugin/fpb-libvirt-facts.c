@@ -73,6 +73,19 @@ static void collect_version(virDomainPtr dom, const FpbVmFactsOptions *o, FpbVmF
     fpb_vm_facts_take_version(v, o, ver);
 }
 
+/* Shown by explain, never decided on: the version string says whether it
+ * is fpb's QEMU. */
+static void collect_emulator(virDomainPtr dom, const char *vm, FpbVmFacts *v)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *xml = virDomainGetXMLDesc(dom, 0);
+
+    v->qemu_binary = xml ? fpb_libvirt_xml_emulator(vm, xml, &error) : NULL;
+    if (error != NULL) {
+        note(v, "emulator", error);
+    }
+}
+
 static void collect_accel(virDomainPtr dom, FpbVmFacts *v)
 {
     g_autoptr(GError) error = NULL;
@@ -312,6 +325,7 @@ FpbVmFacts *fpb_libvirt_facts_collect(virDomainPtr dom, const FpbVmFactsOptions 
         return NULL;
     }
     collect_version(dom, o, v);
+    collect_emulator(dom, v->name, v);
     collect_accel(dom, v);
     collect_features(dom, v);
     collect_init_on_alloc(dom, o, v);

@@ -105,6 +105,19 @@ char *fpb_libvirt_xml_balloon_alias(const char *vm, const char *xml, GError **er
     return alias;
 }
 
+char *fpb_libvirt_xml_emulator(const char *vm, const char *xml, GError **error)
+{
+    xmlDoc *doc = read_domain(vm, xml, error);
+    xmlNode *devices = doc ? find(xmlDocGetRootElement(doc), NULL, "devices", NULL, NULL) : NULL;
+    xmlNode *emulator = find(devices, NULL, "emulator", NULL, NULL);
+    xmlChar *text = emulator ? xmlNodeGetContent(emulator) : NULL;
+    char *path = text && *text ? g_strstrip(g_strdup((const char *)text)) : NULL;
+
+    xmlFree(text);
+    xmlFreeDoc(doc);
+    return path;
+}
+
 /* iothreadN for the first iothread, adding <iothreads>1</iothreads> when
  * the domain has none. */
 static char *ensure_iothread(xmlNode *root, gboolean *changed)

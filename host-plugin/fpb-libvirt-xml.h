@@ -36,6 +36,10 @@ gboolean fpb_libvirt_xml_set_hints(const char *vm, const char *xml, gboolean ena
  * (transfer full) */
 char *fpb_libvirt_xml_balloon_alias(const char *vm, const char *xml, GError **error);
 
+/* The domain's <devices><emulator> path, NULL (without error) when it has
+ * none; NULL with @error when @xml does not parse. */
+char *fpb_libvirt_xml_emulator(const char *vm, const char *xml, GError **error);
+
 /* Whether @xml has fpb's free-page-hint override (TRUE) or not. */
 gboolean fpb_libvirt_xml_hints_enabled(const char *xml);
 

@@ -6,6 +6,8 @@
 
 #include "fpb-vm-facts.h"
 
+#include "fpb-qemu-binary.h"
+
 #define STATS_POLL_INTERVAL_S 2
 #define POLL_MS 100
 #define DIRTY_RATE_WAIT_MS 3000
@@ -33,6 +35,7 @@ void fpb_vm_facts_free(FpbVmFacts *v)
     }
     g_free(v->name);
     g_free(v->qemu_version);
+    g_free(v->qemu_binary);
     g_free(v->balloon_qom_path);
     g_ptr_array_unref(v->notes);
     g_free(v);
@@ -114,9 +117,17 @@ void fpb_vm_facts_take_version(FpbVmFacts *v, const FpbVmFactsOptions *o,
         ver->package ? ver->package : "", ver->package && *ver->package ? ")" : "");
 }
 
+gboolean fpb_vm_facts_qemu_is_fpb(const FpbVmFacts *v)
+{
+    return v->facts.qemu.package_known && fpb_qemu_package_is_fpb(v->facts.qemu.package);
+}
+
 static void collect_version(FpbQmpClient *qmp, const FpbVmFactsOptions *o, FpbVmFacts *v)
 {
     fpb_vm_facts_take_version(v, o, fpb_qmp_client_get_version(qmp));
+    /* The socket's peer is QEMU unless a proxy sits in front of it; only
+     * shown, never decided on. */
+    v->qemu_binary = fpb_qemu_binary_of_pid(fpb_qmp_client_get_peer_pid(qmp));
 }
 
 /* query-kvm: enabled = KVM; present or not, disabled means TCG here (the

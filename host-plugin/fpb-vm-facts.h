@@ -38,6 +38,7 @@ void fpb_vm_facts_options_init(FpbVmFactsOptions *options);
 typedef struct {
     char *name;         /* query-name, NULL if the VM has none */
     char *qemu_version; /* "7.2.19 (Debian 1:7.2+dfsg-7+deb12u18)" */
+    char *qemu_binary;  /* the QEMU executable, NULL: unknown */
     gint64 qemu_major, qemu_minor, qemu_micro;
     char *balloon_qom_path; /* NULL: no virtio-balloon */
     gboolean balloon_driver_ok;
@@ -58,6 +59,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpbVmFacts, fpb_vm_facts_free)
  * dirty-tracking override in @v; shared by the QMP and libvirt collectors. */
 void fpb_vm_facts_take_version(FpbVmFacts *v, const FpbVmFactsOptions *o,
                                const FpbQmpVersion *ver);
+
+/* TRUE when the VM runs fpb's QEMU (packaging/fpb-qemu), as its
+ * query-version package string says. */
+gboolean fpb_vm_facts_qemu_is_fpb(const FpbVmFacts *v);
 
 /* init_on_alloc as the kernel command line @cmdline sets it (last one
  * wins, kstrtobool spellings); UNKNOWN when absent or unparsable. */

@@ -84,6 +84,11 @@ static void add_entries(Options *o, GOptionContext *ctx, gboolean migrate)
          "0 or 1 (default: from the domain's <cmdline>)", "0|1"},
         {"qemu-tcg-dirty-tracking", 0, 0, G_OPTION_ARG_STRING, &lv->tcg,
          "fixed or broken (docs/hint-safety.md)", "fixed|broken"},
+        {"migration-method", 0, 0, G_OPTION_ARG_STRING, &lv->migration_method,
+         "auto (default), precopy, postcopy or paused (docs/hint-safety.md)", "METHOD"},
+        {"allow-unsafe-live-migration", 0, 0, G_OPTION_ARG_NONE,
+         &lv->allow_unsafe_live_migration,
+         "Plain live precopy even on a QEMU that may lose guest writes under TCG", NULL},
         {"json", 0, 0, G_OPTION_ARG_NONE, &o->json, "Print JSON", NULL},
         G_OPTION_ENTRY_NULL,
     };
@@ -197,11 +202,16 @@ static int run_explain(Options *o, const char *domain)
         g_autoptr(json_object) out = fpb_facts_json_explain(&vf->facts, d);
 
         json_object_object_add(out, "vm", json_object_new_string(domain));
+        json_object_object_add(out, "qemu_version", vf->qemu_version
+                                                        ? json_object_new_string(vf->qemu_version)
+                                                        : NULL);
+        fpbctl_add_qemu_binary_json(out, vf);
         fpbctl_print_json(out, TRUE);
         return FPBCTL_EXIT_OK;
     }
     printf("Facts:    libvirt domain '%s' (QEMU %s; init_on_alloc from %s)\n", domain,
            vf->qemu_version ? vf->qemu_version : "?", vf->init_on_alloc_source);
+    fpbctl_print_qemu_binary(vf);
     fpbctl_print_facts(&vf->facts);
     fpbctl_print_decision(d);
     fpbctl_print_predictions(d);

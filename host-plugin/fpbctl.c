@@ -188,6 +188,21 @@ void fpbctl_print_predictions(const FpbPolicyDecision *d)
     }
 }
 
+void fpbctl_print_qemu_binary(const FpbVmFacts *vf)
+{
+    printf("Binary:   %s: %s\n", vf->qemu_binary ? vf->qemu_binary : "unknown",
+           fpb_vm_facts_qemu_is_fpb(vf) ? "fpb's QEMU (package fpb-qemu-system-x86)"
+                                        : "not fpb's QEMU");
+}
+
+void fpbctl_add_qemu_binary_json(json_object *out, const FpbVmFacts *vf)
+{
+    json_object_object_add(out, "qemu_binary",
+                           vf->qemu_binary ? json_object_new_string(vf->qemu_binary) : NULL);
+    json_object_object_add(out, "qemu_is_fpb",
+                           json_object_new_boolean(fpb_vm_facts_qemu_is_fpb(vf)));
+}
+
 void fpbctl_print_facts(const FpbPolicyFacts *f)
 {
     print_facts_vm(f);
@@ -244,6 +259,7 @@ static int print_vm_explain_json(const FpbVmFacts *vf, const FpbPolicyDecision *
                            vf->qemu_version ? json_object_new_string(vf->qemu_version) : NULL);
     json_object_object_add(out, "init_on_alloc_source",
                            json_object_new_string(vf->init_on_alloc_source));
+    fpbctl_add_qemu_binary_json(out, vf);
     for (guint i = 0; i < vf->notes->len; i++) {
         json_object_array_add(notes, json_object_new_string(vf->notes->pdata[i]));
     }
@@ -255,12 +271,14 @@ static int print_vm_explain_json(const FpbVmFacts *vf, const FpbPolicyDecision *
 static int print_vm_explain_human(const FpbMigrateRequest *req, const FpbVmFacts *vf,
                                   const FpbPolicyDecision *d)
 {
-    g_autofree char *source =
-        g_strdup_printf("QMP socket '%s' (VM '%s', QEMU %s; init_on_alloc from %s)",
-                        req->source_qmp, vf->name ? vf->name : "?",
-                        vf->qemu_version ? vf->qemu_version : "?", vf->init_on_alloc_source);
-
-    return print_explain_human(source, &vf->facts, d);
+    printf("Facts:    QMP socket '%s' (VM '%s', QEMU %s; init_on_alloc from %s)\n",
+           req->source_qmp, vf->name ? vf->name : "?", vf->qemu_version ? vf->qemu_version : "?",
+           vf->init_on_alloc_source);
+    fpbctl_print_qemu_binary(vf);
+    fpbctl_print_facts(&vf->facts);
+    fpbctl_print_decision(d);
+    fpbctl_print_predictions(d);
+    return FPBCTL_EXIT_OK;
 }
 
 static int explain_from_vm(FpbctlVmOptions *o)

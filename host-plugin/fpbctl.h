@@ -65,6 +65,8 @@ typedef struct {
     char *guest_driver;
     char *guest_init_on_alloc;
     char *qemu_tcg_dirty_tracking;
+    char *migration_method;               /* --migration-method */
+    gboolean allow_unsafe_live_migration; /* --allow-unsafe-live-migration */
     gboolean json;
 } FpbctlVmOptions;
 
@@ -88,5 +90,9 @@ void fpbctl_print_json(json_object *obj, gboolean pretty);
 void fpbctl_print_decision(const FpbPolicyDecision *d);
 void fpbctl_print_predictions(const FpbPolicyDecision *d);
 void fpbctl_print_facts(const FpbPolicyFacts *f);
+/* The "Binary:" line of explain: which QEMU the VM runs, and whether it is
+ * fpb's; and the same as "qemu_binary"/"qemu_is_fpb" members of @out. */
+void fpbctl_print_qemu_binary(const FpbVmFacts *vf);
+void fpbctl_add_qemu_binary_json(json_object *out, const FpbVmFacts *vf);
 
 G_END_DECLS

@@ -891,6 +891,19 @@ const char *const *fpb_qmp_client_get_capabilities(FpbQmpClient *client)
     return client->capabilities ? (const char *const *)client->capabilities : none;
 }
 
+GPid fpb_qmp_client_get_peer_pid(FpbQmpClient *client)
+{
+    g_autoptr(GCredentials) cred = NULL;
+    pid_t pid;
+
+    if (client->socket == NULL) {
+        return -1;
+    }
+    cred = g_socket_get_credentials(client->socket, NULL);
+    pid = cred ? g_credentials_get_unix_pid(cred, NULL) : -1;
+    return pid > 0 ? (GPid)pid : -1;
+}
+
 const char *fpb_qmp_client_get_socket_path(FpbQmpClient *client)
 {
     return client->socket_path;

@@ -103,6 +103,9 @@ const FpbQmpVersion *fpb_qmp_client_get_version(FpbQmpClient *client);
 /* The greeting's capabilities (e.g. "oob"); owned by the client. */
 const char *const *fpb_qmp_client_get_capabilities(FpbQmpClient *client);
 const char *fpb_qmp_client_get_socket_path(FpbQmpClient *client);
+/* The PID of the process serving the socket (SO_PEERCRED: QEMU itself, or
+ * a proxy in front of it), -1 when unknown. */
+GPid fpb_qmp_client_get_peer_pid(FpbQmpClient *client);
 /* The timeout the typed helpers (fpb-qmp-machine.h, ...) use; 0: none. */
 #define FPB_QMP_DEFAULT_TIMEOUT_MS 30000
 guint fpb_qmp_client_get_default_timeout(FpbQmpClient *client);

@@ -25,6 +25,7 @@
 #include "bench-run.h"
 #include "bench-svg.h"
 #include "fpb-qmp-json.h"
+#include "fpb-testbed.h"
 
 typedef struct {
     char *fpbctl, *qemu, *output, *scenarios, *modes, *bandwidths, *driver, *calibrate_mode;
@@ -42,7 +43,8 @@ static Options opt = {
 
 static const GOptionEntry entries[] = {
     {"qemu", 0, 0, G_OPTION_ARG_FILENAME, &opt.qemu,
-     "QEMU binary for the guests (sets FPB_QEMU; default: FPB_QEMU, else qemu-system-x86_64)",
+     "QEMU binary for the guests (sets FPB_QEMU; default: FPB_QEMU, else fpb's QEMU package, "
+     "else qemu-system-x86_64)",
      "PATH"},
     {"scenarios", 0, 0, G_OPTION_ARG_STRING, &opt.scenarios,
      "Comma-separated: idle-free,writer,fragmented,low-free,fresh (default all)", "LIST"},
@@ -210,12 +212,12 @@ static json_object *host_json(void)
 static json_object *meta_json(const char *qemu_version, gboolean has_fpb)
 {
     json_object *m = json_object_new_object();
-    const char *qemu = g_getenv("FPB_QEMU");
+    g_autofree char *qemu = fpb_testbed_qemu_binary(NULL);
     const char *git[] = {"git",     "-C", FPB_BENCH_SOURCE_ROOT, "describe", "--always",
                          "--dirty", NULL};
     g_autofree char *commit = first_line_of(git);
 
-    json_object_object_add(m, "qemu", json_object_new_string(qemu ? qemu : "qemu-system-x86_64"));
+    json_object_object_add(m, "qemu", json_object_new_string(qemu ? qemu : "none"));
     json_object_object_add(m, "qemu_version", json_object_new_string(qemu_version));
     json_object_object_add(m, "fpb_commit", json_object_new_string(commit));
     json_object_object_add(m, "guest_mem_mib", json_object_new_int(opt.mem_mib));
@@ -410,8 +412,12 @@ int main(int argc, char **argv)
         return 2;
     }
     gboolean has_fpb = guest_has_fpb_driver();
-    const char *qv_argv[] = {g_getenv("FPB_QEMU") ? g_getenv("FPB_QEMU") : "qemu-system-x86_64",
-                             "--version", NULL};
+    g_autofree char *qemu = fpb_testbed_qemu_binary(&error);
+    if (!qemu) {
+        g_printerr("fpb-bench: %s\n", error->message);
+        return 2;
+    }
+    const char *qv_argv[] = {qemu, "--version", NULL};
     g_autofree char *qemu_version = first_line_of(qv_argv);
     opt.driver = opt.driver ? opt.driver : g_strdup(has_fpb ? "fpb" : "stock");
     fresh_output();
@@ -432,7 +438,7 @@ int main(int argc, char **argv)
         .meta = meta_json(qemu_version, has_fpb),
     };
     printf("fpb-bench: QEMU %s (%s); guest %d MiB, driver %s%s; results in %s\n",
-           g_getenv("FPB_QEMU") ? g_getenv("FPB_QEMU") : "qemu-system-x86_64", qemu_version,
+           qemu, qemu_version,
            opt.mem_mib, opt.driver, has_fpb ? "" : " (no fpb_balloon.ko: hint-fpb skipped)",
            opt.output);
     fflush(stdout);

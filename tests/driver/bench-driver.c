@@ -171,7 +171,7 @@ int main(void)
         return 77;
     }
     guint runs = env_uint("FPB_BENCH_RUNS", 1);
-    const char *qemu = g_getenv("FPB_QEMU");
+    g_autofree char *qemu = fpb_testbed_qemu_binary(NULL);
     Row rows[7];
     guint n = 0;
     rows[n++] = measure("large-free", "none", runs);
@@ -183,7 +183,7 @@ int main(void)
     rows[n++] = measure("fragmented", "fpb", runs);
 
     printf("\nbench-driver: %u run(s) per mode, medians; 2 GiB TCG guest, %u MiB held; QEMU %s\n\n",
-           runs, HOLD_MIB, qemu && *qemu ? qemu : "qemu-system-x86_64 from PATH");
+           runs, HOLD_MIB, qemu ? qemu : "none found");
     printf("| scenario | mode | verified | MB sent | x floor | migration s | syncs | hint work ms "
            "(kprobe) | fpb walk ms | fpb walk ms/GiB | longest lock hold us | fpb hinted MiB |\n");
     printf("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");

@@ -33,30 +33,6 @@ gboolean drv_guest_has_module(char **ret_why)
     return FALSE;
 }
 
-gboolean drv_qemu_has_tcg_dirty_fix(char **ret_version)
-{
-    const char *q = g_getenv("FPB_QEMU");
-    const char *argv[] = {q && *q ? q : "qemu-system-x86_64", "--version", NULL};
-    g_autofree char *out = NULL;
-    int status = 0;
-    *ret_version = NULL;
-    if (!g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL,
-                      NULL, NULL, &out, NULL, &status, NULL) || !out) {
-        *ret_version = g_strdup("unknown");
-        return FALSE;
-    }
-    char *nl = strchr(out, '\n');
-    if (nl) {
-        *nl = '\0';
-    }
-    *ret_version = g_strdup(out);
-    if (strstr(out, "fpb-patched")) {
-        return TRUE;
-    }
-    const char *v = strstr(out, "version ");
-    return v && g_ascii_strtoull(v + 8, NULL, 10) >= 9;
-}
-
 void drv_run_init(DrvRun *run, const char *driver, guint mem_mib)
 {
     memset(run, 0, sizeof(*run));

@@ -15,12 +15,6 @@ G_BEGIN_DECLS
  * headers were installed); else print why and let the caller skip. */
 gboolean drv_guest_has_module(char **ret_why);
 
-/* TRUE when the QEMU the test bed runs (FPB_QEMU, else qemu-system-x86_64)
- * has the TCG dirty-tracking fix (upstream 03bfc2188f: QEMU >= 9.0, or fpb's
- * patched build, "fpb-patched" in its version string). *ret_version gets
- * the version line. */
-gboolean drv_qemu_has_tcg_dirty_fix(char **ret_version);
-
 typedef struct {
     /* fpb_balloon's "hint cmd=..." lines on the source */
     guint cmds, complete;

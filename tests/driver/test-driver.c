@@ -133,7 +133,8 @@ static void run_config(gconstpointer data)
 {
     const Config *c = data;
     g_autofree char *qemu_version = NULL;
-    if ((c->dirty_mib || !DRV_SLOW) && !drv_qemu_has_tcg_dirty_fix(&qemu_version) &&
+    gboolean fixed = fpb_testbed_qemu_has_tcg_dirty_fix(&qemu_version);
+    if ((c->dirty_mib || !DRV_SLOW) && !fixed &&
         !env_flag("FPB_DRIVER_STRICT")) {
         /* Measured (docs/guest-driver.md): this QEMU loses the writes of a
          * guest that keeps writing during a TCG migration, with hints off
@@ -145,10 +146,10 @@ static void run_config(gconstpointer data)
          * FPB_DRIVER_STRICT=1 runs everything anyway. */
         g_autofree char *msg = g_strdup_printf(
             "%s: '%s' lacks the TCG dirty-tracking fix (03bfc2188f): migrations of a guest "
-            "that writes (or hints) can lose writes whatever the driver; set FPB_QEMU to a "
-            "fixed QEMU (scripts/build-patched-qemu) or FPB_DRIVER_STRICT=1",
+            "that writes (or hints) can lose writes whatever the driver; install fpb's QEMU "
+            "(scripts/install-deps), set FPB_QEMU to a fixed QEMU or FPB_DRIVER_STRICT=1",
             c->name, qemu_version);
-        g_test_skip(msg);
+        fpb_testbed_skip_without_fixed_qemu(msg);
         return;
     }
     guint runs = runs_per_config(), failed = 0, corrupted = 0, setup_retries = 0;
@@ -231,7 +232,7 @@ static void run_config(gconstpointer data)
     g_test_message("%s [driver %s%s, QEMU %s]: %u/%u verified (%u setup retries), mean %.0f MB, %.1f s",
                    c->name,
                    driver_under_test(), env_flag("FPB_DRIVER_NO_HINTS") ? ", no hints" : "",
-                   g_getenv("FPB_QEMU") ? g_getenv("FPB_QEMU") : "from PATH", runs - failed, runs,
+                   qemu_version, runs - failed, runs,
                    setup_retries,
                    runs > failed ? bytes_sum / 1e6 / (runs - failed) : 0.0,
                    runs > failed ? ms_sum / 1e3 / (runs - failed) : 0.0);

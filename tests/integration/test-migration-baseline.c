@@ -55,18 +55,16 @@ static void migrate_and_verify(const char *label, FpbTestbedGuest *g,
 
 static FpbTestbedMigration no_hints;
 
-static gboolean qemu_has_tcg_dirty_fix(char **ret_version);
-
 static void test_no_hints(void)
 {
     FpbTestbedGuest g;
     g_autofree char *version = NULL;
     scenario(&g, FALSE);
-    if (!qemu_has_tcg_dirty_fix(&version)) {
+    if (!fpb_testbed_qemu_has_tcg_dirty_fix(&version)) {
         /* Seen in CI: the writer made a 4th dirty sync and the destination
          * lost writes, hints or not (docs/hint-safety.md). Without the
-         * writer these migrations take 3 syncs; the writer runs on a fixed
-         * QEMU (FPB_QEMU). */
+         * writer these migrations take 3 syncs; the writer runs on fpb's
+         * QEMU (installed by scripts/install-deps) or another fixed one. */
         g_test_message("QEMU %s lacks the TCG dirty-tracking fix: no writer", version);
         g.dirty_mib = 0;
     }
@@ -75,43 +73,20 @@ static void test_no_hints(void)
     g_assert_cmpuint(no_hints.normal_bytes, >, (guint64)(600 + 128) * 1024 * 1024);
 }
 
-/* Whether the test bed's QEMU has the TCG dirty-tracking fix, asked the way
- * fpbctl asks it (query-version, docs/hint-safety.md). */
-static gboolean qemu_has_tcg_dirty_fix(char **ret_version)
-{
-    g_autoptr(GError) error = NULL;
-    g_autoptr(FpbTestbed) tb = fpb_testbed_new(&error);
-    g_assert_no_error(error);
-    FpbTestbedGuest g;
-    scenario(&g, FALSE);
-    g.free_mib = 0;
-    FpbTestbedVm *vm = fpb_testbed_start_destination(tb, "probe", &g, TRUE, &error);
-    g_assert_no_error(error);
-    g_autoptr(FpbQmpClient) qmp = fpb_qmp_client_connect(fpb_testbed_vm_qmp_path(vm), 5000,
-                                                         &error);
-    g_assert_no_error(error);
-    const FpbQmpVersion *v = fpb_qmp_client_get_version(qmp);
-    *ret_version = g_strdup_printf("%" G_GINT64_FORMAT ".%" G_GINT64_FORMAT ".%" G_GINT64_FORMAT
-                                   " (%s)",
-                                   v->major, v->minor, v->micro, v->package ? v->package : "");
-    return fpb_policy_tcg_dirty_tracking_derive((int)v->major, (int)v->minor,
-                                                v->package) == FPB_POLICY_TCG_DIRTY_TRACKING_FIXED;
-}
-
 static void test_stock_hints_init_on_alloc_0(void)
 {
     FpbTestbedGuest g;
     FpbTestbedMigration stats = {0};
     g_autofree char *version = NULL;
-    if (!qemu_has_tcg_dirty_fix(&version)) {
+    if (!fpb_testbed_qemu_has_tcg_dirty_fix(&version)) {
         /* Seen in CI: 4 dirty syncs, then a destination that failed to
          * verify. QEMU < 9.0 under TCG loses writes in live iterations
-         * (docs/hint-safety.md) and fpb refuses hints there; run this with
-         * FPB_QEMU set to a fixed QEMU (scripts/build-patched-qemu). */
+         * (docs/hint-safety.md) and fpb refuses hints there; fpb's QEMU
+         * (scripts/install-deps) or FPB_QEMU naming a fixed one runs it. */
         g_autofree char *why = g_strdup_printf("QEMU %s lacks the TCG dirty-tracking fix "
                                                "(03bfc2188f): hinted migrations can lose writes",
                                                version);
-        g_test_skip(why);
+        fpb_testbed_skip_without_fixed_qemu(why);
         return;
     }
     scenario(&g, TRUE);

@@ -3,10 +3,12 @@
 #
 # fpbctl through libvirt between two libvirt hosts on this machine
 # (lv-hosts.sh): policy metadata, enable-hints, explain, and migrations in
-# modes none, balloon and auto (hints switched off with libvirt's postcopy
-# flag), each with the guest's memory verified on the destination through
-# its serial console log; a forced hint mode refused by the hint guard
-# (TCG on QEMU 7.2). TAP on stdout.
+# modes none, balloon and auto, each with the guest's memory verified on
+# the destination through its serial console log. On fpb's QEMU (the
+# default where installed) the guest then runs fpb's driver and migrates in
+# mode hint and auto (which picks hint); on an unfixed QEMU 7.2 a forced
+# hint mode is refused by the hint guard and auto runs with hints switched
+# off (libvirt's postcopy flag). TAP on stdout.
 #
 # Then fpbd on one host records a `virsh migrate` passively (JOB_COMPLETED)
 # and both hosts' fpb-hook report to it; fpbd on the other runs a migration
@@ -110,6 +112,13 @@ full_size() { # full_size HOST: Used memory reaches Max memory within 5 s
     [ "$(used_kib "$1")" = "$(max_kib "$1")" ] ||
         { note "used $(used_kib "$1") KiB of $(max_kib "$1") KiB"; false; }
 }
+json_get() { # json_get FILE DOTTED.PATH: a member of the last line's JSON object
+    python3 -c 'import json, sys
+v = json.loads(open(sys.argv[1]).read().splitlines()[-1])
+for k in sys.argv[2].split("."):
+    v = v.get(k) if isinstance(v, dict) else None
+print("" if v is None else v)' "$1" "$2" 2>/dev/null
+}
 json_field() { # json_field FILE KEY: first "KEY":VALUE
     sed -n "s/.*\"$2\":\\(\"[^\"]*\"\\|[0-9.-]*\\|null\\).*/\\1/p" "$1" | head -1 | tr -d '"'
 }
@@ -175,7 +184,12 @@ check "policy: KEY= removes a key" sh -c \
 migrate none "$A" "$B"
 migrate balloon "$B" "$A"
 
-# ---- enable-hints, then the guard and auto with hints switched off ----
+# ---- enable-hints; then on fpb's QEMU hinted migrations through fpb's
+# guest driver, on an unfixed QEMU the guard and auto with hints off ----
+emulator=$(virsh -q -c "$A" dumpxml "$vm" | sed -n 's|.*<emulator>\(.*\)</emulator>.*|\1|p')
+fixed_qemu=false
+"$emulator" --version | grep -q fpb-patched && fixed_qemu=true
+note "emulator $emulator ($("$emulator" --version | head -1)); TCG dirty-tracking fix: $fixed_qemu"
 "$fpbctl" enable-hints "$vm" --connect "$A" > "$work/eh.out" 2>&1
 check "enable-hints: exit 0" [ $? = 0 ]
 check "enable-hints: says next boot" grep -q "next boot" "$work/eh.out"
@@ -184,20 +198,45 @@ check "enable-hints: idempotent" grep -q "already enabled" "$work/eh2.out"
 check "enable-hints: override in the persistent XML" sh -c \
     "virsh -q -c '$A' dumpxml --inactive '$vm' | grep -q \"name='free-page-hint' type='bool' value='true'\""
 virsh -q -c "$A" destroy "$vm" >/dev/null
+if $fixed_qemu; then
+    # From here on the guest runs fpb's driver (fpb_balloon.ko).
+    check "the test guest has fpb's driver" grep -qx fpb_balloon "$guest/guest-modules"
+    virsh -q -c "$A" dumpxml --inactive "$vm" | sed 's/fpb\.balloon=stock/fpb.balloon=fpb/' \
+        > "$work/domain-fpb.xml"
+    virsh -q -c "$A" define "$work/domain-fpb.xml" >/dev/null
+fi
 : > "$serial"
 check "domain restarts with free-page-hint" virsh -q -c "$A" start "$vm"
 check "guest workload ready again" wait_passes 1 60
 fpbctl_ explain "$vm" --connect "$A" --db "$db" --json > "$work/explain2.json" 2>/dev/null
 check "explain: the guest negotiated hints" grep -q '"free_page_hint": true' "$work/explain2.json"
-fpbctl_ migrate "$vm" "$B" --connect "$A" --mode hint --db "$db" --json \
-    > "$work/hint.json" 2> "$work/hint.err"
-check "migrate --mode hint: refused (exit 2)" [ $? = 2 ]
-check "migrate --mode hint: the hint guard says why" grep -q HINT_UNSAFE_TCG_DIRTY_TRACKING "$work/hint.err"
-check "migrate --mode hint: journal row refused" grep -q '"phase":"refused"' "$work/hint.json"
-check "migrate --mode hint: domain still runs on the source" sh -c \
-    "virsh -q -c '$A' domstate '$vm' | grep -q running"
-migrate auto "$A" "$B"
-check "auto: hints switched off (libvirt postcopy flag)" grep -q '"hints":"off"' "$work/migrate-auto.json"
+check "explain: names the emulator" grep -q "\"qemu_binary\": \"$emulator\"" "$work/explain2.json"
+if $fixed_qemu; then
+    check "explain: fpb's QEMU recognised" grep -q '"qemu_is_fpb": true' "$work/explain2.json"
+    check "fpb's driver loaded in the guest" sh -c \
+        "grep -q 'fpb-guest: balloon=fpb' '$serial' && ! grep -q 'fpb-guest: error' '$serial'"
+    migrate hint "$A" "$B"
+    check "migrate --mode hint: hints on" grep -q '"hints":"on"' "$work/migrate-hint.json"
+    sent=$(json_get "$work/migrate-hint.json" migration.normal_bytes)
+    note "hint: $sent normal bytes"
+    check "migrate --mode hint: the freed 600 MiB stayed home (< 450 MiB sent)" \
+        [ "${sent:-999999999999}" -lt $((450 * 1024 * 1024)) ]
+    migrate auto "$B" "$A"
+    check "auto: picked hint (fpb's QEMU and driver)" \
+        [ "$(json_get "$work/migrate-auto.json" decision.mode)" = hint ]
+    migrate none "$A" "$B"
+else
+    check "explain: not fpb's QEMU" grep -q '"qemu_is_fpb": false' "$work/explain2.json"
+    fpbctl_ migrate "$vm" "$B" --connect "$A" --mode hint --db "$db" --json \
+        > "$work/hint.json" 2> "$work/hint.err"
+    check "migrate --mode hint: refused (exit 2)" [ $? = 2 ]
+    check "migrate --mode hint: the hint guard says why" grep -q HINT_UNSAFE_TCG_DIRTY_TRACKING "$work/hint.err"
+    check "migrate --mode hint: journal row refused" grep -q '"phase":"refused"' "$work/hint.json"
+    check "migrate --mode hint: domain still runs on the source" sh -c \
+        "virsh -q -c '$A' domstate '$vm' | grep -q running"
+    migrate auto "$A" "$B"
+    check "auto: hints switched off (libvirt postcopy flag)" grep -q '"hints":"off"' "$work/migrate-auto.json"
+fi
 
 # ---- bad input ----
 fpbctl_ migrate "$vm" "qemu+unix:///system?socket=$work/nowhere" --connect "$B" --db "$db" \

@@ -248,11 +248,11 @@ static void run_config(gconstpointer data)
     unlink(src_path);
     unlink(dst_path);
 
-    const char *q = g_getenv("FPB_QEMU");
+    g_autofree char *q = fpb_testbed_qemu_binary(NULL);
     g_test_message("SUMMARY %s qemu=%s: %" G_GUINT64_FORMAT " hinted-free, %" G_GUINT64_FORMAT
                    " damaged; migration %" G_GUINT64_FORMAT " ms, %.1f MB, %" G_GUINT64_FORMAT
                    " syncs",
-                   c->name, q && *q ? q : "qemu-system-x86_64 (PATH)", counts.hinted_free,
+                   c->name, q ? q : "none found", counts.hinted_free,
                    counts.damaged_both + counts.damaged_src_zero, stats.total_ms,
                    (double)stats.transferred_bytes / 1e6, stats.dirty_sync_count);
     guint64 damaged = counts.damaged_both + counts.damaged_src_zero;

@@ -25,7 +25,7 @@
  *   FPB_REPRO_RUNS          K for the failing configuration (default 5)
  *   FPB_REPRO_RUNS_CONTROL  K for the other configurations (default FPB_REPRO_RUNS)
  *   FPB_REPRO_STRICT=1      fail the other configurations on corruption too
- *   FPB_QEMU                the QEMU binary (e.g. scripts/build-patched-qemu's)
+ *   FPB_QEMU                the QEMU binary (default: fpb's package, else PATH's)
  * Select configurations with -p /stock-hint-crash/NAME (meson test --test-args).
  */
 #include <stdlib.h>
@@ -73,8 +73,11 @@ static guint env_uint(const char *name, guint def)
 
 static const char *qemu_in_use(void)
 {
-    const char *q = g_getenv("FPB_QEMU");
-    return q && *q ? q : "qemu-system-x86_64 (PATH)";
+    static char *qemu;
+    if (!qemu) {
+        qemu = fpb_testbed_qemu_binary(NULL);
+    }
+    return qemu ? qemu : "none found";
 }
 
 /* The first line of a failure that says what went wrong, shortened. */

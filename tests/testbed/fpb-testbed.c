@@ -5,8 +5,10 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <fcntl.h>
+#include <string.h>
 #include <unistd.h>
 
+#include "fpb-qemu-binary.h"
 #include "fpb-qmp.h"
 #include "fpb-testbed-priv.h"
 
@@ -47,20 +49,66 @@ static char *find_guest_dir(GError **error)
     return g_strdup(dir);
 }
 
+char *fpb_testbed_qemu_binary(GError **error)
+{
+    g_autoptr(GError) local = NULL;
+    char *qemu = fpb_qemu_binary_for_tcg(NULL, &local);
+    if (!qemu) {
+        g_set_error(error, FPB_TESTBED_ERROR, FPB_TESTBED_ERROR_SETUP, "test bed: %s",
+                    local->message);
+    }
+    return qemu;
+}
+
+gboolean fpb_testbed_qemu_has_tcg_dirty_fix(char **ret_version)
+{
+    g_autofree char *qemu = fpb_testbed_qemu_binary(NULL);
+    const char *argv[] = {qemu, "--version", NULL};
+    g_autofree char *out = NULL;
+    int status = 0;
+    *ret_version = NULL;
+    if (!qemu || !g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL,
+                               &out, NULL, &status, NULL) ||
+        !out) {
+        *ret_version = g_strdup("unknown");
+        return FALSE;
+    }
+    char *nl = strchr(out, '\n');
+    if (nl) {
+        *nl = '\0';
+    }
+    *ret_version = g_strdup_printf("%s: %s", qemu, out);
+    if (fpb_qemu_package_is_fpb(out)) {
+        return TRUE;
+    }
+    const char *v = strstr(out, "version ");
+    return v && g_ascii_strtoull(v + 8, NULL, 10) >= 9;
+}
+
+gboolean fpb_testbed_fixed_qemu_required(void)
+{
+    return g_strcmp0(g_getenv("FPB_REQUIRE_FIXED_QEMU"), "1") == 0;
+}
+
+void fpb_testbed_skip_without_fixed_qemu(const char *why)
+{
+    if (fpb_testbed_fixed_qemu_required()) {
+        g_test_fail_printf("%s; FPB_REQUIRE_FIXED_QEMU=1 (scripts/run-tests, which "
+                           "installs fpb's QEMU) makes that a failure, not a skip",
+                           why);
+        return;
+    }
+    g_test_skip(why);
+}
+
 FpbTestbed *fpb_testbed_new(GError **error)
 {
     g_autofree char *guest_dir = find_guest_dir(error);
     if (!guest_dir) {
         return NULL;
     }
-    /* FPB_QEMU picks another QEMU binary, e.g. a patched build. */
-    const char *wanted = g_getenv("FPB_QEMU");
-    g_autofree char *qemu = g_find_program_in_path(wanted && *wanted ? wanted
-                                                                     : "qemu-system-x86_64");
+    g_autofree char *qemu = fpb_testbed_qemu_binary(error);
     if (!qemu) {
-        g_set_error(error, FPB_TESTBED_ERROR, FPB_TESTBED_ERROR_SETUP,
-                    "test bed: QEMU '%s' not found (scripts/install-deps installs "
-                    "qemu-system-x86_64)", wanted && *wanted ? wanted : "qemu-system-x86_64");
         return NULL;
     }
     g_autoptr(GError) local = NULL;

@@ -53,10 +53,26 @@ typedef struct _FpbTestbed FpbTestbed;
 typedef struct _FpbTestbedVm FpbTestbedVm;
 
 /* Finds the guest image (FPB_GUEST_DIR, set by meson for tests) and QEMU
- * (FPB_QEMU, default qemu-system-x86_64 from PATH), and makes the private
- * temporary directory. */
+ * (fpb_testbed_qemu_binary()), and makes the private temporary directory. */
 FpbTestbed *fpb_testbed_new(GError **error);
 void fpb_testbed_free(FpbTestbed *testbed);
+
+/* The QEMU the test bed runs (its guests are TCG): $FPB_QEMU, else fpb's
+ * package binary when installed, else qemu-system-x86_64 from PATH
+ * (fpb_qemu_binary_for_tcg()). NULL with @error when absent. */
+char *fpb_testbed_qemu_binary(GError **error);
+/* Whether that QEMU has the TCG dirty-tracking fix (fpb's build, or QEMU
+ * 9.0+), from its `--version`; @ret_version gets the version line (or
+ * "unknown"). Without the fix a live iteration loses guest writes
+ * (docs/hint-safety.md), so hinted or writing migrations are not safe. */
+gboolean fpb_testbed_qemu_has_tcg_dirty_fix(char **ret_version);
+/* TRUE when a test that needs the fix must fail rather than skip
+ * (FPB_REQUIRE_FIXED_QEMU=1, set by scripts/run-tests after it installed
+ * fpb's QEMU): there a skip would hide a missing component. */
+gboolean fpb_testbed_fixed_qemu_required(void);
+/* For a g_test case that needs the fix on a QEMU without it: skips with
+ * @why, or fails where fpb_testbed_fixed_qemu_required(). */
+void fpb_testbed_skip_without_fixed_qemu(const char *why);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpbTestbed, fpb_testbed_free)
 
 const char *fpb_testbed_dir(FpbTestbed *testbed);
