@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * fpbctl on the test bed, one migration per mode (none, hint, balloon,
- * hint+balloon, auto) plus `explain --qmp`. Each migration passes only when
+ * hint+balloon, auto) on the test bed's QEMU (fpb's where installed), a
+ * forced hint refused on Debian's QEMU, plus `explain --qmp`. Each migration passes only when
  * the destination guest verifies its memory and the journal row says what
  * happened. Guests: 1 GiB, 600 MiB written and freed, 128 MiB held,
  * init_on_alloc=0 (the stock-hint crash, docs/stock-hint-crash.md).
@@ -27,8 +28,9 @@ static void scenario(FpbTestbedGuest *g)
 
 typedef struct {
     const char *mode;
-    const char *hints; /* expected "hints", NULL: any */
-    gboolean balloon;  /* the mode inflates */
+    const char *hints;     /* expected "hints", NULL: any */
+    gboolean balloon;      /* the mode inflates */
+    gboolean debian_qemu;  /* run on Debian's QEMU (PATH), whatever the default */
 } ModeCase;
 
 /* The test bed runs fpb's QEMU when it is installed (FPB_QEMU may name
@@ -103,6 +105,22 @@ static void check_journal(const char *db, json_object *out)
     g_assert_nonnull(row->predictions);
 }
 
+static void test_mode(gconstpointer data);
+
+/* FPB_QEMU names Debian's QEMU (from PATH) for one case, then is restored. */
+static void test_mode_debian_qemu(gconstpointer data)
+{
+    g_autofree char *saved = g_strdup(g_getenv("FPB_QEMU"));
+
+    g_setenv("FPB_QEMU", "qemu-system-x86_64", TRUE);
+    test_mode(data);
+    if (saved) {
+        g_setenv("FPB_QEMU", saved, TRUE);
+    } else {
+        g_unsetenv("FPB_QEMU");
+    }
+}
+
 static void test_mode(gconstpointer data)
 {
     const ModeCase *c = data;
@@ -114,6 +132,11 @@ static void test_mode(gconstpointer data)
     OrchRun r;
 
     g_assert_no_error(error);
+    if (c->debian_qemu) {
+        /* The guard's refusal is Debian's QEMU's behaviour: it stays tested
+         * where fpb's QEMU is the default. */
+        g_assert_true(qemu_is_stock());
+    }
     scenario(&g);
     FpbTestbedVm *src = fpb_testbed_start_source(tb, "src", &g, &error);
     g_assert_no_error(error);
@@ -148,10 +171,10 @@ static void test_mode(gconstpointer data)
         orch_run_clear(&r);
         /* Overriding the guard to exercise the hint path here is not safe:
          * a CI run of a hinted migration on this QEMU needed 4 dirty syncs
-         * and its destination failed to verify. FPB_QEMU=a fixed QEMU
-         * (scripts/build-patched-qemu) runs the hint path for real. */
-        g_test_message("%s: refused as it must be on this QEMU; the hint path runs with a "
-                       "fixed QEMU (FPB_QEMU)", c->mode);
+         * and its destination failed to verify. The other cases run the
+         * hint path for real on fpb's QEMU. */
+        g_test_message("%s: refused as it must be on this QEMU; the hint path runs on fpb's "
+                       "QEMU", c->mode);
         return;
     }
     orch_run_fpbctl(args, &r);
@@ -220,6 +243,11 @@ static void test_explain(void)
     out = json_tokener_parse(r.out);
     g_assert_nonnull(out);
     g_assert_cmpstr(orch_json_str(out, "vm"), ==, "explained");
+    /* which QEMU, from the QMP socket's peer: the test bed's, and whether fpb's */
+    g_autofree char *qemu = fpb_testbed_qemu_binary(NULL);
+    g_assert_cmpstr(orch_json_str(out, "qemu_binary"), ==, qemu);
+    g_assert_cmpint(json_object_get_boolean(json_object_object_get(out, "qemu_is_fpb")), ==,
+                    !qemu_is_stock());
     g_assert_true(g_str_has_prefix(orch_json_str(out, "qemu_version"), "7."));
     g_assert_cmpint(orch_json_int(out, "facts.ram_bytes"), ==, 1024 * MIB);
     g_assert_cmpint(orch_json_int(out, "facts.balloon_actual_bytes"), ==, 1024 * MIB);
@@ -248,8 +276,12 @@ static void test_explain(void)
 }
 
 static const ModeCase cases[] = {
-    {"none", "off", FALSE},       {"hint", "on", FALSE}, {"balloon", "off", TRUE},
-    {"hint+balloon", "on", TRUE}, {"auto", NULL, FALSE},
+    {"none", "off", FALSE, FALSE},
+    {"hint", "on", FALSE, FALSE},
+    {"balloon", "off", TRUE, FALSE},
+    {"hint+balloon", "on", TRUE, FALSE},
+    {"auto", NULL, FALSE, FALSE},
+    {"hint", NULL, FALSE, TRUE},
 };
 
 int main(int argc, char **argv)
@@ -258,9 +290,11 @@ int main(int argc, char **argv)
     orch_set_fpbctl(argc, argv);
     g_test_add_func("/orchestrator/explain/qmp", test_explain);
     for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
-        g_autofree char *path = g_strdup_printf("/orchestrator/mode/%s", cases[i].mode);
+        g_autofree char *path = g_strdup_printf("/orchestrator/mode/%s%s", cases[i].mode,
+                                                cases[i].debian_qemu ? "/debian-qemu" : "");
 
-        g_test_add_data_func(path, &cases[i], test_mode);
+        g_test_add_data_func(path, &cases[i],
+                             cases[i].debian_qemu ? test_mode_debian_qemu : test_mode);
     }
     return g_test_run();
 }
