@@ -293,6 +293,56 @@ gboolean fpb_libvirt_xml_set_hints(const char *vm, const char *xml, gboolean on,
     return TRUE;
 }
 
+gboolean fpb_libvirt_xml_set_emulator(const char *vm, const char *xml, const char *path,
+                                      char **ret_xml, GError **error)
+{
+    g_autoptr(xmlDoc) doc = read_domain(vm, xml, error);
+    xmlNode *devices = doc ? find(xmlDocGetRootElement(doc), NULL, "devices", NULL, NULL) : NULL;
+    xmlNode *emulator = find(devices, NULL, "emulator", NULL, NULL);
+    xmlChar *old = emulator ? xmlNodeGetContent(emulator) : NULL;
+    gboolean same = old != NULL && g_strcmp0(g_strstrip((char *)old), path) == 0;
+
+    xmlFree(old);
+    if (doc == NULL) {
+        return FALSE;
+    }
+    if (devices == NULL) {
+        g_set_error(error, FPB_LIBVIRT_ERROR, FPB_LIBVIRT_ERROR_INVALID,
+                    "VM '%s': the domain XML has no <devices>", vm);
+        return FALSE;
+    }
+    *ret_xml = NULL;
+    if (same) {
+        return TRUE;
+    }
+    if (emulator == NULL) {
+        xmlNode *first = devices->children;
+
+        /* first among the devices, as libvirt writes it */
+        while (first != NULL && first->type != XML_ELEMENT_NODE) {
+            first = first->next;
+        }
+        emulator = xmlNewNode(NULL, (const xmlChar *)"emulator");
+        if (first != NULL) {
+            xmlAddPrevSibling(first, emulator);
+        } else {
+            xmlAddChild(devices, emulator);
+        }
+    }
+    xmlNodeSetContent(emulator, NULL);
+    xmlNodeAddContent(emulator, (const xmlChar *)path);
+    *ret_xml = dump(doc);
+    return TRUE;
+}
+
+gboolean fpb_libvirt_xml_is_tcg(const char *xml)
+{
+    g_autoptr(xmlDoc) doc = read_domain("?", xml, NULL);
+    xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
+
+    return root != NULL && attr_is(root, "type", "qemu");
+}
+
 gboolean fpb_libvirt_xml_hints_enabled(const char *xml)
 {
     g_autoptr(xmlDoc) doc = read_domain("?", xml, NULL);

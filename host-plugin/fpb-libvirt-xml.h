@@ -40,6 +40,15 @@ char *fpb_libvirt_xml_balloon_alias(const char *vm, const char *xml, GError **er
  * none; NULL with @error when @xml does not parse. */
 char *fpb_libvirt_xml_emulator(const char *vm, const char *xml, GError **error);
 
+/* Sets the domain's <devices><emulator> to @path (adding it when absent).
+ * @ret_xml: (out) the new XML, or NULL when it already was @path. FALSE
+ * with @error when @xml is not a domain with <devices>. */
+gboolean fpb_libvirt_xml_set_emulator(const char *vm, const char *xml, const char *path,
+                                      char **ret_xml, GError **error);
+
+/* The domain's type attribute is "qemu": it runs under TCG. */
+gboolean fpb_libvirt_xml_is_tcg(const char *xml);
+
 /* Whether @xml has fpb's free-page-hint override (TRUE) or not. */
 gboolean fpb_libvirt_xml_hints_enabled(const char *xml);
 

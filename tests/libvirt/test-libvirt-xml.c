@@ -126,6 +126,59 @@ static void test_balloon_alias(void)
     g_assert_error(error, FPB_LIBVIRT_ERROR, FPB_LIBVIRT_ERROR_INVALID);
 }
 
+/* --fpb-qemu on a domain without <emulator>: added first in <devices>. */
+static void test_emulator_add(void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *out = NULL;
+    g_autofree char *again = NULL;
+    g_autofree char *path = NULL;
+
+    g_assert_true(fpb_libvirt_xml_is_tcg(domain_xml));
+    g_assert_null(fpb_libvirt_xml_emulator("web1", domain_xml, &error));
+    g_assert_no_error(error);
+    g_assert_true(fpb_libvirt_xml_set_emulator("web1", domain_xml, "/opt/q/bin/qemu", &out, &error));
+    g_assert_no_error(error);
+    g_assert_nonnull(strstr(out, "<devices>\n    <emulator>/opt/q/bin/qemu</emulator><serial"));
+    path = fpb_libvirt_xml_emulator("web1", out, &error);
+    g_assert_cmpstr(path, ==, "/opt/q/bin/qemu");
+    /* the same path again changes nothing */
+    g_assert_true(fpb_libvirt_xml_set_emulator("web1", out, "/opt/q/bin/qemu", &again, &error));
+    g_assert_null(again);
+}
+
+static void test_emulator_replace(void)
+{
+    static const char xml[] = "<domain type='kvm'><name>k</name><devices>"
+                              "<emulator>/usr/bin/qemu-system-x86_64</emulator>"
+                              "<memballoon model='virtio'/></devices></domain>";
+    g_autoptr(GError) error = NULL;
+    g_autofree char *out = NULL;
+
+    g_assert_false(fpb_libvirt_xml_is_tcg(xml));
+    g_assert_true(fpb_libvirt_xml_set_emulator("k", xml, "/a&b/qemu", &out, &error));
+    g_assert_no_error(error);
+    /* escaped in the XML, one <emulator> only */
+    g_assert_nonnull(strstr(out, "<emulator>/a&amp;b/qemu</emulator><memballoon"));
+    g_assert_null(strstr(out, "/usr/bin/qemu-system-x86_64"));
+}
+
+static void test_emulator_no_devices(void)
+{
+    g_autoptr(GError) error = NULL;
+    char *out = NULL;
+
+    g_assert_false(fpb_libvirt_xml_set_emulator("bare", "<domain type='qemu'><name>bare</name>"
+                                                        "</domain>",
+                                                "/q", &out, &error));
+    g_assert_error(error, FPB_LIBVIRT_ERROR, FPB_LIBVIRT_ERROR_INVALID);
+    g_assert_nonnull(strstr(error->message, "VM 'bare'"));
+    g_assert_null(out);
+    g_clear_error(&error);
+    g_assert_false(fpb_libvirt_xml_set_emulator("junk", "<domain", "/q", &out, &error));
+    g_assert_nonnull(error);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -135,5 +188,8 @@ int main(int argc, char **argv)
     g_test_add_func("/libvirt/xml/existing", test_existing);
     g_test_add_func("/libvirt/xml/no-balloon", test_no_balloon);
     g_test_add_func("/libvirt/xml/balloon-alias", test_balloon_alias);
+    g_test_add_func("/libvirt/xml/emulator/add", test_emulator_add);
+    g_test_add_func("/libvirt/xml/emulator/replace", test_emulator_replace);
+    g_test_add_func("/libvirt/xml/emulator/no-devices", test_emulator_no_devices);
     return g_test_run();
 }

@@ -247,6 +247,25 @@ check "unreachable destination: domain still runs" sh -c \
 "$fpbctl" enable-hints nosuchvm --connect "$A" > /dev/null 2>&1
 check "enable-hints: unknown domain is exit 2" [ $? = 2 ]
 
+# ---- enable-hints on a TCG domain defined on Debian's QEMU (never started) ----
+FPB_QEMU=qemu-system-x86_64 "$here/lv-domain.sh" fpb-lv-debian "$guest" "$work/debian.log" 512 "" \
+    > "$work/debian.xml"
+virsh -q -c "$A" define "$work/debian.xml" >/dev/null
+"$fpbctl" enable-hints fpb-lv-debian --connect "$A" > "$work/eh3.out" 2>&1
+check "enable-hints on Debian's QEMU under TCG: says hints would be refused, and how to switch" \
+    grep -q "fpb refuses hints on a QEMU without the TCG dirty-tracking fix.*--fpb-qemu" "$work/eh3.out"
+"$fpbctl" enable-hints fpb-lv-debian --connect "$A" --fpb-qemu > "$work/eh4.out" 2>&1
+rc=$?
+pkg_qemu=${FPB_QEMU_PACKAGE_BINARY:-/usr/lib/fpb/qemu/bin/qemu-system-x86_64}
+if [ -x "$pkg_qemu" ]; then
+    check "enable-hints --fpb-qemu: exit 0" [ $rc = 0 ]
+    check "enable-hints --fpb-qemu: the persistent XML's emulator is fpb's QEMU" sh -c \
+        "virsh -q -c '$A' dumpxml --inactive fpb-lv-debian | grep -q '<emulator>$pkg_qemu</emulator>'"
+else
+    check "enable-hints --fpb-qemu without fpb's QEMU: exit 2" [ $rc = 2 ]
+fi
+virsh -q -c "$A" undefine fpb-lv-debian >/dev/null
+
 # ---- fpbd: passive record of a migration fpb did not start, hooks ----
 cat > "$work/fpbd-b.conf" <<CONF
 [daemon]
