@@ -702,6 +702,8 @@ json_object *fpb_facts_json_from_decision(const FpbPolicyDecision *d)
         json_object_array_add(reasons, reason_to_json(r->code, r->text));
     }
     json_object_object_add(obj, "mode", json_object_new_string(fpb_policy_mode_to_string(d->mode)));
+    json_object_object_add(obj, "method",
+                           json_object_new_string(fpb_policy_method_to_string(d->method)));
     json_object_object_add(obj, "balloon_target_bytes",
                            json_object_new_int64(d->balloon_target_bytes));
     json_object_object_add(obj, "inflate_bytes", json_object_new_int64(d->inflate_bytes));

@@ -13,6 +13,9 @@
 #include "fpb-libvirt-steps.h"
 
 #define POLL_MS 500
+/* Until postcopy is started: the switch must come during the bulk pass,
+ * before the first dirty sync while the guest runs (docs/hint-safety.md). */
+#define POSTCOPY_POLL_MS 20
 #define ABORT_WAIT_S 15
 
 typedef struct {
@@ -24,6 +27,7 @@ typedef struct {
     int rc;
     char *error; /* libvirt's message when rc < 0 */
     int error_code;
+    gboolean postcopy_started;
 } Job;
 
 static gpointer migrate_thread(gpointer data)
@@ -91,9 +95,29 @@ static gboolean build_params(Job *job, GError **error)
     if (rc < 0) {
         return fpb_libvirt_set_error(error, FPB_LIBVIRT_ERROR_FAILED, "migration parameters");
     }
-    job->flags = VIR_MIGRATE_LIVE | VIR_MIGRATE_PEER2PEER | VIR_MIGRATE_PERSIST_DEST |
-                 (plan->hints_off ? VIR_MIGRATE_POSTCOPY : 0);
+    job->flags = VIR_MIGRATE_PEER2PEER | VIR_MIGRATE_PERSIST_DEST;
+    if (plan->method != FPB_POLICY_METHOD_PAUSED) {
+        job->flags |= VIR_MIGRATE_LIVE;
+    }
+    if (plan->hints_off || plan->method == FPB_POLICY_METHOD_POSTCOPY) {
+        job->flags |= VIR_MIGRATE_POSTCOPY;
+    }
     return TRUE;
+}
+
+/* The postcopy method: switch as soon as libvirt lets us (it refuses
+ * until the outgoing migration runs; those refusals are expected). */
+static void start_postcopy(Job *job)
+{
+    if (job->plan->method != FPB_POLICY_METHOD_POSTCOPY || job->postcopy_started) {
+        return;
+    }
+    if (virDomainMigrateStartPostCopy(job->dom, 0) == 0) {
+        job->postcopy_started = TRUE;
+        g_debug("VM '%s': postcopy started", virDomainGetName(job->dom));
+    } else {
+        virResetLastError();
+    }
 }
 
 /* The last statistics while running; the timeout aborts the job. */
@@ -122,7 +146,13 @@ static void watch(Job *job, FpbOutcome *o, gboolean *ret_timed_out)
         if (g_atomic_int_get(&job->rc) != 1) {
             break;
         }
-        g_usleep(POLL_MS * 1000);
+        if (type != VIR_DOMAIN_JOB_NONE) {
+            start_postcopy(job);
+        }
+        g_usleep((job->plan->method == FPB_POLICY_METHOD_POSTCOPY && !job->postcopy_started
+                      ? POSTCOPY_POLL_MS
+                      : POLL_MS) *
+                 1000);
     }
 }
 

@@ -25,6 +25,7 @@ void fpb_libvirt_options_clear(FpbLibvirtOptions *o)
     g_free(o->guest_driver);
     g_free(o->guest_init_on_alloc);
     g_free(o->tcg);
+    g_free(o->migration_method);
     fpb_libvirt_options_init(o);
 }
 
@@ -61,6 +62,19 @@ static gboolean apply_facts(const FpbLibvirtOptions *o, FpbVmFactsOptions *f, GE
     return TRUE;
 }
 
+/* How the migration runs; never from fpbd.conf or the domain's metadata:
+ * an unsafe live migration is asked for per migration, by name. */
+static gboolean apply_method(const FpbLibvirtOptions *o, FpbPolicySettings *p, GError **error)
+{
+    if (o->migration_method != NULL &&
+        !fpb_policy_method_request_from_string(o->migration_method, &p->method)) {
+        return bad(error, "--migration-method: '%s' is not auto, precopy, postcopy or paused",
+                   o->migration_method);
+    }
+    p->allow_unsafe_live_migration = o->allow_unsafe_live_migration;
+    return TRUE;
+}
+
 gboolean fpb_libvirt_options_apply(const FpbLibvirtOptions *o, const FpbConfPolicy *host,
                                    FpbLibvirtMigrateRequest *req, GError **error)
 {
@@ -71,7 +85,7 @@ gboolean fpb_libvirt_options_apply(const FpbLibvirtOptions *o, const FpbConfPoli
         !set_key(cli, "floor", o->floor, error) ||
         !set_key(cli, "max-prep-seconds", o->max_prep, error) ||
         !set_key(cli, "balloon", o->no_balloon ? "no" : NULL, error) ||
-        !apply_facts(o, &req->facts, error)) {
+        !apply_facts(o, &req->facts, error) || !apply_method(o, &req->facts.policy, error)) {
         return FALSE;
     }
     if (o->max_bandwidth != -1 && o->max_bandwidth <= 0) {
@@ -105,6 +119,7 @@ static const StringOption string_options[] = {
     {"guest-driver", G_STRUCT_OFFSET(FpbLibvirtOptions, guest_driver)},
     {"guest-init-on-alloc", G_STRUCT_OFFSET(FpbLibvirtOptions, guest_init_on_alloc)},
     {"qemu-tcg-dirty-tracking", G_STRUCT_OFFSET(FpbLibvirtOptions, tcg)},
+    {"migration-method", G_STRUCT_OFFSET(FpbLibvirtOptions, migration_method)},
 };
 
 static char **string_slot(FpbLibvirtOptions *o, const StringOption *s)
@@ -125,6 +140,9 @@ json_object *fpb_libvirt_options_to_json(const FpbLibvirtOptions *o)
     }
     if (o->no_balloon) {
         json_object_object_add(j, "no-balloon", json_object_new_boolean(TRUE));
+    }
+    if (o->allow_unsafe_live_migration) {
+        json_object_object_add(j, "allow-unsafe-live-migration", json_object_new_boolean(TRUE));
     }
     if (o->max_bandwidth != -1) {
         json_object_object_add(j, "max-bandwidth", json_object_new_int64(o->max_bandwidth));
@@ -152,11 +170,12 @@ static gboolean take_string(FpbLibvirtOptions *o, const char *key, json_object *
 
 static gboolean take_other(FpbLibvirtOptions *o, const char *key, json_object *v, GError **error)
 {
-    if (g_str_equal(key, "no-balloon")) {
+    if (g_str_equal(key, "no-balloon") || g_str_equal(key, "allow-unsafe-live-migration")) {
         if (!json_object_is_type(v, json_type_boolean)) {
             return bad(error, "option '%s': not a boolean", key);
         }
-        o->no_balloon = json_object_get_boolean(v);
+        *(g_str_equal(key, "no-balloon") ? &o->no_balloon : &o->allow_unsafe_live_migration) =
+            json_object_get_boolean(v);
     } else if (g_str_equal(key, "max-bandwidth")) {
         if (!json_object_is_type(v, json_type_int)) {
             return bad(error, "option '%s': not an integer", key);

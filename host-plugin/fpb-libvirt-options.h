@@ -26,6 +26,8 @@ typedef struct {
     char *guest_driver;
     char *guest_init_on_alloc;
     char *tcg;
+    char *migration_method;               /* auto, precopy, postcopy, paused */
+    gboolean allow_unsafe_live_migration; /* precopy on a QEMU that may lose TCG writes */
 } FpbLibvirtOptions;
 
 /* Nothing given; timeout 600 s. */

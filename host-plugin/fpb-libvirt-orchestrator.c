@@ -176,6 +176,7 @@ static gboolean migrate(Run *run)
         .timeout_s = run->req->timeout_s,
         .hints_off =
             run->vf->facts.guest.free_page_hint && !fpb_policy_mode_uses_hints(run->d->mode),
+        .method = run->d->method,
     };
 
     set_phase(run, FPB_PHASE_MIGRATING);

@@ -10,6 +10,7 @@
 
 #include "fpb-balloon-step.h"
 #include "fpb-outcome.h"
+#include "fpb-policy-method.h"
 
 G_BEGIN_DECLS
 
@@ -34,13 +35,18 @@ typedef struct {
     /* VIR_MIGRATE_POSTCOPY: postcopy-ram on both ends, never started, so
      * QEMU's free-page-hint notifier does nothing. */
     gboolean hints_off;
+    /* The decision's method: POSTCOPY adds VIR_MIGRATE_POSTCOPY and calls
+     * virDomainMigrateStartPostCopy as soon as the job runs; PAUSED leaves
+     * out VIR_MIGRATE_LIVE (libvirt suspends the source and resumes the
+     * destination). */
+    FpbPolicyMethod method;
 } FpbLibvirtMigrationPlan;
 
 /**
  * fpb_libvirt_migrate_run:
- * Live peer-to-peer migration of @dom (persistent on the destination, the
- * source definition kept), progress polled with virDomainGetJobStats every
- * 500 ms. The final statistics (the destination's completed job, else the
+ * Peer-to-peer migration of @dom as @plan->method says (persistent on the
+ * destination, the source definition kept), progress polled with
+ * virDomainGetJobStats every 500 ms (every 20 ms until postcopy started). The final statistics (the destination's completed job, else the
  * last ones seen) go into @outcome (mig_*). TRUE only when libvirt
  * reports success.
  */

@@ -6,6 +6,8 @@
 #define POLL_MS 100
 /* After migrate_cancel QEMU needs a moment to reach "cancelled". */
 #define CANCEL_WAIT_US (15 * G_USEC_PER_SEC)
+/* A paused migration's destination leaves "inmigrate" within this. */
+#define RESUME_WAIT_US (30 * G_USEC_PER_SEC)
 
 gboolean fpb_migration_step_set_postcopy(FpbQmpClient *qmp, gboolean state, GError **error)
 {
@@ -14,23 +16,101 @@ gboolean fpb_migration_step_set_postcopy(FpbQmpClient *qmp, gboolean state, GErr
     return fpb_qmp_migrate_set_capabilities(qmp, &cap, 1, error);
 }
 
+/* postcopy-ram: to switch hints off, or for the postcopy method. */
+static gboolean wants_postcopy_ram(const FpbMigrationPlan *plan)
+{
+    return plan->hints_off || plan->method == FPB_POLICY_METHOD_POSTCOPY;
+}
+
+static const char *postcopy_ram_purpose(const FpbMigrationPlan *plan, gboolean on)
+{
+    if (plan->method == FPB_POLICY_METHOD_POSTCOPY) {
+        return "set up postcopy";
+    }
+    return on ? "switch off free-page hints" : "leave free-page hints on";
+}
+
 /* postcopy-ram is checked against the destination's host first (userfaultfd),
  * so a destination that cannot do it fails before the source changes. */
-static gboolean set_capabilities(FpbQmpClient *src, FpbQmpClient *dst, gboolean hints_off,
-                                 const char *vm, GError **error)
+static gboolean set_capabilities(FpbQmpClient *src, FpbQmpClient *dst,
+                                 const FpbMigrationPlan *plan, const char *vm, GError **error)
 {
     g_autoptr(GError) local = NULL;
+    gboolean on = wants_postcopy_ram(plan);
 
-    if (hints_off && dst == NULL) {
+    if (on && dst == NULL) {
         g_set_error(error, FPB_QMP_ERROR, FPB_QMP_ERROR_INVALID,
-                    "VM '%s': hints can only be switched off with a destination QMP socket", vm);
+                    "VM '%s': cannot %s without a destination QMP socket", vm,
+                    postcopy_ram_purpose(plan, on));
         return FALSE;
     }
-    if ((dst != NULL && !fpb_migration_step_set_postcopy(dst, hints_off, &local)) ||
-        (local == NULL && !fpb_migration_step_set_postcopy(src, hints_off, &local))) {
+    if ((dst != NULL && !fpb_migration_step_set_postcopy(dst, on, &local)) ||
+        (local == NULL && !fpb_migration_step_set_postcopy(src, on, &local))) {
         g_set_error(error, local->domain, local->code,
-                    "VM '%s': cannot %s free-page hints (postcopy-ram): %s", vm,
-                    hints_off ? "switch off" : "leave on", local->message);
+                    "VM '%s': cannot %s (postcopy-ram): %s", vm, postcopy_ram_purpose(plan, on),
+                    local->message);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static gboolean run_void(FpbQmpClient *qmp, const char *command, GError **error)
+{
+    g_autoptr(json_object) reply =
+        fpb_qmp_client_execute(qmp, command, NULL, fpb_qmp_client_get_default_timeout(qmp), error);
+
+    return reply != NULL;
+}
+
+/* The paused method: stops a running source. *ret_stopped says whether
+ * fpb stopped it (a guest already paused stays as it is, after too). */
+static gboolean stop_source(FpbQmpClient *src, const char *vm, gboolean *ret_stopped,
+                            GError **error)
+{
+    g_autoptr(FpbQmpStatus) status = fpb_qmp_query_status(src, error);
+
+    *ret_stopped = FALSE;
+    if (status == NULL) {
+        return FALSE;
+    }
+    if (!status->running) {
+        return TRUE;
+    }
+    if (!run_void(src, "stop", error)) {
+        g_prefix_error(error, "VM '%s': cannot stop the source for a paused migration: ", vm);
+        return FALSE;
+    }
+    *ret_stopped = TRUE;
+    return TRUE;
+}
+
+/* Resumes the destination once it has left "inmigrate" (QEMU 7.2 may
+ * still load the last device state when the source says "completed"). */
+static gboolean resume_destination(FpbQmpClient *dst, const char *vm, GError **error)
+{
+    gint64 deadline = g_get_monotonic_time() + RESUME_WAIT_US;
+
+    for (;;) {
+        g_autoptr(FpbQmpStatus) status = fpb_qmp_query_status(dst, error);
+
+        if (status == NULL) {
+            return FALSE;
+        }
+        if (g_strcmp0(status->status, "inmigrate") != 0) {
+            break;
+        }
+        if (g_get_monotonic_time() > deadline) {
+            g_set_error(error, FPB_QMP_ERROR, FPB_QMP_ERROR_TIMEOUT,
+                        "VM '%s': the destination is still 'inmigrate' %d s after the migration "
+                        "completed; it stays paused",
+                        vm, (int)(RESUME_WAIT_US / G_USEC_PER_SEC));
+            return FALSE;
+        }
+        g_usleep(POLL_MS * 1000);
+    }
+    if (!run_void(dst, "cont", error)) {
+        g_prefix_error(error, "VM '%s': the migration completed but the destination could not be "
+                              "resumed (it stays paused): ", vm);
         return FALSE;
     }
     return TRUE;
@@ -60,6 +140,13 @@ static void store_stats(FpbOutcome *o, const FpbQmpMigrationInfo *info)
     }
 }
 
+static gboolean in_postcopy(FpbQmpMigrationStatus status)
+{
+    return status == FPB_QMP_MIGRATION_STATUS_POSTCOPY_ACTIVE ||
+           status == FPB_QMP_MIGRATION_STATUS_POSTCOPY_PAUSED ||
+           status == FPB_QMP_MIGRATION_STATUS_POSTCOPY_RECOVER;
+}
+
 /* Polls query-migrate until a final state; cancels once at the timeout.
  * *ret_timed_out says whether fpb cancelled. */
 static FpbQmpMigrationInfo *poll_until_final(FpbQmpClient *src, const FpbMigrationPlan *plan,
@@ -80,7 +167,18 @@ static FpbQmpMigrationInfo *poll_until_final(FpbQmpClient *src, const FpbMigrati
         if (fpb_qmp_migration_status_is_final(info->status)) {
             return g_steal_pointer(&info);
         }
-        if (cancelled_at == 0 && plan->timeout_s > 0 &&
+        if (info->status == FPB_QMP_MIGRATION_STATUS_POSTCOPY_PAUSED) {
+            g_set_error(error, FPB_QMP_ERROR, FPB_QMP_ERROR_COMMAND,
+                        "VM '%s': postcopy paused: the migration stream broke after the switch, "
+                        "the guest's memory is split between source and destination; recover "
+                        "it with QMP 'migrate-recover' on the destination and 'migrate' with "
+                        "resume=true on the source",
+                        o->vm);
+            return NULL;
+        }
+        /* Once postcopy runs the destination has the guest: cancelling
+         * would lose it, so the timeout no longer applies. */
+        if (cancelled_at == 0 && plan->timeout_s > 0 && !in_postcopy(info->status) &&
             now - start >= (gint64)(plan->timeout_s * G_USEC_PER_SEC)) {
             *ret_timed_out = TRUE;
             cancelled_at = now;
@@ -124,63 +222,137 @@ static gboolean final_status_ok(const FpbQmpMigrationInfo *info, const FpbMigrat
     }
 }
 
-static gboolean set_bandwidth(FpbQmpClient *src, gint64 bandwidth, GError **error)
+/* The cap, for precopy; and for the postcopy method also for postcopy,
+ * which QEMU does not cap by default (max-postcopy-bandwidth 0). */
+static gboolean set_bandwidth(FpbQmpClient *src, gint64 bandwidth, gboolean postcopy,
+                              GError **error)
 {
     FpbQmpMigrationParameters p = {0};
 
     p.has_max_bandwidth = TRUE;
     p.max_bandwidth = (guint64)bandwidth;
+    p.has_max_postcopy_bandwidth = postcopy;
+    p.max_postcopy_bandwidth = (guint64)bandwidth;
     return fpb_qmp_migrate_set_parameters(src, &p, error);
 }
 
 /* Puts back what fpb changed on the source; failures here do not change
- * the outcome (the source may be gone), so they are dropped. */
-static void put_back(FpbQmpClient *src, gboolean hints_off, gint64 old_bandwidth)
+ * the outcome (the source may be gone), so they are dropped. @old: the
+ * bandwidth parameters before, has_* FALSE for those not to touch. */
+static void put_back(FpbQmpClient *src, gboolean postcopy_ram, const FpbQmpMigrationParameters *old)
 {
     g_autoptr(GError) ignored = NULL;
 
-    if (hints_off && !fpb_migration_step_set_postcopy(src, FALSE, &ignored)) {
+    if (postcopy_ram && !fpb_migration_step_set_postcopy(src, FALSE, &ignored)) {
         g_debug("putting postcopy-ram back failed: %s", ignored->message);
         g_clear_error(&ignored);
     }
-    if (old_bandwidth > 0 && !set_bandwidth(src, old_bandwidth, &ignored)) {
-        g_debug("putting max-bandwidth back failed: %s", ignored->message);
+    if ((old->has_max_bandwidth || old->has_max_postcopy_bandwidth) &&
+        !fpb_qmp_migrate_set_parameters(src, old, &ignored)) {
+        g_debug("putting the bandwidth back failed: %s", ignored->message);
     }
 }
 
-static gint64 current_bandwidth(FpbQmpClient *src)
+/* The parameters fpb will change, to put them back after. */
+static void current_bandwidth(FpbQmpClient *src, const FpbMigrationPlan *plan,
+                              FpbQmpMigrationParameters *ret)
 {
     FpbQmpMigrationParameters p;
 
-    if (!fpb_qmp_query_migrate_parameters(src, &p, NULL) || !p.has_max_bandwidth ||
-        p.max_bandwidth > (guint64)G_MAXINT64) {
-        return -1;
+    *ret = (FpbQmpMigrationParameters){0};
+    if (plan->max_bandwidth <= 0 || !fpb_qmp_query_migrate_parameters(src, &p, NULL)) {
+        return;
     }
-    return (gint64)p.max_bandwidth;
+    ret->has_max_bandwidth = p.has_max_bandwidth && p.max_bandwidth > 0 &&
+                             p.max_bandwidth <= (guint64)G_MAXINT64;
+    ret->max_bandwidth = p.max_bandwidth;
+    ret->has_max_postcopy_bandwidth = plan->method == FPB_POLICY_METHOD_POSTCOPY &&
+                                      p.has_max_postcopy_bandwidth;
+    ret->max_postcopy_bandwidth = p.max_postcopy_bandwidth;
+}
+
+/* A failed paused migration gives the guest back to the source. */
+static void resume_source(FpbQmpClient *src, gboolean stopped_by_fpb)
+{
+    g_autoptr(GError) ignored = NULL;
+
+    if (stopped_by_fpb && !run_void(src, "cont", &ignored)) {
+        g_debug("resuming the source after a failed paused migration failed: %s",
+                ignored->message);
+    }
+}
+
+/* `migrate`, and for the postcopy method the switch right after it: QEMU
+ * then moves to postcopy during the bulk pass, before any dirty sync
+ * while the guest runs (docs/hint-safety.md). */
+static gboolean start(FpbQmpClient *src, const FpbMigrationPlan *plan, const char *vm,
+                      GError **error)
+{
+    if (!fpb_qmp_migrate(src, plan->uri, error)) {
+        return FALSE;
+    }
+    if (plan->method == FPB_POLICY_METHOD_POSTCOPY &&
+        !run_void(src, "migrate-start-postcopy", error)) {
+        /* Best effort: the switch failing is the error worth reporting. */
+        fpb_qmp_migrate_cancel(src, NULL);
+        g_prefix_error(error, "VM '%s': cannot start postcopy (migration cancelled): ", vm);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* After a completed paused migration: resume the destination (when fpb
+ * stopped the source and can reach it); downtime is stop to cont. */
+static gboolean finish_paused(FpbQmpClient *dst, gboolean stopped_by_fpb, gint64 stopped_at,
+                              FpbOutcome *o, GError **error)
+{
+    if (!stopped_by_fpb || dst == NULL) {
+        return TRUE;
+    }
+    if (!resume_destination(dst, o->vm, error)) {
+        return FALSE;
+    }
+    o->mig_downtime_ms = (g_get_monotonic_time() - stopped_at) / 1000;
+    return TRUE;
 }
 
 gboolean fpb_migration_step_run(FpbQmpClient *src, FpbQmpClient *dst, const FpbMigrationPlan *plan,
                                 FpbOutcome *o, GError **error)
 {
     g_autoptr(FpbQmpMigrationInfo) info = NULL;
-    gint64 old_bandwidth = plan->max_bandwidth > 0 ? current_bandwidth(src) : -1;
+    FpbQmpMigrationParameters old_bandwidth;
+    const FpbQmpMigrationParameters untouched = {0};
+    gboolean postcopy_ram = wants_postcopy_ram(plan);
     gboolean timed_out = FALSE;
+    gboolean stopped_by_fpb = FALSE;
+    gint64 stopped_at = 0;
     gboolean ok;
 
+    current_bandwidth(src, plan, &old_bandwidth);
     fpb_outcome_set(&o->mig_status, "not-started");
-    if (!set_capabilities(src, dst, plan->hints_off, o->vm, error)) {
+    if (!set_capabilities(src, dst, plan, o->vm, error)) {
         return FALSE;
     }
-    if (plan->max_bandwidth > 0 && !set_bandwidth(src, plan->max_bandwidth, error)) {
-        put_back(src, plan->hints_off, -1);
+    if (plan->max_bandwidth > 0 &&
+        !set_bandwidth(src, plan->max_bandwidth, plan->method == FPB_POLICY_METHOD_POSTCOPY,
+                       error)) {
+        put_back(src, postcopy_ram, &untouched);
         return FALSE;
     }
-    if (!fpb_qmp_migrate(src, plan->uri, error)) {
-        put_back(src, plan->hints_off, old_bandwidth);
+    stopped_at = g_get_monotonic_time();
+    if ((plan->method == FPB_POLICY_METHOD_PAUSED &&
+         !stop_source(src, o->vm, &stopped_by_fpb, error)) ||
+        !start(src, plan, o->vm, error)) {
+        resume_source(src, stopped_by_fpb);
+        put_back(src, postcopy_ram, &old_bandwidth);
         return FALSE;
     }
     info = poll_until_final(src, plan, o, &timed_out, error);
     ok = info != NULL && final_status_ok(info, plan, timed_out, o->vm, error);
-    put_back(src, plan->hints_off, old_bandwidth);
-    return ok;
+    if (!ok && info != NULL) {
+        resume_source(src, stopped_by_fpb);
+    }
+    put_back(src, postcopy_ram, &old_bandwidth);
+    return ok && (plan->method != FPB_POLICY_METHOD_PAUSED ||
+                  finish_paused(dst, stopped_by_fpb, stopped_at, o, error));
 }

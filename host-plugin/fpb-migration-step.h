@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The migration step: capabilities on both ends (postcopy-ram switches the
- * free-page hints off; postcopy is never started), parameters, `migrate`,
- * progress polled every 100 ms, `migrate_cancel` at the timeout, and the
- * final statistics into an FpbOutcome. docs/orchestrator.md, "Migrate".
+ * free-page hints off, and is what the postcopy method needs), parameters,
+ * `migrate` as the method says (precopy; postcopy started right after
+ * `migrate`; paused: `stop` before, `cont` on the destination after),
+ * progress polled every 100 ms, `migrate_cancel` at the timeout (not once
+ * postcopy runs), and the final statistics into an FpbOutcome.
+ * docs/orchestrator.md, "Migrate"; docs/hint-safety.md for the methods.
  */
 #pragma once
 
 #include "fpb-outcome.h"
+#include "fpb-policy-method.h"
 #include "fpb-qmp.h"
 
 G_BEGIN_DECLS
@@ -19,6 +23,9 @@ typedef struct {
     /* Set postcopy-ram on both ends so QEMU's hint notifier does nothing.
      * Needs @dest. FALSE clears the capability on both ends (when known). */
     gboolean hints_off;
+    /* The decision's method. POSTCOPY needs @dest; PAUSED without @dest
+     * leaves the destination paused (nothing can resume it). */
+    FpbPolicyMethod method;
 } FpbMigrationPlan;
 
 /**
@@ -27,8 +34,11 @@ typedef struct {
  * Runs one migration and writes its statistics into @outcome (mig_*).
  * Returns TRUE only when QEMU reports "completed"; otherwise FALSE with
  * @error saying what happened (the source then still runs the guest,
- * unless QEMU itself failed after switching over). The capabilities and
- * the bandwidth are put back on the source on every path.
+ * unless QEMU itself failed after switching over, or a postcopy failed
+ * after the switch: then neither side has the whole guest). A source that
+ * the paused method stopped is resumed when the migration fails. The
+ * capabilities and the bandwidth are put back on the source on every path.
+ * For PAUSED, outcome->mig_downtime_ms is the time from `stop` to `cont`.
  */
 gboolean fpb_migration_step_run(FpbQmpClient *source, FpbQmpClient *dest,
                                 const FpbMigrationPlan *plan, FpbOutcome *outcome, GError **error);

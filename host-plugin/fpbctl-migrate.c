@@ -42,6 +42,34 @@ static void print_row(const char *what, double predicted, double actual, const c
     printf("  %-18s %14s %14s\n", what, p, a);
 }
 
+/* The decision's reasons about the migration method (issue 14): how QEMU
+ * migrated, and whether the destination is left paused. */
+static void print_method_reasons(json_object *decision)
+{
+    json_object *reasons = NULL;
+
+    if (!json_object_is_type(decision, json_type_object) ||
+        !json_object_object_get_ex(decision, "reasons", &reasons) ||
+        !json_object_is_type(reasons, json_type_array)) {
+        return;
+    }
+    for (size_t i = 0; i < json_object_array_length(reasons); i++) {
+        json_object *r = json_object_array_get_idx(reasons, i);
+        json_object *code = NULL;
+        json_object *text = NULL;
+
+        if (!json_object_object_get_ex(r, "code", &code) ||
+            !json_object_object_get_ex(r, "text", &text)) {
+            continue;
+        }
+        const char *c = json_object_get_string(code);
+        if (g_str_has_prefix(c, "METHOD_") || g_str_equal(c, "TCG_LIVE_MIGRATION_UNSAFE") ||
+            g_str_equal(c, "DESTINATION_STAYS_PAUSED")) {
+            printf("  %s: %s\n", c, json_object_get_string(text));
+        }
+    }
+}
+
 /* The outcome next to the chosen mode's prediction. */
 static void print_outcome_human(const FpbOutcome *o)
 {
@@ -59,6 +87,7 @@ static void print_outcome_human(const FpbOutcome *o)
     if (m == NULL) {
         return;
     }
+    print_method_reasons(o->decision);
     printf("\n  %-18s %14s %14s\n", "", "predicted", "actual");
     print_row("sent", json_number(o->predictions, m, "bytes", NULL),
               (double)o->mig_transferred_bytes, "MB", 1e6);
@@ -155,7 +184,11 @@ int fpbctl_cmd_migrate(int argc, char **argv)
                                       "journal the intent, inflate the balloon if chosen,\n"
                                       "migrate, give the memory back, record the outcome. "
                                       "Without --dest-qmp, free-page hints\nstay on (if the "
-                                      "guest negotiated them) and balloon modes cannot run.");
+                                      "guest negotiated them) and balloon modes cannot run.\n"
+                                      "On a QEMU that loses guest writes under TCG (< 9.0, "
+                                      "not fpb-patched) the migration runs as\npostcopy "
+                                      "(paused without --dest-qmp); a plain live precopy needs "
+                                      "--allow-unsafe-live-migration.");
     g_option_context_set_description(ctx, "Exit status: 0 migrated; 1 the migration (or a "
                                           "step of it) failed; 2 bad usage or refused input "
                                           "(nothing was done: the policy refused, a forced mode "

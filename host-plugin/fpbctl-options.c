@@ -27,6 +27,7 @@ void fpbctl_vm_options_clear(FpbctlVmOptions *o)
     g_free(o->guest_driver);
     g_free(o->guest_init_on_alloc);
     g_free(o->qemu_tcg_dirty_tracking);
+    g_free(o->migration_method);
 }
 
 void fpbctl_vm_options_add(FpbctlVmOptions *o, GOptionContext *ctx)
@@ -62,6 +63,15 @@ void fpbctl_vm_options_add(FpbctlVmOptions *o, GOptionContext *ctx)
          "Override what fpb derives from the QEMU version: fixed (the TCG dirty-tracking fix, "
          "upstream 03bfc2188f, is in this QEMU) or broken (docs/hint-safety.md)",
          "fixed|broken"},
+        {"migration-method", 0, 0, G_OPTION_ARG_STRING, &o->migration_method,
+         "auto (default: precopy, or on a QEMU that loses TCG writes postcopy, else paused), "
+         "precopy, postcopy or paused (docs/hint-safety.md)",
+         "METHOD"},
+        {"allow-unsafe-live-migration", 0, 0, G_OPTION_ARG_NONE,
+         &o->allow_unsafe_live_migration,
+         "Migrate with plain live precopy even on a QEMU that may lose guest writes under TCG "
+         "(QEMU < 9.0 without the fix): the destination guest may be corrupted",
+         NULL},
         {"json", 0, 0, G_OPTION_ARG_NONE, &o->json, "Print JSON instead of tables", NULL},
         G_OPTION_ENTRY_NULL,
     };
@@ -129,6 +139,12 @@ static gboolean apply_policy(FpbctlVmOptions *o, FpbMigrateRequest *req, GError 
         p->max_prep_seconds = o->max_prep_seconds;
     }
     p->balloon_allowed = !o->no_balloon;
+    if (o->migration_method != NULL &&
+        !fpb_policy_method_request_from_string(o->migration_method, &p->method)) {
+        return bad_option(error, "migration-method", o->migration_method,
+                          "auto, precopy, postcopy or paused");
+    }
+    p->allow_unsafe_live_migration = o->allow_unsafe_live_migration;
     return TRUE;
 }
 

@@ -158,11 +158,12 @@ void fpbctl_print_decision(const FpbPolicyDecision *d)
     g_autofree char *inflate = fpbctl_format_mem(d->inflate_bytes);
 
     if (fpb_policy_mode_uses_balloon(d->mode)) {
-        printf("\nDecision: %s (inflate by %s to a balloon target of %s)\n\nReasons:\n",
+        printf("\nDecision: %s (inflate by %s to a balloon target of %s)\n",
                fpb_policy_mode_to_string(d->mode), inflate, target);
     } else {
-        printf("\nDecision: %s\n\nReasons:\n", fpb_policy_mode_to_string(d->mode));
+        printf("\nDecision: %s\n", fpb_policy_mode_to_string(d->mode));
     }
+    printf("Method:   %s\n\nReasons:\n", fpb_policy_method_to_string(d->method));
     for (guint i = 0; i < d->reasons->len; i++) {
         const FpbPolicyReason *r = g_ptr_array_index(d->reasons, i);
 

@@ -19,9 +19,7 @@ static gboolean at_risk(const FpbPolicyFacts *facts)
            fpb_policy_facts_tcg_dirty_tracking(facts) != FPB_POLICY_TCG_DIRTY_TRACKING_FIXED;
 }
 
-/* "QEMU 7.2.22 ('Debian 1:7.2+dfsg-7+deb12u18') under TCG", "QEMU of
- * unknown version with an unknown accelerator", ... */
-static char *describe_qemu(const FpbPolicyFacts *facts)
+char *fpb_hint_guard_describe_qemu(const FpbPolicyFacts *facts)
 {
     const FpbPolicyQemu *q = &facts->qemu;
     g_autofree char *version = fpb_policy_qemu_version_to_string(q);
@@ -65,7 +63,7 @@ FpbHintSafety fpb_hint_guard_check(const FpbPolicyFacts *facts, FpbReasonCode *r
         *ret_code = FPB_REASON_HINT_UNSAFE_TCG_DIRTY_TRACKING;
     }
     if (ret_text != NULL) {
-        qemu = describe_qemu(facts);
+        qemu = fpb_hint_guard_describe_qemu(facts);
         *ret_text = g_strdup_printf(
             "%s %s the TCG dirty-tracking fix (upstream 03bfc2188f, in QEMU 9.0 and fpb's "
             "patched build); without it guest writes are lost in any live iteration after the "
@@ -84,7 +82,7 @@ gboolean fpb_hint_guard_live_migration_unsafe(const FpbPolicyFacts *facts, char 
         return FALSE;
     }
     if (ret_text != NULL) {
-        qemu = describe_qemu(facts);
+        qemu = fpb_hint_guard_describe_qemu(facts);
         *ret_text = g_strdup_printf(
             "%s %s the TCG dirty-tracking fix (03bfc2188f): any live migration of this VM that "
             "needs more than one live iteration may lose guest writes and corrupt the "

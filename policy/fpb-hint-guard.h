@@ -29,10 +29,16 @@ typedef enum {
 FpbHintSafety fpb_hint_guard_check(const FpbPolicyFacts *facts, FpbReasonCode *ret_code,
                                    char **ret_text);
 
-/* TRUE when any live migration of this VM may lose guest writes (the same
+/* TRUE when a live precopy of this VM may lose guest writes (the same
  * condition: not KVM, tracking not FIXED); then *ret_text (if not NULL) is a
  * newly allocated warning sentence (FPB_REASON_TCG_LIVE_MIGRATION_UNSAFE).
- * A warning, not a rule: the policy still decides. Pure. */
+ * fpb_policy_method_choose() turns it into a rule: postcopy or paused, or
+ * precopy only when the operator allows it. Pure. */
 gboolean fpb_hint_guard_live_migration_unsafe(const FpbPolicyFacts *facts, char **ret_text);
+
+/* "QEMU 7.2.22 ('Debian 1:7.2+dfsg-7+deb12u18') under TCG", "QEMU of
+ * unknown version with an unknown accelerator (may be TCG)", ... for the
+ * messages about an at-risk QEMU. Returns a new string. Pure. */
+char *fpb_hint_guard_describe_qemu(const FpbPolicyFacts *facts);
 
 G_END_DECLS

@@ -149,15 +149,13 @@ static void explain_infeasible(FpbPolicyDecision *d)
     }
 }
 
-/* The first note: the decision stands, but this QEMU may lose writes in
- * any live migration, whatever mode was chosen. */
-static void explain_live_migration_risk(const FpbPolicyFacts *facts, FpbPolicyDecision *d)
+/* How QEMU migrates: on a QEMU that may lose TCG writes a plain live
+ * precopy is replaced (postcopy or paused) or refused. The method's
+ * reasons come right after the infeasible options'. */
+static gboolean choose_method(const FpbPolicyFacts *facts, FpbPolicyDecision *d, GError **error)
 {
-    char *text = NULL;
-
-    if (fpb_hint_guard_live_migration_unsafe(facts, &text)) {
-        add_reason(d, FPB_REASON_TCG_LIVE_MIGRATION_UNSAFE, text);
-    }
+    return fpb_policy_method_choose(facts, fpb_policy_mode_uses_hints(d->mode), &d->method,
+                                    d->reasons, error);
 }
 
 static void explain_balloon_limit(FpbPolicyDecision *d)
@@ -304,7 +302,9 @@ FpbPolicyDecision *fpb_policy_decide(const FpbPolicyFacts *facts, GError **error
     d->balloon_target_bytes = d->predictions[d->mode].balloon_target_bytes;
     explain_choice(facts, d);
     explain_infeasible(d);
-    explain_live_migration_risk(facts, d);
+    if (!choose_method(facts, d, error)) {
+        return NULL;
+    }
     explain_balloon_limit(d);
     explain_stats(facts, &in, d);
     explain_model(&in, d);

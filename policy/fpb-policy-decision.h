@@ -6,6 +6,7 @@
 #pragma once
 
 #include "fpb-policy-facts.h"
+#include "fpb-policy-method.h"
 #include "fpb-policy-prediction.h"
 #include "fpb-policy-reason.h"
 
@@ -17,6 +18,9 @@ typedef struct {
      * inflation); the current size when the mode does not inflate. */
     gint64 balloon_target_bytes;
     gint64 inflate_bytes;     /* current size - target, 0 without balloon */
+    /* How QEMU migrates (fpb-policy-method.h): precopy unless the QEMU may
+     * lose TCG writes; its reason (METHOD_*) is among @reasons. */
+    FpbPolicyMethod method;
     GPtrArray *reasons;       /* FpbPolicyReason*, the first one says why this mode */
     FpbPolicyPrediction predictions[FPB_POLICY_N_MODES]; /* indexed by FpbPolicyMode */
 } FpbPolicyDecision;
@@ -25,7 +29,9 @@ typedef struct {
  * fpb_policy_decision_free), or NULL with @error set:
  * FPB_POLICY_ERROR_INVALID_FACTS (a host-supplied fact out of range),
  * FPB_POLICY_ERROR_FORCED_INFEASIBLE (the policy forces a mode that breaks a
- * rule; the message names the rule), FPB_POLICY_ERROR_NO_FEASIBLE_MODE.
+ * rule; the message names the rule), FPB_POLICY_ERROR_NO_FEASIBLE_MODE,
+ * FPB_POLICY_ERROR_UNSAFE_LIVE_MIGRATION (a plain live precopy asked for on
+ * a QEMU that may lose TCG writes, fpb_policy_method_choose()).
  * Pure: no I/O, no global state, callable from any thread. */
 FpbPolicyDecision *fpb_policy_decide(const FpbPolicyFacts *facts, GError **error);
 

@@ -49,6 +49,8 @@ void fpb_policy_facts_init(FpbPolicyFacts *facts)
             .floor_bytes = 0,
             .max_prep_seconds = DEFAULT_MAX_PREP_SECONDS,
             .balloon_allowed = TRUE,
+            .method = FPB_POLICY_METHOD_REQUEST_AUTO,
+            .allow_unsafe_live_migration = FALSE,
         },
     };
     fpb_policy_history_init(&facts->history);

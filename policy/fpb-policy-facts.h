@@ -51,8 +51,9 @@ typedef enum {
     FPB_POLICY_TCG_DIRTY_TRACKING_FIXED,
 } FpbPolicyTcgDirtyTracking;
 
-/* scripts/build-patched-qemu builds QEMU with --with-pkgversion="Debian
- * VERSION fpb-patched": query-version's package string then contains this. */
+/* fpb's QEMU (packaging/fpb-qemu) is built with --with-pkgversion="...
+ * fpb-patched": query-version's package string then contains this (the same
+ * marker as FPB_QEMU_PATCHED_MARKER in qmp-client/fpb-qemu-binary.h). */
 #define FPB_POLICY_QEMU_PATCHED_MARKER "fpb-patched"
 /* The first QEMU release with 03bfc2188f. */
 #define FPB_POLICY_QEMU_FIXED_MAJOR 9
@@ -111,6 +112,15 @@ typedef struct {
     double age_seconds;       /* now - last-update; < 0 unknown (= stale) */
 } FpbPolicyStats;
 
+/* How the migration itself runs (fpb-policy-method.h); AUTO lets the
+ * policy choose: precopy, except on a QEMU that loses TCG writes. */
+typedef enum {
+    FPB_POLICY_METHOD_REQUEST_AUTO = 0,
+    FPB_POLICY_METHOD_REQUEST_PRECOPY,
+    FPB_POLICY_METHOD_REQUEST_POSTCOPY,
+    FPB_POLICY_METHOD_REQUEST_PAUSED,
+} FpbPolicyMethodRequest;
+
 /* The per-VM policy (conf/: libvirt metadata or the daemon's config). */
 typedef struct {
     FpbPolicyRequest mode;
@@ -118,6 +128,11 @@ typedef struct {
     gint64 floor_bytes;      /* never leave the guest less memory than this */
     double max_prep_seconds; /* inflation time budget, >= 0 */
     gboolean balloon_allowed;
+    FpbPolicyMethodRequest method; /* fpbctl --migration-method (not in conf/ yet) */
+    /* The operator accepts a plain live precopy on a QEMU that may lose
+     * TCG writes (fpbctl --allow-unsafe-live-migration); never from a
+     * config file. */
+    gboolean allow_unsafe_live_migration;
 } FpbPolicySettings;
 
 typedef struct {
@@ -199,6 +214,9 @@ typedef enum {
     FPB_POLICY_ERROR_INVALID_FACTS,    /* a host-supplied fact is out of range */
     FPB_POLICY_ERROR_FORCED_INFEASIBLE, /* the policy forces a mode that cannot run */
     FPB_POLICY_ERROR_NO_FEASIBLE_MODE, /* nothing can run safely */
+    /* a plain live precopy was asked for on a QEMU that loses TCG writes,
+     * without allow_unsafe_live_migration */
+    FPB_POLICY_ERROR_UNSAFE_LIVE_MIGRATION,
 } FpbPolicyError;
 
 G_END_DECLS

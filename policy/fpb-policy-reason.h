@@ -28,7 +28,8 @@ typedef enum {
     FPB_REASON_BALLOON_NOTHING_TO_TAKE,
     FPB_REASON_BALLOON_PREP_BUDGET_TOO_SMALL,
     /* notes on the facts and the model */
-    FPB_REASON_TCG_LIVE_MIGRATION_UNSAFE, /* a warning: the decision still stands */
+    /* a warning: live precopy on such a QEMU, allowed by the operator */
+    FPB_REASON_TCG_LIVE_MIGRATION_UNSAFE,
     FPB_REASON_BALLOON_LIMITED_BY_PREP_BUDGET,
     FPB_REASON_BALLOON_LIMITED_BY_FLOOR,
     FPB_REASON_STATS_STALE,
@@ -39,6 +40,12 @@ typedef enum {
     FPB_REASON_MAY_NOT_CONVERGE,
     FPB_REASON_CALIBRATED_FROM_HISTORY,
     FPB_REASON_PRIORS_ONLY,
+    /* how the migration runs (the decision's method), issue 14 */
+    FPB_REASON_METHOD_POSTCOPY_TCG,  /* postcopy: this QEMU loses writes in live precopy */
+    FPB_REASON_METHOD_PAUSED_TCG,    /* paused: the same, and postcopy cannot be set up */
+    FPB_REASON_METHOD_FORCED,        /* the operator asked for this method */
+    FPB_REASON_DESTINATION_STAYS_PAUSED, /* paused, and fpb cannot resume the destination */
+    FPB_REASON_LIVE_MIGRATION_REFUSED_TCG, /* the error of a refused plain live migration */
     FPB_REASON_N_CODES,
 } FpbReasonCode;
 

@@ -225,7 +225,7 @@ static const RuleCase cases[] = {
      FPB_REASON_HINT_UNSAFE_TCG_DIRTY_TRACKING, FPB_POLICY_MODE_HINT,
      FPB_REASON_HINT_UNSAFE_TCG_DIRTY_TRACKING},
     {"/policy/rules/guard/fpb-driver-not-exempt", m_fpb_driver, OK(FPB_POLICY_MODE_BALLOON),
-     FPB_REASON_TCG_LIVE_MIGRATION_UNSAFE, FPB_POLICY_MODE_HINT_BALLOON,
+     FPB_REASON_METHOD_POSTCOPY_TCG, FPB_POLICY_MODE_HINT_BALLOON,
      FPB_REASON_HINT_UNSAFE_TCG_DIRTY_TRACKING},
     {"/policy/rules/guard/unknown-accel", m_stock_unknown_accel, OK(FPB_POLICY_MODE_BALLOON),
      FPB_REASON_HINT_UNSAFE_TCG_DIRTY_TRACKING, FPB_POLICY_MODE_HINT,
@@ -233,7 +233,7 @@ static const RuleCase cases[] = {
     {"/policy/rules/guard/unknown-accel-fixed-qemu", m_unknown_accel_fixed_qemu,
      OK(FPB_POLICY_MODE_HINT), FPB_REASON_BEST_TOTAL_TIME, -1, 0},
     {"/policy/rules/guard/tcg-stock-qemu-7.2", m_tcg_stock_qemu, OK(FPB_POLICY_MODE_BALLOON),
-     FPB_REASON_TCG_LIVE_MIGRATION_UNSAFE, FPB_POLICY_MODE_HINT,
+     FPB_REASON_METHOD_POSTCOPY_TCG, FPB_POLICY_MODE_HINT,
      FPB_REASON_HINT_UNSAFE_TCG_DIRTY_TRACKING},
     {"/policy/rules/guard/tcg-qemu-8.2-fpb-driver", m_tcg_qemu_8_2, OK(FPB_POLICY_MODE_BALLOON),
      FPB_REASON_HINT_UNSAFE_TCG_DIRTY_TRACKING, FPB_POLICY_MODE_HINT,
@@ -245,7 +245,7 @@ static const RuleCase cases[] = {
     {"/policy/rules/guard/override-fixed", m_tcg_backport_override, OK(FPB_POLICY_MODE_HINT),
      FPB_REASON_BEST_TOTAL_TIME, -1, 0},
     {"/policy/rules/guard/override-broken", m_tcg_distrust_override, OK(FPB_POLICY_MODE_BALLOON),
-     FPB_REASON_TCG_LIVE_MIGRATION_UNSAFE, FPB_POLICY_MODE_HINT,
+     FPB_REASON_METHOD_POSTCOPY_TCG, FPB_POLICY_MODE_HINT,
      FPB_REASON_HINT_UNSAFE_TCG_DIRTY_TRACKING},
     /* KVM: the TCG bug does not apply, whatever the QEMU, driver or
      * init_on_alloc */
@@ -479,8 +479,10 @@ static void test_qemu_version(void)
     g_assert_false(q.package_known);
 }
 
-/* The warning is a note: the decision still happens, with it attached. */
-static void test_live_migration_warning(void)
+/* Issue 14: where live migration may lose writes, the default method is
+ * postcopy (started at once) instead of a plain live precopy; elsewhere
+ * nothing changes. */
+static void test_method_by_qemu(void)
 {
     for (gsize qi = 0; qi < G_N_ELEMENTS(qemu_cases); qi++) {
         for (int acc = 0; acc < 3; acc++) {
@@ -498,14 +500,168 @@ static void test_live_migration_warning(void)
             }
             d = fpb_policy_decide(&f, NULL);
             g_assert_nonnull(d);
-            g_assert_cmpint(fpb_policy_decision_has_reason(d, FPB_REASON_TCG_LIVE_MIGRATION_UNSAFE),
-                            ==, expect);
+            g_assert_cmpint(fpb_policy_decision_has_reason(d, FPB_REASON_METHOD_POSTCOPY_TCG), ==,
+                            expect);
+            g_assert_false(fpb_policy_decision_has_reason(d, FPB_REASON_TCG_LIVE_MIGRATION_UNSAFE));
+            g_assert_cmpstr(fpb_policy_method_to_string(d->method), ==,
+                            expect ? "postcopy" : "precopy");
             g_assert_cmpint(d->predictions[FPB_POLICY_MODE_HINT].feasible, ==, !expect);
             if (expect) {
                 g_assert_false(fpb_policy_mode_uses_hints(d->mode));
             }
         }
     }
+}
+
+typedef struct {
+    const char *path;
+    Mutate mutate;
+    int expect_method;    /* FpbPolicyMethod, or -1 when refused */
+    int expect_error;     /* FpbPolicyError when refused */
+    FpbReasonCode reason; /* a reason the decision (or the error text) must carry, or NONE */
+    FpbReasonCode absent; /* a reason the decision must not carry, or NONE */
+} MethodCase;
+
+static void m_no_destination(FpbPolicyFacts *f)
+{
+    m_tcg_stock_qemu(f);
+    f->hints_can_be_disabled = FALSE;
+    f->guest.free_page_hint = FALSE;
+    f->can_restore = FALSE;
+}
+static void m_allow_unsafe(FpbPolicyFacts *f)
+{
+    m_tcg_stock_qemu(f);
+    f->policy.allow_unsafe_live_migration = TRUE;
+}
+static void m_ask_precopy(FpbPolicyFacts *f)
+{
+    m_tcg_stock_qemu(f);
+    f->policy.method = FPB_POLICY_METHOD_REQUEST_PRECOPY;
+}
+static void m_ask_precopy_allowed(FpbPolicyFacts *f)
+{
+    m_ask_precopy(f);
+    f->policy.allow_unsafe_live_migration = TRUE;
+}
+static void m_ask_precopy_unknown_qemu(FpbPolicyFacts *f)
+{
+    f->policy.method = FPB_POLICY_METHOD_REQUEST_PRECOPY;
+}
+static void m_ask_precopy_patched(FpbPolicyFacts *f)
+{
+    m_tcg_patched_qemu(f);
+    f->policy.method = FPB_POLICY_METHOD_REQUEST_PRECOPY;
+}
+static void m_ask_precopy_kvm(FpbPolicyFacts *f)
+{
+    m_tcg_stock_qemu(f);
+    f->accelerator = FPB_POLICY_ACCEL_KVM;
+    f->policy.method = FPB_POLICY_METHOD_REQUEST_PRECOPY;
+}
+static void m_ask_paused(FpbPolicyFacts *f)
+{
+    m_tcg_stock_qemu(f);
+    f->policy.method = FPB_POLICY_METHOD_REQUEST_PAUSED;
+}
+static void m_ask_paused_kvm(FpbPolicyFacts *f)
+{
+    m_ask_paused(f);
+    f->accelerator = FPB_POLICY_ACCEL_KVM;
+}
+static void m_ask_postcopy_no_destination(FpbPolicyFacts *f)
+{
+    m_no_destination(f);
+    f->policy.method = FPB_POLICY_METHOD_REQUEST_POSTCOPY;
+}
+static void m_ask_postcopy_with_hints(FpbPolicyFacts *f)
+{
+    m_tcg_patched_qemu(f);
+    f->policy.mode = FPB_POLICY_REQUEST_HINT;
+    f->policy.method = FPB_POLICY_METHOD_REQUEST_POSTCOPY;
+}
+static void m_kvm_stock_qemu_method(FpbPolicyFacts *f)
+{
+    m_tcg_stock_qemu(f);
+    f->accelerator = FPB_POLICY_ACCEL_KVM;
+}
+
+static const MethodCase method_cases[] = {
+    {"/policy/method/tcg-stock/postcopy", m_tcg_stock_qemu, FPB_POLICY_METHOD_POSTCOPY, 0,
+     FPB_REASON_METHOD_POSTCOPY_TCG, FPB_REASON_TCG_LIVE_MIGRATION_UNSAFE},
+    {"/policy/method/tcg-stock/no-destination-paused", m_no_destination,
+     FPB_POLICY_METHOD_PAUSED, 0, FPB_REASON_DESTINATION_STAYS_PAUSED, FPB_REASON_NONE},
+    {"/policy/method/tcg-stock/allow-unsafe", m_allow_unsafe, FPB_POLICY_METHOD_PRECOPY, 0,
+     FPB_REASON_TCG_LIVE_MIGRATION_UNSAFE, FPB_REASON_METHOD_POSTCOPY_TCG},
+    {"/policy/method/tcg-stock/precopy-refused", m_ask_precopy, -1,
+     FPB_POLICY_ERROR_UNSAFE_LIVE_MIGRATION, FPB_REASON_LIVE_MIGRATION_REFUSED_TCG,
+     FPB_REASON_NONE},
+    {"/policy/method/tcg-unknown-qemu/precopy-refused", m_ask_precopy_unknown_qemu, -1,
+     FPB_POLICY_ERROR_UNSAFE_LIVE_MIGRATION, FPB_REASON_LIVE_MIGRATION_REFUSED_TCG,
+     FPB_REASON_NONE},
+    {"/policy/method/tcg-stock/precopy-allowed", m_ask_precopy_allowed,
+     FPB_POLICY_METHOD_PRECOPY, 0, FPB_REASON_TCG_LIVE_MIGRATION_UNSAFE, FPB_REASON_NONE},
+    {"/policy/method/tcg-patched/precopy", m_ask_precopy_patched, FPB_POLICY_METHOD_PRECOPY, 0,
+     FPB_REASON_METHOD_FORCED, FPB_REASON_TCG_LIVE_MIGRATION_UNSAFE},
+    {"/policy/method/kvm/precopy", m_ask_precopy_kvm, FPB_POLICY_METHOD_PRECOPY, 0,
+     FPB_REASON_METHOD_FORCED, FPB_REASON_TCG_LIVE_MIGRATION_UNSAFE},
+    {"/policy/method/kvm/auto-precopy", m_kvm_stock_qemu_method, FPB_POLICY_METHOD_PRECOPY, 0,
+     FPB_REASON_NONE, FPB_REASON_METHOD_POSTCOPY_TCG},
+    {"/policy/method/tcg-stock/paused", m_ask_paused, FPB_POLICY_METHOD_PAUSED, 0,
+     FPB_REASON_METHOD_FORCED, FPB_REASON_DESTINATION_STAYS_PAUSED},
+    {"/policy/method/kvm/paused", m_ask_paused_kvm, FPB_POLICY_METHOD_PAUSED, 0,
+     FPB_REASON_METHOD_FORCED, FPB_REASON_NONE},
+    {"/policy/method/postcopy-no-destination", m_ask_postcopy_no_destination, -1,
+     FPB_POLICY_ERROR_FORCED_INFEASIBLE, FPB_REASON_NONE, FPB_REASON_NONE},
+    {"/policy/method/postcopy-with-hints", m_ask_postcopy_with_hints, -1,
+     FPB_POLICY_ERROR_FORCED_INFEASIBLE, FPB_REASON_NONE, FPB_REASON_NONE},
+};
+
+static void run_method_case(gconstpointer data)
+{
+    const MethodCase *c = data;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(FpbPolicyDecision) d = NULL;
+    FpbPolicyFacts f;
+
+    test_facts_2gib(&f);
+    c->mutate(&f);
+    d = fpb_policy_decide(&f, &error);
+    if (c->expect_method < 0) {
+        g_assert_null(d);
+        g_assert_error(error, FPB_POLICY_ERROR, c->expect_error);
+        g_assert_nonnull(strstr(error->message, fpb_policy_reason_code_to_string(c->reason)));
+        if (c->expect_error == FPB_POLICY_ERROR_UNSAFE_LIVE_MIGRATION) {
+            /* the message names the way out */
+            g_assert_nonnull(strstr(error->message, "--allow-unsafe-live-migration"));
+            g_assert_nonnull(strstr(error->message, "QEMU"));
+        }
+        return;
+    }
+    g_assert_no_error(error);
+    g_assert_cmpstr(fpb_policy_method_to_string(d->method), ==,
+                    fpb_policy_method_to_string((FpbPolicyMethod)c->expect_method));
+    if (c->reason != FPB_REASON_NONE) {
+        g_assert_true(fpb_policy_decision_has_reason(d, c->reason));
+    }
+    if (c->absent != FPB_REASON_NONE) {
+        g_assert_false(fpb_policy_decision_has_reason(d, c->absent));
+    }
+    check_invariants(&f, d);
+}
+
+static void test_method_names(void)
+{
+    FpbPolicyMethodRequest r;
+
+    for (int i = 0; i <= FPB_POLICY_METHOD_REQUEST_PAUSED; i++) {
+        g_assert_true(fpb_policy_method_request_from_string(
+            fpb_policy_method_request_to_string((FpbPolicyMethodRequest)i), &r));
+        g_assert_cmpint(r, ==, i);
+    }
+    g_assert_false(fpb_policy_method_request_from_string("live", &r));
+    g_assert_cmpstr(fpb_policy_method_to_string(FPB_POLICY_METHOD_PAUSED), ==, "paused");
+    g_assert_cmpstr(fpb_policy_method_to_string((FpbPolicyMethod)99), ==, "unknown");
 }
 
 /* `--mode hint` on an unfixed TCG VM: the error says why. */
@@ -665,7 +821,11 @@ int main(int argc, char **argv)
         g_test_add_data_func(cases[i].path, &cases[i], run_case);
     }
     g_test_add_func("/policy/rules/guard/table", test_guard_table);
-    g_test_add_func("/policy/rules/guard/live-migration-warning", test_live_migration_warning);
+    g_test_add_func("/policy/rules/guard/method-by-qemu", test_method_by_qemu);
+    for (gsize i = 0; i < G_N_ELEMENTS(method_cases); i++) {
+        g_test_add_data_func(method_cases[i].path, &method_cases[i], run_method_case);
+    }
+    g_test_add_func("/policy/method/names", test_method_names);
     g_test_add_func("/policy/rules/guard/forced-hint-message", test_forced_hint_message);
     g_test_add_func("/policy/facts/tcg-dirty-tracking", test_tcg_dirty_tracking_derive);
     g_test_add_func("/policy/facts/qemu-version", test_qemu_version);
