@@ -21,6 +21,11 @@ FpbConfDaemon *fpb_conf_daemon_new(void)
     c->journal_path = g_strdup(FPB_CONF_DAEMON_DEFAULT_JOURNAL);
     c->record_observed = TRUE;
     c->reconnect_seconds = FPB_CONF_DAEMON_DEFAULT_RECONNECT_SECONDS;
+    c->allowed_destinations = g_strsplit(FPB_CONF_DAEMON_DEFAULT_ALLOWED_DESTINATIONS, ",", -1);
+    c->allowed_destination_hosts = g_new0(char *, 1);
+    c->max_clients = FPB_CONF_DAEMON_DEFAULT_MAX_CLIENTS;
+    c->max_migrations = FPB_CONF_DAEMON_DEFAULT_MAX_MIGRATIONS;
+    c->client_idle_seconds = FPB_CONF_DAEMON_DEFAULT_CLIENT_IDLE_SECONDS;
     fpb_conf_policy_init(&c->policy);
     return c;
 }
@@ -34,11 +39,44 @@ void fpb_conf_daemon_free(FpbConfDaemon *c)
     g_free(c->socket_path);
     g_free(c->socket_group);
     g_free(c->journal_path);
+    g_strfreev(c->allowed_destinations);
+    g_strfreev(c->allowed_destination_hosts);
     g_free(c);
 }
 
-static const char *const daemon_keys[] = {
-    "uri", "socket", "socket-group", "journal", "record-observed", "reconnect-seconds", NULL};
+static const char *const daemon_keys[] = {"uri",
+                                          "socket",
+                                          "socket-group",
+                                          "journal",
+                                          "record-observed",
+                                          "reconnect-seconds",
+                                          "allowed-destinations",
+                                          "allowed-destination-hosts",
+                                          "max-clients",
+                                          "max-migrations",
+                                          "client-idle-seconds",
+                                          NULL};
+
+/* Transports whose libvirt client only connects to the host named in the
+ * URI. qemu+ext (runs a program) and qemu+unix (a local socket) are not
+ * among them and cannot be configured (docs/libvirt.md, "Control socket
+ * security"). */
+static const char *const known_transports[] = {"qemu+tls",    "qemu+tcp",     "qemu+ssh",
+                                               "qemu+libssh", "qemu+libssh2", NULL};
+
+typedef struct {
+    const char *key;
+    guint min;
+    guint max;
+    gsize offset;
+} UintKey;
+
+static const UintKey uint_keys[] = {
+    {"reconnect-seconds", 1, 3600, G_STRUCT_OFFSET(FpbConfDaemon, reconnect_seconds)},
+    {"max-clients", 1, 1024, G_STRUCT_OFFSET(FpbConfDaemon, max_clients)},
+    {"max-migrations", 1, 64, G_STRUCT_OFFSET(FpbConfDaemon, max_migrations)},
+    {"client-idle-seconds", 1, 3600, G_STRUCT_OFFSET(FpbConfDaemon, client_idle_seconds)},
+};
 
 static gboolean at_line(GError **error, int code, const char *name, guint line, const char *fmt,
                         ...) G_GNUC_PRINTF(5, 6);
@@ -133,6 +171,78 @@ static guint line_of(GHashTable *lines, const char *group, const char *key)
     return GPOINTER_TO_UINT(g_hash_table_lookup(lines, k));
 }
 
+static gboolean set_uint(FpbConfDaemon *c, const UintKey *k, const char *value, const char *name,
+                         guint line, GError **error)
+{
+    guint64 v = 0;
+
+    if (!g_ascii_string_to_unsigned(value, 10, k->min, k->max, &v, NULL)) {
+        return at_line(error, FPB_CONF_ERROR_INVALID, name, line,
+                       "%s: '%s' is not a number within %u..%u", k->key, value, k->min, k->max);
+    }
+    G_STRUCT_MEMBER(guint, c, k->offset) = (guint)v;
+    return TRUE;
+}
+
+/* A host name or an IPv4/IPv6 address, as the guard compares it. */
+static gboolean host_word(const char *s)
+{
+    if (s[0] == '-' || s[0] == '.' || strlen(s) > 253) {
+        return FALSE;
+    }
+    for (const char *p = s; *p != '\0'; p++) {
+        if (!g_ascii_isalnum(*p) && strchr(".-:", *p) == NULL) {
+            return FALSE;
+        }
+    }
+    return TRUE;
+}
+
+static gboolean check_list_word(const char *key, const char *w, const char *name, guint line,
+                                GError **error)
+{
+    if (g_str_equal(key, "allowed-destination-hosts")) {
+        return host_word(w) ? TRUE
+                            : at_line(error, FPB_CONF_ERROR_INVALID, name, line,
+                                      "%s: '%s' is not a host name or address", key, w);
+    }
+    if (g_str_equal(w, "qemu+ext")) {
+        return at_line(error, FPB_CONF_ERROR_INVALID, name, line,
+                       "%s: qemu+ext is never allowed: it makes fpbd run a program as root", key);
+    }
+    if (!g_strv_contains(known_transports, w)) {
+        return at_line(error, FPB_CONF_ERROR_INVALID, name, line,
+                       "%s: '%s' is not qemu+tls, qemu+tcp, qemu+ssh, qemu+libssh or qemu+libssh2",
+                       key, w);
+    }
+    return TRUE;
+}
+
+/* Comma, semicolon or blank separated; empty is an empty list. */
+static gboolean set_list(FpbConfDaemon *c, const char *key, const char *value, const char *name,
+                         guint line, GError **error)
+{
+    g_autofree char *lower = g_ascii_strdown(value, -1);
+    g_auto(GStrv) words = g_strsplit_set(lower, ",; \t", -1);
+    g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func(g_free);
+    char ***field = g_str_equal(key, "allowed-destinations") ? &c->allowed_destinations
+                                                             : &c->allowed_destination_hosts;
+
+    for (guint i = 0; words[i] != NULL; i++) {
+        if (*words[i] == '\0') {
+            continue;
+        }
+        if (!check_list_word(key, words[i], name, line, error)) {
+            return FALSE;
+        }
+        g_ptr_array_add(list, g_strdup(words[i]));
+    }
+    g_ptr_array_add(list, NULL);
+    g_strfreev(*field);
+    *field = (char **)g_ptr_array_free(g_steal_pointer(&list), FALSE);
+    return TRUE;
+}
+
 static gboolean set_daemon_key(FpbConfDaemon *c, const char *key, const char *value,
                                const char *name, guint line, GError **error)
 {
@@ -147,15 +257,13 @@ static gboolean set_daemon_key(FpbConfDaemon *c, const char *key, const char *va
         c->record_observed = tmp.balloon == 1;
         return TRUE;
     }
-    if (g_str_equal(key, "reconnect-seconds")) {
-        guint64 v = 0;
-
-        if (!g_ascii_string_to_unsigned(value, 10, 1, 3600, &v, NULL)) {
-            return at_line(error, FPB_CONF_ERROR_INVALID, name, line,
-                           "reconnect-seconds: '%s' is not a number within 1..3600", value);
+    for (gsize i = 0; i < G_N_ELEMENTS(uint_keys); i++) {
+        if (g_str_equal(key, uint_keys[i].key)) {
+            return set_uint(c, &uint_keys[i], value, name, line, error);
         }
-        c->reconnect_seconds = (guint)v;
-        return TRUE;
+    }
+    if (g_str_equal(key, "allowed-destinations") || g_str_equal(key, "allowed-destination-hosts")) {
+        return set_list(c, key, value, name, line, error);
     }
     if (*value == '\0' && !g_str_equal(key, "socket-group")) {
         return at_line(error, FPB_CONF_ERROR_INVALID, name, line, "%s: must not be empty", key);

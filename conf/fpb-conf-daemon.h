@@ -10,6 +10,11 @@
  *   journal=/var/lib/fpb/journal.db
  *   record-observed=true        journal migrations fpb did not start
  *   reconnect-seconds=5         retry interval when libvirtd is gone
+ *   allowed-destinations=qemu+tls,qemu+tcp   transports a "migrate" request may use
+ *   allowed-destination-hosts=  hosts it may name (empty: any)
+ *   max-clients=16              control-socket connections at once
+ *   max-migrations=4            migrations fpbd runs at once
+ *   client-idle-seconds=30      a client that sends no request is cut off
  *
  *   [policy]                    host defaults for the per-VM policy keys
  *   mode= objective= floor= max-prep-seconds= balloon=
@@ -30,6 +35,10 @@ G_BEGIN_DECLS
 #define FPB_CONF_DAEMON_DEFAULT_SOCKET "/run/fpb/fpbd.sock"
 #define FPB_CONF_DAEMON_DEFAULT_JOURNAL "/var/lib/fpb/journal.db"
 #define FPB_CONF_DAEMON_DEFAULT_RECONNECT_SECONDS 5
+#define FPB_CONF_DAEMON_DEFAULT_ALLOWED_DESTINATIONS "qemu+tls,qemu+tcp"
+#define FPB_CONF_DAEMON_DEFAULT_MAX_CLIENTS 16
+#define FPB_CONF_DAEMON_DEFAULT_MAX_MIGRATIONS 4
+#define FPB_CONF_DAEMON_DEFAULT_CLIENT_IDLE_SECONDS 30
 /* A config file larger than this is refused unread. */
 #define FPB_CONF_DAEMON_MAX_BYTES (1024 * 1024)
 
@@ -40,7 +49,15 @@ typedef struct {
     char *journal_path;
     gboolean record_observed;
     guint reconnect_seconds; /* 1..3600 */
-    FpbConfPolicy policy;    /* host defaults; unset keys: the engine's */
+    /* Transports of a "migrate" request's dest, lower case, from
+     * qemu+tls, qemu+tcp, qemu+ssh, qemu+libssh, qemu+libssh2 (never
+     * qemu+ext or qemu+unix); never NULL, may be empty. */
+    char **allowed_destinations;
+    char **allowed_destination_hosts; /* never NULL; empty: any host */
+    guint max_clients;                /* 1..1024 */
+    guint max_migrations;             /* 1..64 */
+    guint client_idle_seconds;        /* 1..3600 */
+    FpbConfPolicy policy;             /* host defaults; unset keys: the engine's */
 } FpbConfDaemon;
 
 /* The documented defaults. (transfer full) */

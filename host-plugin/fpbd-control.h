@@ -1,11 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * fpbd's control socket (docs/libvirt.md, "Control protocol"): a UNIX
- * stream socket, mode 0600 (0660 and the group when a socket-group is
- * configured), peers checked with SO_PEERCRED (root, or a member of that
- * group). One JSON object per line each way; a request is
- * {"op": "ping" | "status" | "hook", ...}, a reply {"ok": true, ...} or
- * {"ok": false, "error": "..."}. Lines are capped at 64 KiB.
+ * fpbd's control socket (docs/libvirt.md, "Control protocol" and "Control
+ * socket security"): a UNIX stream socket, mode 0600 (0660 and the group
+ * when a socket-group is configured), peers checked again with the
+ * kernel's credentials (root, or the group as primary or supplementary
+ * group; fpbd-peer.h). One JSON object per line each way; a reply is
+ * {"ok": true, ...} or {"ok": false, "error": "..."}.
+ *
+ * The main loop never waits for a client: a request line is capped at
+ * 64 KiB while it is read (never buffered past that), replies are queued
+ * and written as the socket takes them, and a client whose unread replies
+ * pass 256 KiB, that sends nothing for the idle time, or that comes when
+ * max-clients are connected, is answered with an error where possible
+ * and disconnected.
  *
  * Runs in the thread-default main context of the caller.
  */
@@ -17,6 +24,14 @@
 G_BEGIN_DECLS
 
 #define FPBD_CONTROL_MAX_LINE (64 * 1024)
+/* Unread output a client may leave behind before it is cut off. */
+#define FPBD_CONTROL_MAX_PENDING (256 * 1024)
+
+typedef struct {
+    const char *group;  /* NULL: root only */
+    guint max_clients;  /* connected at once, all peers */
+    guint idle_seconds; /* without a request (none being answered) */
+} FpbdControlConfig;
 
 typedef struct _FpbdControl FpbdControl;
 /* One request being answered; lets a handler answer later. */
@@ -31,6 +46,11 @@ typedef json_object *(*FpbdControlHandler)(json_object *request, FpbdControlCall
 /* {"ok": false, "error": MESSAGE}. (transfer full) */
 json_object *fpbd_control_error_reply(const char *format, ...) G_GNUC_PRINTF(1, 2);
 
+/* The peer is uid 0 (trusted with what only root may ask). */
+gboolean fpbd_control_call_peer_is_root(const FpbdControlCall *call);
+/* The peer's uid, for messages. */
+guint fpbd_control_call_peer_uid(const FpbdControlCall *call);
+
 /* Keeps @call (and its client) past the handler. (transfer full) */
 FpbdControlCall *fpbd_control_call_keep(FpbdControlCall *call);
 /* Sends an interim line (borrowed), e.g. progress; the call stays open.
@@ -39,10 +59,10 @@ void fpbd_control_call_send(FpbdControlCall *call, json_object *line);
 /* Sends the reply (transfer full) and frees @call. Main context only. */
 void fpbd_control_call_reply(FpbdControlCall *call, json_object *reply);
 
-/* Listens on @path (replacing a stale socket file). @group NULL: root only.
+/* Listens on @path (replacing a stale socket file); @config is copied.
  * (transfer full) or NULL with @error. */
-FpbdControl *fpbd_control_new(const char *path, const char *group, FpbdControlHandler handler,
-                              gpointer user_data, GError **error);
+FpbdControl *fpbd_control_new(const char *path, const FpbdControlConfig *config,
+                              FpbdControlHandler handler, gpointer user_data, GError **error);
 void fpbd_control_free(FpbdControl *control);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpbdControl, fpbd_control_free)
 

@@ -5,7 +5,11 @@
  * its libvirt (lifecycle events), records migrations that others started
  * (VIR_DOMAIN_EVENT_ID_JOB_COMPLETED, journal rows with requested_mode
  * "observed"), reconnects when libvirtd goes away, and serves the control
- * socket for fpbctl and fpb-hook (fpbd-control.h).
+ * socket for fpbctl and fpb-hook (fpbd-control.h). A "migrate" request
+ * is checked (grammar, root-only options, the destination guard, one
+ * migration per domain whatever it is called, max-migrations) before
+ * anything is done or opened for it (docs/libvirt.md, "Control socket
+ * security").
  */
 #define G_LOG_DOMAIN "fpbd"
 
@@ -22,6 +26,8 @@
 #include "fpb-libvirt-orchestrator.h"
 #include "fpb-libvirt-steps.h"
 #include "fpbd-control.h"
+#include "fpbd-request.h"
+#include "fpbd-uri-guard.h"
 
 typedef struct {
     FpbConfDaemon *conf;
@@ -32,7 +38,7 @@ typedef struct {
     int cb_job;
     guint reconnect_id;
     GHashTable *running;   /* domain name -> NULL */
-    GHashTable *migrating; /* domain name -> NULL: fpbd runs its migration */
+    GHashTable *migrating; /* domain UUID -> its name: fpbd runs its migration */
     gboolean stopping;     /* SIGTERM: quit once no migration runs */
     guint hooks_seen;
     guint observed;
@@ -203,7 +209,7 @@ static json_object *status_reply(Daemon *d)
         json_object_array_add(doms, json_object_new_string(key));
     }
     g_hash_table_iter_init(&it, d->migrating);
-    while (g_hash_table_iter_next(&it, &key, NULL)) {
+    while (g_hash_table_iter_next(&it, NULL, &key)) {
         json_object_array_add(migrating, json_object_new_string(key));
     }
     json_object_object_add(r, "version", json_object_new_string(FPB_VERSION));
@@ -235,7 +241,8 @@ static const char *get_str(json_object *o, const char *key)
 typedef struct {
     Daemon *d;
     FpbdControlCall *call;
-    char *domain;
+    char *domain; /* as asked, then libvirt's name for it */
+    char *uuid;   /* the key in Daemon.migrating once claimed */
     char *dest;
     FpbLibvirtOptions lv;
     FpbLibvirtMigrateRequest req; /* borrows the strings above */
@@ -279,29 +286,39 @@ static const char *result_name(FpbMigrateResult r)
 static void job_free(MigrateJob *job)
 {
     g_free(job->domain);
+    g_free(job->uuid);
     g_free(job->dest);
     fpb_libvirt_options_clear(&job->lv);
     fpb_outcome_free(job->outcome);
     g_free(job);
 }
 
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MigrateJob, job_free)
+
+/* The reply to a migration that ran, or was refused with a journal row. */
+static json_object *migrate_reply(const FpbOutcome *o, FpbMigrateResult result)
+{
+    json_object *r = reply_ok();
+    g_autofree char *summary = fpb_outcome_summary(o);
+
+    json_object_object_add(r, "result", json_object_new_string(result_name(result)));
+    json_object_object_add(r, "summary", json_object_new_string(summary));
+    if (o->error != NULL) {
+        json_object_object_add(r, "error", json_object_new_string(o->error));
+    }
+    json_object_object_add(r, "row", fpb_outcome_to_json(o));
+    return r;
+}
+
 static gboolean job_done(gpointer data)
 {
     MigrateJob *job = data;
     Daemon *d = job->d;
-    json_object *r = reply_ok();
-    g_autofree char *summary = fpb_outcome_summary(job->outcome);
 
-    json_object_object_add(r, "result", json_object_new_string(result_name(job->result)));
-    json_object_object_add(r, "summary", json_object_new_string(summary));
-    if (job->outcome->error != NULL) {
-        json_object_object_add(r, "error", json_object_new_string(job->outcome->error));
-    }
-    json_object_object_add(r, "row", fpb_outcome_to_json(job->outcome));
-    fpbd_control_call_reply(job->call, r);
+    fpbd_control_call_reply(job->call, migrate_reply(job->outcome, job->result));
     g_message("VM '%s': migration to '%s' %s (journal row %" G_GINT64_FORMAT ")", job->domain,
               job->dest, result_name(job->result), job->outcome->id);
-    g_hash_table_remove(d->migrating, job->domain);
+    g_hash_table_remove(d->migrating, job->uuid);
     d->migrations++;
     job_free(job);
     if (d->stopping && g_hash_table_size(d->migrating) == 0) {
@@ -330,53 +347,158 @@ static gpointer job_thread(gpointer data)
     return NULL;
 }
 
-static json_object *start_migration(Daemon *d, json_object *req, FpbdControlCall *call)
+static MigrateJob *job_new(Daemon *d, const char *domain, const char *dest)
 {
-    g_autoptr(GError) error = NULL;
-    const char *domain = get_str(req, "domain");
-    const char *dest = get_str(req, "dest");
-    json_object *options = NULL;
-    MigrateJob *job;
+    MigrateJob *job = g_new0(MigrateJob, 1);
 
-    if (domain == NULL || dest == NULL) {
-        return fpbd_control_error_reply("migrate: 'domain' and 'dest' (strings) are required");
-    }
-    if (d->stopping) {
-        return fpbd_control_error_reply("VM '%s': fpbd is stopping, not starting a migration",
-                                        domain);
-    }
-    if (g_hash_table_contains(d->migrating, domain)) {
-        return fpbd_control_error_reply("VM '%s': fpbd is migrating it already", domain);
-    }
-    job = g_new0(MigrateJob, 1);
     job->d = d;
     job->domain = g_strdup(domain);
     job->dest = g_strdup(dest);
     fpb_libvirt_options_init(&job->lv);
     fpb_libvirt_migrate_request_init(&job->req);
-    json_object_object_get_ex(req, "options", &options);
+    return job;
+}
+
+/* What the request asks, checked without touching anything: the options,
+ * those only root may give, the destination. NULL when all pass. */
+static json_object *check_request(Daemon *d, MigrateJob *job, json_object *options,
+                                  FpbdControlCall *call)
+{
+    g_autoptr(GError) error = NULL;
+    gboolean root = fpbd_control_call_peer_is_root(call);
+    guint uid = fpbd_control_call_peer_uid(call);
+    const FpbdUriGuard guard = {
+        .transports = (const char *const *)d->conf->allowed_destinations,
+        .hosts = (const char *const *)d->conf->allowed_destination_hosts,
+    };
+    const char *why = NULL;
+    const char *option;
+
     if (!fpb_libvirt_options_from_json(options, &job->lv, &error) ||
         !fpb_libvirt_options_apply(&job->lv, &d->conf->policy, &job->req, &error)) {
-        job_free(job);
-        return fpbd_control_error_reply("VM '%s': migrate: %s", domain, error->message);
+        return fpbd_control_error_reply("VM '%s': migrate: %s", job->domain, error->message);
     }
+    if (!root && (option = fpbd_request_root_only_option(options, &why)) != NULL) {
+        g_warning("VM '%s': migrate: option '%s' from uid %u refused: root only", job->domain,
+                  option, uid);
+        return fpbd_control_error_reply("VM '%s': migrate: option '%s' is accepted from root "
+                                        "only (it %s); nothing was done",
+                                        job->domain, option, why);
+    }
+    if (!fpbd_uri_guard_check(&guard, job->dest, root, &error)) {
+        g_warning("VM '%s': migrate to '%s' from uid %u refused: %s", job->domain, job->dest, uid,
+                  error->message);
+        return fpbd_control_error_reply("VM '%s': migrate to '%s' refused: %s; nothing was done",
+                                        job->domain, job->dest, error->message);
+    }
+    return NULL;
+}
+
+/* Without its libvirt connection fpbd cannot tell which domain this is:
+ * a refused migration, journaled like the orchestrator's own refusals. */
+static json_object *refuse_unconnected(Daemon *d, MigrateJob *job)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *m = g_strdup_printf("VM '%s': fpbd is not connected to libvirt at '%s' "
+                                         "(retrying every %u s), not migrating",
+                                         job->domain, d->conf->uri, d->conf->reconnect_seconds);
+    g_autofree char *source = fpb_libvirt_orchestrator_source_id(d->conf->uri, job->domain);
+    FpbOutcome *o = job->outcome = fpb_outcome_new();
+
+    o->start_us = o->end_us = g_get_real_time();
+    fpb_outcome_set(&o->vm, job->domain);
+    fpb_outcome_set(&o->source_qmp, source);
+    fpb_outcome_set(&o->uri, job->dest);
+    fpb_outcome_set(&o->requested_mode, job->req.requested_mode);
+    fpb_outcome_set(&o->phase, FPB_PHASE_REFUSED);
+    fpb_outcome_set_error(o, m);
+    if (!fpb_journal_insert(d->journal, o, &error)) {
+        g_warning("VM '%s': cannot journal a refused migration: %s, ignoring", job->domain,
+                  error->message);
+    }
+    g_message("%s", m);
+    return migrate_reply(o, FPB_MIGRATE_REFUSED);
+}
+
+/* One migration per domain, by its UUID whatever name the request used,
+ * and at most max-migrations at once. NULL once claimed. */
+static json_object *claim_domain(Daemon *d, MigrateJob *job)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(FpbVirDomain) dom = fpb_libvirt_lookup(d->conn, job->domain, &error);
+    char uuid[VIR_UUID_STRING_BUFLEN] = "";
+    const char *running;
+
+    if (dom == NULL) {
+        return fpbd_control_error_reply("%s", error->message);
+    }
+    if (virDomainGetUUIDString(dom, uuid) < 0) {
+        return fpbd_control_error_reply("VM '%s': libvirt gave no UUID for it", job->domain);
+    }
+    if ((running = g_hash_table_lookup(d->migrating, uuid)) != NULL) {
+        return fpbd_control_error_reply("VM '%s': fpbd is migrating it already (as '%s', UUID %s)",
+                                        job->domain, running, uuid);
+    }
+    if (g_hash_table_size(d->migrating) >= d->conf->max_migrations) {
+        return fpbd_control_error_reply("VM '%s': fpbd runs %u migrations already "
+                                        "(max-migrations), try again later",
+                                        job->domain, g_hash_table_size(d->migrating));
+    }
+    g_free(job->domain);
+    job->domain = g_strdup(virDomainGetName(dom));
+    job->uuid = g_strdup(uuid);
+    g_hash_table_insert(d->migrating, g_strdup(uuid), g_strdup(job->domain));
+    return NULL;
+}
+
+static void launch(Daemon *d, MigrateJob *job, FpbdControlCall *call)
+{
     job->req.source_uri = d->conf->uri;
     job->req.domain = job->domain;
     job->req.dest_uri = job->dest;
     job->req.progress = on_progress;
     job->req.progress_data = job;
     job->call = fpbd_control_call_keep(call);
-    g_hash_table_add(d->migrating, g_strdup(domain));
-    g_message("VM '%s': migrating to '%s' for a client", domain, dest);
+    g_message("VM '%s': migrating to '%s' for a client (uid %u)", job->domain, job->dest,
+              fpbd_control_call_peer_uid(call));
     g_thread_unref(g_thread_new("fpbd-migrate", job_thread, job));
+}
+
+static json_object *start_migration(Daemon *d, json_object *req, FpbdControlCall *call)
+{
+    const char *domain = get_str(req, "domain");
+    json_object *options = NULL;
+    g_autoptr(MigrateJob) job = NULL;
+    json_object *refusal;
+
+    if (d->stopping) {
+        return fpbd_control_error_reply("VM '%s': fpbd is stopping, not starting a migration",
+                                        domain);
+    }
+    json_object_object_get_ex(req, "options", &options);
+    job = job_new(d, domain, get_str(req, "dest"));
+    if ((refusal = check_request(d, job, options, call)) != NULL) {
+        return refusal;
+    }
+    if (d->conn == NULL) {
+        return refuse_unconnected(d, job);
+    }
+    if ((refusal = claim_domain(d, job)) != NULL) {
+        return refusal;
+    }
+    launch(d, g_steal_pointer(&job), call);
     return NULL;
 }
 
 static json_object *handle(json_object *req, FpbdControlCall *call, gpointer data)
 {
     Daemon *d = data;
-    const char *op = get_str(req, "op");
+    g_autoptr(GError) error = NULL;
+    const char *op = NULL;
 
+    if (!fpbd_request_check(req, &op, &error)) {
+        return fpbd_control_error_reply("%s", error->message);
+    }
     if (g_strcmp0(op, "ping") == 0) {
         return reply_ok();
     }
@@ -422,12 +544,17 @@ static int run(Daemon *d)
 {
     g_autoptr(GError) error = NULL;
     g_autoptr(FpbdControl) control = NULL;
+    const FpbdControlConfig cc = {
+        .group = d->conf->socket_group,
+        .max_clients = d->conf->max_clients,
+        .idle_seconds = d->conf->client_idle_seconds,
+    };
 
     if ((d->journal = fpb_journal_open(d->conf->journal_path, &error)) == NULL) {
         g_printerr("fpbd: %s\n", error->message);
         return 1;
     }
-    control = fpbd_control_new(d->conf->socket_path, d->conf->socket_group, handle, d, &error);
+    control = fpbd_control_new(d->conf->socket_path, &cc, handle, d, &error);
     if (control == NULL) {
         g_printerr("fpbd: control socket '%s': %s\n", d->conf->socket_path, error->message);
         return 1;
@@ -456,6 +583,19 @@ static int run(Daemon *d)
     }
     g_main_loop_unref(d->loop);
     return 0;
+}
+
+static void print_config(const FpbConfDaemon *conf)
+{
+    g_autofree char *dests = g_strjoinv(",", conf->allowed_destinations);
+    g_autofree char *hosts = g_strjoinv(",", conf->allowed_destination_hosts);
+
+    printf("uri=%s\nsocket=%s\nsocket-group=%s\njournal=%s\nrecord-observed=%s\n"
+           "reconnect-seconds=%u\nallowed-destinations=%s\nallowed-destination-hosts=%s\n"
+           "max-clients=%u\nmax-migrations=%u\nclient-idle-seconds=%u\n",
+           conf->uri, conf->socket_path, conf->socket_group ? conf->socket_group : "",
+           conf->journal_path, conf->record_observed ? "true" : "false", conf->reconnect_seconds,
+           dests, hosts, conf->max_clients, conf->max_migrations, conf->client_idle_seconds);
 }
 
 int main(int argc, char **argv)
@@ -489,15 +629,11 @@ int main(int argc, char **argv)
         return 1;
     }
     if (check) {
-        printf("uri=%s\nsocket=%s\nsocket-group=%s\njournal=%s\nrecord-observed=%s\n"
-               "reconnect-seconds=%u\n",
-               conf->uri, conf->socket_path, conf->socket_group ? conf->socket_group : "",
-               conf->journal_path, conf->record_observed ? "true" : "false",
-               conf->reconnect_seconds);
+        print_config(conf);
         return 0;
     }
     d.running = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    d.migrating = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    d.migrating = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     status = run(&d);
     g_hash_table_unref(d.running);
     g_hash_table_unref(d.migrating);

@@ -20,6 +20,13 @@ static void test_defaults(void)
     g_assert_true(c->record_observed);
     g_assert_cmpuint(c->reconnect_seconds, ==, 5);
     g_assert_true(fpb_conf_policy_is_empty(&c->policy));
+    g_assert_cmpuint(g_strv_length(c->allowed_destinations), ==, 2);
+    g_assert_cmpstr(c->allowed_destinations[0], ==, "qemu+tls");
+    g_assert_cmpstr(c->allowed_destinations[1], ==, "qemu+tcp");
+    g_assert_cmpuint(g_strv_length(c->allowed_destination_hosts), ==, 0);
+    g_assert_cmpuint(c->max_clients, ==, 16);
+    g_assert_cmpuint(c->max_migrations, ==, 4);
+    g_assert_cmpuint(c->client_idle_seconds, ==, 30);
 }
 
 /* The shipped conf/fpbd.conf is all comments: loading it changes nothing. */
@@ -59,6 +66,31 @@ static void test_all_keys(void)
     g_assert_cmpint(c->policy.balloon, ==, 0);
 }
 
+/* The control socket's limits and allow-lists (docs/libvirt.md, "Control
+ * socket security"). */
+static void test_security_keys(void)
+{
+    g_autoptr(FpbConfDaemon) c = fpb_conf_daemon_new();
+    g_autoptr(GError) error = NULL;
+    const char *const dests[] = {"qemu+ssh", "qemu+tls", NULL};
+    const char *const hosts[] = {"host-b.example", "10.0.0.2", "::1", NULL};
+
+    g_assert_true(load(c,
+                       "[daemon]\nallowed-destinations = QEMU+SSH, qemu+tls\n"
+                       "allowed-destination-hosts=host-b.example;10.0.0.2 ::1\n"
+                       "max-clients=3\nmax-migrations=1\nclient-idle-seconds=2\n",
+                       &error));
+    g_assert_no_error(error);
+    g_assert_true(g_strv_equal((const char *const *)c->allowed_destinations, dests));
+    g_assert_true(g_strv_equal((const char *const *)c->allowed_destination_hosts, hosts));
+    g_assert_cmpuint(c->max_clients, ==, 3);
+    g_assert_cmpuint(c->max_migrations, ==, 1);
+    g_assert_cmpuint(c->client_idle_seconds, ==, 2);
+    /* empty: no transport at all (only root's local socket remains) */
+    g_assert_true(load(c, "[daemon]\nallowed-destinations=\n", &error));
+    g_assert_cmpuint(g_strv_length(c->allowed_destinations), ==, 0);
+}
+
 static const struct {
     const char *path;
     const char *text;
@@ -81,6 +113,23 @@ static const struct {
      "fpbd.conf:2: record-observed: 'sometimes' is not true or false"},
     {"/conf/daemon/bad/reconnect", "[daemon]\nreconnect-seconds=0\n",
      "fpbd.conf:2: reconnect-seconds: '0' is not a number within 1..3600"},
+    {"/conf/daemon/bad/allowed-ext", "[daemon]\nallowed-destinations=qemu+tls,qemu+ext\n",
+     "fpbd.conf:2: allowed-destinations: qemu+ext is never allowed: it makes fpbd run a program "
+     "as root"},
+    {"/conf/daemon/bad/allowed-unix", "[daemon]\nallowed-destinations=qemu+unix\n",
+     "fpbd.conf:2: allowed-destinations: 'qemu+unix' is not qemu+tls, qemu+tcp, qemu+ssh, "
+     "qemu+libssh or qemu+libssh2"},
+    {"/conf/daemon/bad/allowed-uri", "[daemon]\nallowed-destinations=qemu+tcp://h/system\n",
+     "fpbd.conf:2: allowed-destinations: 'qemu+tcp://h/system' is not qemu+tls, qemu+tcp, "
+     "qemu+ssh, qemu+libssh or qemu+libssh2"},
+    {"/conf/daemon/bad/allowed-host", "[daemon]\nallowed-destination-hosts=-oProxyCommand=x\n",
+     "fpbd.conf:2: allowed-destination-hosts: '-oproxycommand=x' is not a host name or address"},
+    {"/conf/daemon/bad/max-clients", "[daemon]\nmax-clients=0\n",
+     "fpbd.conf:2: max-clients: '0' is not a number within 1..1024"},
+    {"/conf/daemon/bad/max-migrations", "[daemon]\nmax-migrations=65\n",
+     "fpbd.conf:2: max-migrations: '65' is not a number within 1..64"},
+    {"/conf/daemon/bad/client-idle", "[daemon]\nclient-idle-seconds=x\n",
+     "fpbd.conf:2: client-idle-seconds: 'x' is not a number within 1..3600"},
     {"/conf/daemon/bad/policy-mode", "[daemon]\n[policy]\nobjective=time\nmode=turbo\n",
      "fpbd.conf:4: mode: 'turbo' is not auto, none, hint, balloon or hint+balloon"},
     {"/conf/daemon/bad/policy-floor", "[policy]\nfloor=lots\n",
@@ -129,6 +178,7 @@ int main(int argc, char **argv)
     g_test_add_func("/conf/daemon/defaults", test_defaults);
     g_test_add_func("/conf/daemon/shipped-file", test_shipped_file);
     g_test_add_func("/conf/daemon/all-keys", test_all_keys);
+    g_test_add_func("/conf/daemon/security-keys", test_security_keys);
     g_test_add_func("/conf/daemon/binary", test_binary);
     g_test_add_func("/conf/daemon/missing-file", test_missing_file);
     for (guint i = 0; i < G_N_ELEMENTS(bad_cases); i++) {

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* fpbd's control request grammar (fpbd-request.h). */
+#include <gio/gio.h>
+#include <string.h>
+
+#include "fpb-qmp-json.h"
+#include "fpbd-request.h"
+
+/* NULL @fragment: the line must pass parse and check. */
+static void expect(const char *line, const char *fragment)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(json_object) req = fpbd_request_parse(line, strlen(line), &error);
+    const char *op = NULL;
+    gboolean ok = req != NULL && fpbd_request_check(req, &op, &error);
+
+    if (fragment == NULL) {
+        g_assert_no_error(error);
+        g_assert_true(ok);
+        g_assert_nonnull(op);
+        return;
+    }
+    g_assert_false(ok);
+    g_assert_nonnull(error);
+    if (strstr(error->message, fragment) == NULL) {
+        g_error("'%s': message '%s' lacks '%s'", line, error->message, fragment);
+    }
+}
+
+static void test_accepted(void)
+{
+    expect("{\"op\":\"ping\"}", NULL);
+    expect("{\"op\":\"status\"}  \r", NULL);
+    expect("{\"op\":\"hook\",\"domain\":\"vm1\",\"action\":\"migrate\",\"subaction\":\"begin\","
+           "\"extra\":\"-\"}",
+           NULL);
+    expect("{\"op\":\"migrate\",\"domain\":\"vm1\",\"dest\":\"qemu+tls://b/system\","
+           "\"options\":{\"mode\":\"auto\",\"timeout\":600.0}}",
+           NULL);
+}
+
+static void test_syntax(void)
+{
+    expect("nope", "not a JSON object");
+    expect("[1]", "not a JSON object");
+    expect("{\"op\":\"ping\"", "not a JSON object: incomplete");
+    expect("{'op':'ping'}", "not a JSON object"); /* strict JSON only */
+    expect("{\"op\":\"ping\"}{\"op\":\"ping\"}", "data after its JSON object");
+    expect("{\"op\":\"ping\"} x", "data after its JSON object");
+    expect("{\"op\":\"ping\",\"a\":[[[[[[[[[[1]]]]]]]]]]}", "not a JSON object");
+    {
+        static const char nul[] = "{\"op\":\"ping\"}\0x";
+        g_autoptr(GError) error = NULL;
+
+        g_assert_null(fpbd_request_parse(nul, sizeof(nul) - 1, &error));
+        g_assert_nonnull(strstr(error->message, "not UTF-8 text"));
+    }
+}
+
+static void test_keys_and_types(void)
+{
+    expect("{}", "no 'op' string");
+    expect("{\"op\":1}", "no 'op' string");
+    expect("{\"op\":\"reboot\"}", "unknown op 'reboot'");
+    expect("{\"op\":\"ping\",\"x\":1}", "ping: unknown key 'x'");
+    expect("{\"op\":\"migrate\",\"domain\":\"vm1\"}", "'domain' and 'dest' (strings) are required");
+    expect("{\"op\":\"migrate\",\"domain\":\"vm1\",\"dest\":7}",
+           "migrate: 'dest' must be a string");
+    expect("{\"op\":\"migrate\",\"domain\":\"vm1\",\"dest\":\"d\",\"options\":\"x\"}",
+           "migrate: 'options' must be an object");
+    expect("{\"op\":\"migrate\",\"domain\":\"vm1\",\"dest\":\"d\",\"command\":\"x\"}",
+           "migrate: unknown key 'command'");
+    expect("{\"op\":\"hook\",\"domain\":\"vm1\"}", "'subaction' (strings) are required");
+}
+
+static void test_root_only(void)
+{
+    g_autoptr(json_object) o = json_tokener_parse("{\"mode\":\"hint\",\"qemu-tcg-dirty-tracking\":"
+                                                  "\"fixed\"}");
+    g_autoptr(json_object) plain = json_tokener_parse("{\"mode\":\"hint\",\"timeout\":5}");
+    g_autoptr(json_object) mig = json_tokener_parse("{\"migrate-uri\":\"tcp://evil:4444\"}");
+    const char *why = NULL;
+
+    g_assert_cmpstr(fpbd_request_root_only_option(o, &why), ==, "qemu-tcg-dirty-tracking");
+    g_assert_nonnull(strstr(why, "hint guard"));
+    g_assert_cmpstr(fpbd_request_root_only_option(mig, &why), ==, "migrate-uri");
+    g_assert_null(fpbd_request_root_only_option(plain, &why));
+    g_assert_null(fpbd_request_root_only_option(NULL, &why));
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/fpbd/request/accepted", test_accepted);
+    g_test_add_func("/fpbd/request/syntax", test_syntax);
+    g_test_add_func("/fpbd/request/keys-and-types", test_keys_and_types);
+    g_test_add_func("/fpbd/request/root-only-options", test_root_only);
+    return g_test_run();
+}
