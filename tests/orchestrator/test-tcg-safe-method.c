@@ -26,44 +26,14 @@
 
 #include "fpb-qmp.h"
 #include "fpb-testbed.h"
+#include "orch-helpers.h"
 
 #define BOOT_TIMEOUT_S 300
 #define VERIFY_TIMEOUT_S 180
 
-static const char *fpbctl;
 static char *skip_reason;
 
-typedef struct {
-    int status;
-    char *out;
-    char *err;
-} Run;
-
-static void run_clear(Run *r)
-{
-    g_free(r->out);
-    g_free(r->err);
-}
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Run, run_clear)
-
-static void run_fpbctl(const char *const *args, Run *ret)
-{
-    g_autoptr(GPtrArray) argv = g_ptr_array_new();
-    g_autoptr(GError) error = NULL;
-    int wait_status = 0;
-
-    g_ptr_array_add(argv, (gpointer)fpbctl);
-    for (int i = 0; args[i] != NULL; i++) {
-        g_ptr_array_add(argv, (gpointer)args[i]);
-    }
-    g_ptr_array_add(argv, NULL);
-    if (!g_spawn_sync(NULL, (char **)argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &ret->out,
-                      &ret->err, &wait_status, &error)) {
-        g_error("cannot run %s: %s", fpbctl, error->message);
-    }
-    ret->status = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : -1;
-    g_test_message("fpbctl exit %d; stderr:\n%s", ret->status, ret->err);
-}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(OrchRun, orch_run_clear)
 
 /* A guest that needs live iterations in a precopy: 1 GiB, 400 MiB of old
  * data to send, a 64 MiB region rewritten at 32 MiB/s (the measurement's
@@ -114,7 +84,7 @@ static void test_default_keeps_memory(void)
 {
     g_autoptr(GError) error = NULL;
     g_autoptr(FpbTestbed) tb = NULL;
-    g_auto(Run) r = {0};
+    g_auto(OrchRun) r = {0};
     FpbTestbedVm *src = NULL;
     FpbTestbedVm *dst = NULL;
     FpbTestbedGuest g;
@@ -143,7 +113,7 @@ static void test_default_keeps_memory(void)
                           db,
                           "--json",
                           NULL};
-    run_fpbctl(args, &r);
+    orch_run_fpbctl(args, &r);
     g_assert_cmpint(r.status, ==, 0);
     g_autofree char *codes = decision_codes(r.out);
     g_test_message("decision reasons:%s", codes);
@@ -158,7 +128,7 @@ static void test_precopy_refused(void)
 {
     g_autoptr(GError) error = NULL;
     g_autoptr(FpbTestbed) tb = NULL;
-    g_auto(Run) r = {0};
+    g_auto(OrchRun) r = {0};
     FpbTestbedVm *src = NULL;
     FpbTestbedVm *dst = NULL;
     FpbTestbedGuest g;
@@ -190,7 +160,7 @@ static void test_precopy_refused(void)
                           "--migration-method",
                           "precopy",
                           NULL};
-    run_fpbctl(args, &r);
+    orch_run_fpbctl(args, &r);
     g_assert_cmpint(r.status, ==, 2);
     g_assert_nonnull(strstr(r.err, "VM 'tcgrefuse'"));
     g_assert_nonnull(strstr(r.err, "LIVE_MIGRATION_REFUSED_TCG"));
@@ -210,9 +180,9 @@ static void test_precopy_refused(void)
     g_assert_no_error(error);
 
     /* The way out the message names: a paused migration. */
-    g_auto(Run) paused = {0};
+    g_auto(OrchRun) paused = {0};
     args[G_N_ELEMENTS(args) - 2] = "paused";
-    run_fpbctl(args, &paused);
+    orch_run_fpbctl(args, &paused);
     g_assert_cmpint(paused.status, ==, 0);
     g_assert_nonnull(strstr(paused.out, "METHOD_FORCED"));
     g_assert_true(fpb_testbed_vm_wait_verified(dst, 3, VERIFY_TIMEOUT_S, &error));
@@ -222,17 +192,19 @@ static void test_precopy_refused(void)
 /* Debian's QEMU, unless it turns out to carry the fix. */
 static void choose_qemu(void)
 {
-    const char *qemu = g_getenv("FPB_TCG_UNFIXED_QEMU");
-    const char *argv[] = {NULL, "--version", NULL};
+    const char *wanted = g_getenv("FPB_TCG_UNFIXED_QEMU");
+    /* Debian's qemu-system-x86 from PATH unless named */
+    g_autofree char *qemu = g_find_program_in_path(
+        wanted != NULL && *wanted != '\0' ? wanted : "qemu-system-x86_64");
+    const char *argv[] = {qemu, "--version", NULL};
     g_autofree char *out = NULL;
     int status = 0;
 
-    qemu = qemu != NULL && *qemu != '\0' ? qemu : "/usr/bin/qemu-system-x86_64";
-    argv[0] = qemu;
-    if (!g_file_test(qemu, G_FILE_TEST_IS_EXECUTABLE) ||
+    if (qemu == NULL ||
         !g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out, NULL,
                       &status, NULL)) {
-        skip_reason = g_strdup_printf("no unfixed QEMU at '%s' (FPB_TCG_UNFIXED_QEMU)", qemu);
+        skip_reason = g_strdup_printf("no unfixed QEMU '%s' (FPB_TCG_UNFIXED_QEMU)",
+                                      wanted ? wanted : "qemu-system-x86_64");
         return;
     }
     const char *v = strstr(out, "version ");
@@ -250,11 +222,7 @@ static void choose_qemu(void)
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-    if (argc < 2) {
-        g_printerr("usage: %s [--tap] FPBCTL\n", argv[0]);
-        return 2;
-    }
-    fpbctl = argv[1];
+    orch_set_fpbctl(argc, argv);
     choose_qemu();
     g_test_add_func("/tcg-safe-method/default-keeps-memory", test_default_keeps_memory);
     g_test_add_func("/tcg-safe-method/precopy-refused-then-paused", test_precopy_refused);
