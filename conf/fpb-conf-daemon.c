@@ -26,6 +26,8 @@ FpbConfDaemon *fpb_conf_daemon_new(void)
     c->max_clients = FPB_CONF_DAEMON_DEFAULT_MAX_CLIENTS;
     c->max_migrations = FPB_CONF_DAEMON_DEFAULT_MAX_MIGRATIONS;
     c->client_idle_seconds = FPB_CONF_DAEMON_DEFAULT_CLIENT_IDLE_SECONDS;
+    c->stop_timeout_seconds = FPB_CONF_DAEMON_DEFAULT_STOP_TIMEOUT_SECONDS;
+    c->stop_restore_seconds = FPB_CONF_DAEMON_DEFAULT_STOP_RESTORE_SECONDS;
     fpb_conf_policy_init(&c->policy);
     return c;
 }
@@ -55,6 +57,8 @@ static const char *const daemon_keys[] = {"uri",
                                           "max-clients",
                                           "max-migrations",
                                           "client-idle-seconds",
+                                          "stop-timeout-seconds",
+                                          "stop-restore-seconds",
                                           NULL};
 
 /* Transports whose libvirt client only connects to the host named in the
@@ -76,6 +80,8 @@ static const UintKey uint_keys[] = {
     {"max-clients", 1, 1024, G_STRUCT_OFFSET(FpbConfDaemon, max_clients)},
     {"max-migrations", 1, 64, G_STRUCT_OFFSET(FpbConfDaemon, max_migrations)},
     {"client-idle-seconds", 1, 3600, G_STRUCT_OFFSET(FpbConfDaemon, client_idle_seconds)},
+    {"stop-timeout-seconds", 0, 3600, G_STRUCT_OFFSET(FpbConfDaemon, stop_timeout_seconds)},
+    {"stop-restore-seconds", 1, 3600, G_STRUCT_OFFSET(FpbConfDaemon, stop_restore_seconds)},
 };
 
 static gboolean at_line(GError **error, int code, const char *name, guint line, const char *fmt,

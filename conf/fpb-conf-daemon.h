@@ -15,6 +15,8 @@
  *   max-clients=16              control-socket connections at once
  *   max-migrations=4            migrations fpbd runs at once
  *   client-idle-seconds=30      a client that sends no request is cut off
+ *   stop-timeout-seconds=60     on SIGTERM, running migrations may finish this long
+ *   stop-restore-seconds=130    then, after cancelling them, their restore may take this long
  *
  *   [policy]                    host defaults for the per-VM policy keys
  *   mode= objective= floor= max-prep-seconds= balloon=
@@ -39,6 +41,10 @@ G_BEGIN_DECLS
 #define FPB_CONF_DAEMON_DEFAULT_MAX_CLIENTS 16
 #define FPB_CONF_DAEMON_DEFAULT_MAX_MIGRATIONS 4
 #define FPB_CONF_DAEMON_DEFAULT_CLIENT_IDLE_SECONDS 30
+/* 60 + 130 (a balloon restore's 120 s budget and some slack) stays under
+ * fpbd.service's TimeoutStopSec (210 s). */
+#define FPB_CONF_DAEMON_DEFAULT_STOP_TIMEOUT_SECONDS 60
+#define FPB_CONF_DAEMON_DEFAULT_STOP_RESTORE_SECONDS 130
 /* A config file larger than this is refused unread. */
 #define FPB_CONF_DAEMON_MAX_BYTES (1024 * 1024)
 
@@ -57,6 +63,8 @@ typedef struct {
     guint max_clients;                /* 1..1024 */
     guint max_migrations;             /* 1..64 */
     guint client_idle_seconds;        /* 1..3600 */
+    guint stop_timeout_seconds;       /* 0..3600: 0 cancels at once */
+    guint stop_restore_seconds;       /* 1..3600 */
     FpbConfPolicy policy;             /* host defaults; unset keys: the engine's */
 } FpbConfDaemon;
 

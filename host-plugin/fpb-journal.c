@@ -2,7 +2,10 @@
 #define G_LOG_DOMAIN "fpb-journal"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <glib/gstdio.h>
 #include <sqlite3.h>
@@ -115,17 +118,66 @@ static gboolean check_schema(FpbJournal *j, GError **error)
     return exec(j, "COMMIT", "committing the schema", error);
 }
 
-FpbJournal *fpb_journal_open(const char *path, GError **error)
+/* Rows name VMs, hosts and their memory: the journal is root's alone.
+ * An existing file readable by others is tightened (it may predate this
+ * rule). Returns -errno. */
+static int tighten(const char *path, gboolean must_exist)
 {
-    g_autoptr(FpbJournal) j = g_new0(FpbJournal, 1);
-    g_autofree char *dir = g_path_get_dirname(path);
+    int fd = open(path, O_RDWR | O_CLOEXEC | (must_exist ? 0 : O_CREAT), 0600);
+    struct stat st;
+    int r = 0;
 
-    j->path = g_strdup(path);
-    if (g_mkdir_with_parents(dir, 0755) < 0) {
+    if (fd < 0) {
+        return errno == ENOENT && must_exist ? 0 : -errno; /* no -wal yet: fine */
+    }
+    if (fstat(fd, &st) == 0 && (st.st_mode & 0077) != 0) {
+        g_warning("journal '%s': mode %04o lets others read it, tightening to 0600", path,
+                  (unsigned)(st.st_mode & 07777));
+        r = fchmod(fd, st.st_mode & 0700) < 0 ? -errno : 0;
+    }
+    close(fd);
+    return r;
+}
+
+/* The database file exists with mode 0600 before SQLite opens it: SQLite
+ * creates -wal and -shm later with the main file's mode, so they are 0600
+ * too. Not umask(): fpbd opens journals from several threads. Existing
+ * -wal/-shm files of a looser journal are tightened as well. */
+static gboolean prepare_files(const char *path, GError **error)
+{
+    g_autofree char *dir = g_path_get_dirname(path);
+    int r;
+
+    /* only directories fpb creates get 0700; an existing one is the admin's */
+    if (g_mkdir_with_parents(dir, 0700) < 0) {
         int saved = errno;
 
         g_set_error(error, FPB_JOURNAL_ERROR, FPB_JOURNAL_ERROR_OPEN,
                     "journal '%s': cannot create directory '%s': %s", path, dir, g_strerror(saved));
+        return FALSE;
+    }
+    if ((r = tighten(path, FALSE)) < 0) {
+        g_set_error(error, FPB_JOURNAL_ERROR, FPB_JOURNAL_ERROR_OPEN,
+                    "journal '%s': cannot create it with mode 0600: %s", path, g_strerror(-r));
+        return FALSE;
+    }
+    for (gsize i = 0; i < 2; i++) {
+        g_autofree char *side = g_strconcat(path, i == 0 ? "-wal" : "-shm", NULL);
+
+        if ((r = tighten(side, TRUE)) < 0) {
+            g_warning("journal '%s': cannot tighten '%s': %s, ignoring", path, side,
+                      g_strerror(-r));
+        }
+    }
+    return TRUE;
+}
+
+FpbJournal *fpb_journal_open(const char *path, GError **error)
+{
+    g_autoptr(FpbJournal) j = g_new0(FpbJournal, 1);
+
+    j->path = g_strdup(path);
+    if (!prepare_files(path, error)) {
         return NULL;
     }
     if (sqlite3_open_v2(path, &j->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=

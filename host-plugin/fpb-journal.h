@@ -37,7 +37,9 @@ typedef enum {
 typedef struct _FpbJournal FpbJournal;
 
 /* Opens (creating the file, its directory and the schema if needed) the
- * journal at @path. Returns (transfer full) or NULL with @error. */
+ * journal at @path. The file (and SQLite's -wal/-shm after it) is 0600, a
+ * directory it creates 0700; an existing file readable by others is
+ * tightened with a warning. Returns (transfer full) or NULL with @error. */
 FpbJournal *fpb_journal_open(const char *path, GError **error);
 void fpb_journal_free(FpbJournal *journal);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpbJournal, fpb_journal_free)

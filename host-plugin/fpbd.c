@@ -18,13 +18,16 @@
 #include <libvirt/virterror.h>
 #include <signal.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "fpb-conf-daemon.h"
 #include "fpb-journal.h"
 #include "fpb-libvirt-conn.h"
 #include "fpb-libvirt-options.h"
 #include "fpb-libvirt-orchestrator.h"
+#include "fpb-libvirt-recover.h"
 #include "fpb-libvirt-steps.h"
+#include "fpb-recover.h"
 #include "fpbd-control.h"
 #include "fpbd-request.h"
 #include "fpbd-uri-guard.h"
@@ -40,12 +43,19 @@ typedef struct {
     GHashTable *running;   /* domain name -> NULL */
     GHashTable *migrating; /* domain UUID -> its name: fpbd runs its migration */
     gboolean stopping;     /* SIGTERM: quit once no migration runs */
+    guint stop_timer_id;   /* stop-timeout-seconds, then stop-restore-seconds */
+    gboolean cancelled;    /* the stop timeout cancelled the running migrations */
+    GHashTable *recovering; /* domain names whose old rows a recovery thread repairs */
+    gboolean recovery_busy; /* a recovery thread runs */
+    gboolean recovery_again; /* the connection came back meanwhile: look again */
     guint hooks_seen;
     guint observed;
     guint migrations;
 } Daemon;
 
 static void schedule_reconnect(Daemon *d);
+static void start_recovery(Daemon *d);
+static void quit_if_idle(Daemon *d);
 
 /* ---- passive record ---- */
 
@@ -176,6 +186,8 @@ static gboolean try_connect(gpointer data)
     load_running(d);
     g_message("connected to libvirt at '%s' (%u running domains)", d->conf->uri,
               g_hash_table_size(d->running));
+    /* rows of this libvirt wait for its connection, also after a restart */
+    start_recovery(d);
     return G_SOURCE_REMOVE;
 }
 
@@ -321,9 +333,7 @@ static gboolean job_done(gpointer data)
     g_hash_table_remove(d->migrating, job->uuid);
     d->migrations++;
     job_free(job);
-    if (d->stopping && g_hash_table_size(d->migrating) == 0) {
-        g_main_loop_quit(d->loop);
-    }
+    quit_if_idle(d);
     return G_SOURCE_REMOVE;
 }
 
@@ -435,6 +445,11 @@ static json_object *claim_domain(Daemon *d, MigrateJob *job)
     if (virDomainGetUUIDString(dom, uuid) < 0) {
         return fpbd_control_error_reply("VM '%s': libvirt gave no UUID for it", job->domain);
     }
+    if (g_hash_table_contains(d->recovering, virDomainGetName(dom))) {
+        return fpbd_control_error_reply("VM '%s': fpbd is recovering an earlier migration's "
+                                        "journal row for it, try again later",
+                                        job->domain);
+    }
     if ((running = g_hash_table_lookup(d->migrating, uuid)) != NULL) {
         return fpbd_control_error_reply("VM '%s': fpbd is migrating it already (as '%s', UUID %s)",
                                         job->domain, running, uuid);
@@ -520,23 +535,224 @@ static json_object *handle(json_object *req, FpbdControlCall *call, gpointer dat
     return fpbd_control_error_reply("unknown op (expected ping, status, hook or migrate)");
 }
 
+/* ---- journal rows abandoned by a dead process ---- */
+
+/* A recovery pass: the rows chosen in the main loop, repaired in a thread
+ * of its own (a give-back waits for libvirt and the balloon: minutes). */
+typedef struct {
+    Daemon *d;
+    GPtrArray *rows; /* (element-type FpbOutcome) */
+} RecoveryJob;
+
+/* Rows fpbd repairs: bare-QMP ones, and those of its own libvirt while it
+ * is connected (else they wait for the connection). Other libvirts' rows
+ * are left to `fpbctl recover`: fpbd would only mark them failed. */
+static gboolean recoverable(Daemon *d, const FpbOutcome *row, const char *own_prefix)
+{
+    const char *source = row->source_qmp ? row->source_qmp : "";
+
+    if (!g_str_has_prefix(source, "libvirt:")) {
+        return TRUE;
+    }
+    return d->conn != NULL && g_str_has_prefix(source, own_prefix);
+}
+
+static void log_recovered(const FpbOutcome *row, const char *summary)
+{
+    g_autofree char *id = g_strdup_printf("%" G_GINT64_FORMAT, row->id);
+
+    /* MESSAGE last: g_log_structured reads the fields after it as its arguments */
+    g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "FPB_VM", row->vm ? row->vm : "",
+                     "FPB_JOURNAL_ROW", id, "FPB_PHASE", row->phase ? row->phase : "",
+                     "FPB_RESTORE_STATUS", row->restore_status ? row->restore_status : "",
+                     "MESSAGE", "fpbd: recovered: %s", summary);
+}
+
+static gboolean recovery_done(gpointer data)
+{
+    RecoveryJob *job = data;
+    Daemon *d = job->d;
+
+    g_hash_table_remove_all(d->recovering);
+    d->recovery_busy = FALSE;
+    g_ptr_array_unref(job->rows);
+    g_free(job);
+    if (d->recovery_again && !d->stopping) {
+        d->recovery_again = FALSE;
+        start_recovery(d);
+    }
+    quit_if_idle(d);
+    return G_SOURCE_REMOVE;
+}
+
+static gpointer recovery_thread(gpointer data)
+{
+    RecoveryJob *job = data;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(FpbJournal) journal = fpb_journal_open(job->d->conf->journal_path, &error);
+
+    for (guint i = 0; journal != NULL && i < job->rows->len; i++) {
+        FpbOutcome *row = job->rows->pdata[i];
+        g_autofree char *summary = NULL;
+
+        if (!fpb_recover_row(journal, row, NULL, NULL, fpb_libvirt_recover_repair, &summary,
+                             &error)) {
+            break;
+        }
+        log_recovered(row, summary);
+    }
+    if (error != NULL) {
+        g_warning("fpbd: recovering abandoned journal rows: %s, retrying at the next connection",
+                  error->message);
+    }
+    g_idle_add(recovery_done, job);
+    return NULL;
+}
+
+/* Chooses the abandoned rows to repair now; rows a live process (another
+ * fpbctl, a migration of this fpbd) owns are left alone. */
+static GPtrArray *abandoned_rows(Daemon *d)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GPtrArray) open = fpb_journal_list_open(d->journal, NULL, &error);
+    g_autofree char *own_prefix = g_strdup_printf("libvirt:%s#", d->conf->uri);
+    GPtrArray *rows = g_ptr_array_new_with_free_func((GDestroyNotify)fpb_outcome_free);
+
+    if (open == NULL) {
+        g_warning("fpbd: cannot list open journal rows: %s, ignoring", error->message);
+        return rows;
+    }
+    for (guint i = 0; i < open->len; i++) {
+        FpbOutcome *row = open->pdata[i];
+        g_autofree char *uri = NULL;
+        g_autofree char *name = NULL;
+
+        if (fpb_recover_row_owner_alive(row) || !recoverable(d, row, own_prefix)) {
+            continue;
+        }
+        if (fpb_libvirt_source_id_parse(row->source_qmp, &uri, &name)) {
+            g_hash_table_add(d->recovering, g_steal_pointer(&name));
+        }
+        g_ptr_array_add(rows, g_ptr_array_steal_index(open, i--));
+    }
+    return rows;
+}
+
+/* Main loop only. Runs at start-up and at every (re)connection. */
+static void start_recovery(Daemon *d)
+{
+    RecoveryJob *job;
+
+    if (d->recovery_busy) {
+        d->recovery_again = TRUE;
+        return;
+    }
+    if (d->stopping) {
+        return;
+    }
+    job = g_new0(RecoveryJob, 1);
+    job->d = d;
+    job->rows = abandoned_rows(d);
+    if (job->rows->len == 0) {
+        g_ptr_array_unref(job->rows);
+        g_free(job);
+        return;
+    }
+    g_message("fpbd: recovering %u journal row%s left open by a process that is gone",
+              job->rows->len, job->rows->len == 1 ? "" : "s");
+    d->recovery_busy = TRUE;
+    g_thread_unref(g_thread_new("fpbd-recover", recovery_thread, job));
+}
+
+/* ---- stopping ---- */
+
+static void quit_if_idle(Daemon *d)
+{
+    if (d->stopping && g_hash_table_size(d->migrating) == 0 && !d->recovery_busy) {
+        g_main_loop_quit(d->loop);
+    }
+}
+
+/* stop-restore-seconds after the cancel: fpbd goes anyway. The rows stay
+ * open; the next fpbd (or `fpbctl recover`) gives the memory back. */
+static gboolean stop_give_up(gpointer data)
+{
+    Daemon *d = data;
+
+    d->stop_timer_id = 0;
+    g_warning("fpbd: %u migration%s still running %u s after cancelling, stopping anyway "
+              "(their journal rows stay open and are recovered at the next start)",
+              g_hash_table_size(d->migrating), g_hash_table_size(d->migrating) == 1 ? "" : "s",
+              d->conf->stop_restore_seconds);
+    g_main_loop_quit(d->loop);
+    return G_SOURCE_REMOVE;
+}
+
+static void abort_one(Daemon *d, const char *uuid, const char *name)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(FpbVirDomain) dom =
+        d->conn != NULL ? fpb_libvirt_lookup(d->conn, uuid, &error) : NULL;
+
+    if (dom == NULL || virDomainAbortJob(dom) < 0) {
+        if (error == NULL) {
+            fpb_libvirt_set_error(&error, FPB_LIBVIRT_ERROR_FAILED,
+                                  "VM '%s': virDomainAbortJob", name);
+        }
+        g_warning("fpbd: stopping: cannot cancel the migration of VM '%s': %s, ignoring", name,
+                  error->message);
+        return;
+    }
+    g_message("VM '%s': fpbd is stopping: migration cancelled, giving its memory back", name);
+}
+
+/* stop-timeout-seconds after SIGTERM: the migrations still running are
+ * cancelled; their orchestrators then give the balloons back. */
+static gboolean stop_cancel(gpointer data)
+{
+    Daemon *d = data;
+    GHashTableIter it;
+    gpointer uuid;
+    gpointer name;
+
+    d->cancelled = TRUE;
+    g_message("fpbd: stop-timeout-seconds (%u) reached, cancelling %u migration%s",
+              d->conf->stop_timeout_seconds, g_hash_table_size(d->migrating),
+              g_hash_table_size(d->migrating) == 1 ? "" : "s");
+    g_hash_table_iter_init(&it, d->migrating);
+    while (g_hash_table_iter_next(&it, &uuid, &name)) {
+        abort_one(d, uuid, name);
+    }
+    d->stop_timer_id = g_timeout_add_seconds(d->conf->stop_restore_seconds, stop_give_up, d);
+    return G_SOURCE_REMOVE;
+}
+
 /* ---- main ---- */
 
-/* A migration in flight is finished, not abandoned: its journal row and
- * the guest's memory depend on it. A second signal quits at once (the
- * rows stay open for `fpbctl recover`). */
+/* A migration in flight may finish, up to stop-timeout-seconds; then it
+ * is cancelled and its restore gets stop-restore-seconds: fpbd.service's
+ * TimeoutStopSec covers both. A second signal quits at once (the rows stay
+ * open and are recovered at the next start). */
 static gboolean on_signal(gpointer data)
 {
     Daemon *d = data;
     guint n = g_hash_table_size(d->migrating);
 
-    if (n == 0 || d->stopping) {
+    if (d->stopping) {
+        g_message("fpbd: second signal, stopping now");
         g_main_loop_quit(d->loop);
-    } else {
-        g_message("fpbd: stopping after %u running migration%s (signal again to quit now)", n,
-                  n == 1 ? "" : "s");
+        return G_SOURCE_CONTINUE;
     }
     d->stopping = TRUE;
+    if (n == 0 && !d->recovery_busy) {
+        g_main_loop_quit(d->loop);
+        return G_SOURCE_CONTINUE;
+    }
+    g_message("fpbd: stopping after %u running migration%s%s, cancelling them in %u s "
+              "(signal again to quit now)",
+              n, n == 1 ? "" : "s", d->recovery_busy ? " and the journal recovery" : "",
+              d->conf->stop_timeout_seconds);
+    d->stop_timer_id = g_timeout_add_seconds(d->conf->stop_timeout_seconds, stop_cancel, d);
     return G_SOURCE_CONTINUE;
 }
 
@@ -567,13 +783,20 @@ static int run(Daemon *d)
     d->loop = g_main_loop_new(NULL, FALSE);
     g_unix_signal_add(SIGTERM, on_signal, d);
     g_unix_signal_add(SIGINT, on_signal, d);
-    try_connect(d);
     g_message("fpbd %s: control socket '%s', journal '%s'", FPB_VERSION, d->conf->socket_path,
               d->conf->journal_path);
+    try_connect(d);
+    /* bare-QMP rows need no libvirt; connected, try_connect() began a pass */
+    if (d->conn == NULL) {
+        start_recovery(d);
+    }
     g_main_loop_run(d->loop);
     g_message("fpbd: stopping");
     if (d->reconnect_id != 0) {
         g_source_remove(d->reconnect_id);
+    }
+    if (d->stop_timer_id != 0) {
+        g_source_remove(d->stop_timer_id);
     }
     if (d->conn != NULL) {
         virConnectDomainEventDeregisterAny(d->conn, d->cb_lifecycle);
@@ -592,10 +815,12 @@ static void print_config(const FpbConfDaemon *conf)
 
     printf("uri=%s\nsocket=%s\nsocket-group=%s\njournal=%s\nrecord-observed=%s\n"
            "reconnect-seconds=%u\nallowed-destinations=%s\nallowed-destination-hosts=%s\n"
-           "max-clients=%u\nmax-migrations=%u\nclient-idle-seconds=%u\n",
+           "max-clients=%u\nmax-migrations=%u\nclient-idle-seconds=%u\n"
+           "stop-timeout-seconds=%u\nstop-restore-seconds=%u\n",
            conf->uri, conf->socket_path, conf->socket_group ? conf->socket_group : "",
            conf->journal_path, conf->record_observed ? "true" : "false", conf->reconnect_seconds,
-           dests, hosts, conf->max_clients, conf->max_migrations, conf->client_idle_seconds);
+           dests, hosts, conf->max_clients, conf->max_migrations, conf->client_idle_seconds,
+           conf->stop_timeout_seconds, conf->stop_restore_seconds);
 }
 
 int main(int argc, char **argv)
@@ -634,7 +859,15 @@ int main(int argc, char **argv)
     }
     d.running = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     d.migrating = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    d.recovering = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     status = run(&d);
+    if (g_hash_table_size(d.migrating) > 0 || d.recovery_busy) {
+        /* threads still in libvirt or the balloon: not torn down under
+         * them; their rows stay open for the next start */
+        fflush(NULL);
+        _exit(status);
+    }
+    g_hash_table_unref(d.recovering);
     g_hash_table_unref(d.running);
     g_hash_table_unref(d.migrating);
     fpb_journal_free(d.journal);

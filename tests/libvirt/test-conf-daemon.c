@@ -27,6 +27,8 @@ static void test_defaults(void)
     g_assert_cmpuint(c->max_clients, ==, 16);
     g_assert_cmpuint(c->max_migrations, ==, 4);
     g_assert_cmpuint(c->client_idle_seconds, ==, 30);
+    g_assert_cmpuint(c->stop_timeout_seconds, ==, 60);
+    g_assert_cmpuint(c->stop_restore_seconds, ==, 130);
 }
 
 /* The shipped conf/fpbd.conf is all comments: loading it changes nothing. */
@@ -78,7 +80,8 @@ static void test_security_keys(void)
     g_assert_true(load(c,
                        "[daemon]\nallowed-destinations = QEMU+SSH, qemu+tls\n"
                        "allowed-destination-hosts=host-b.example;10.0.0.2 ::1\n"
-                       "max-clients=3\nmax-migrations=1\nclient-idle-seconds=2\n",
+                       "max-clients=3\nmax-migrations=1\nclient-idle-seconds=2\n"
+                       "stop-timeout-seconds=0\nstop-restore-seconds=5\n",
                        &error));
     g_assert_no_error(error);
     g_assert_true(g_strv_equal((const char *const *)c->allowed_destinations, dests));
@@ -86,6 +89,8 @@ static void test_security_keys(void)
     g_assert_cmpuint(c->max_clients, ==, 3);
     g_assert_cmpuint(c->max_migrations, ==, 1);
     g_assert_cmpuint(c->client_idle_seconds, ==, 2);
+    g_assert_cmpuint(c->stop_timeout_seconds, ==, 0);
+    g_assert_cmpuint(c->stop_restore_seconds, ==, 5);
     /* empty: no transport at all (only root's local socket remains) */
     g_assert_true(load(c, "[daemon]\nallowed-destinations=\n", &error));
     g_assert_cmpuint(g_strv_length(c->allowed_destinations), ==, 0);
@@ -130,6 +135,10 @@ static const struct {
      "fpbd.conf:2: max-migrations: '65' is not a number within 1..64"},
     {"/conf/daemon/bad/client-idle", "[daemon]\nclient-idle-seconds=x\n",
      "fpbd.conf:2: client-idle-seconds: 'x' is not a number within 1..3600"},
+    {"/conf/daemon/bad/stop-timeout", "[daemon]\nstop-timeout-seconds=3601\n",
+     "fpbd.conf:2: stop-timeout-seconds: '3601' is not a number within 0..3600"},
+    {"/conf/daemon/bad/stop-restore", "[daemon]\nstop-restore-seconds=0\n",
+     "fpbd.conf:2: stop-restore-seconds: '0' is not a number within 1..3600"},
     {"/conf/daemon/bad/policy-mode", "[daemon]\n[policy]\nobjective=time\nmode=turbo\n",
      "fpbd.conf:4: mode: 'turbo' is not auto, none, hint, balloon or hint+balloon"},
     {"/conf/daemon/bad/policy-floor", "[policy]\nfloor=lots\n",

@@ -4,6 +4,7 @@
  * that need no VM, and the crash-recovery bookkeeping.
  */
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
@@ -240,7 +241,10 @@ static void test_schema_upgrade(Fixture *f, gconstpointer data)
     g_assert_cmpint(sqlite3_open(f->db, &db), ==, SQLITE_OK);
     g_assert_cmpint(sqlite3_exec(db, v1, NULL, NULL, NULL), ==, SQLITE_OK);
     sqlite3_close(db);
+    /* sqlite3_open() made it 0644 (less the umask) */
+    g_test_expect_message("fpb-journal", G_LOG_LEVEL_WARNING, "*tightening to 0600");
     j = fpb_journal_open(f->db, &error);
+    g_test_assert_expected_messages();
     g_assert_no_error(error);
     g_assert_true(fpb_journal_load_history(j, "old", &back, &error));
     g_assert_cmpuint(back.migrations, ==, 2);
@@ -257,6 +261,65 @@ static void test_schema_upgrade(Fixture *f, gconstpointer data)
     g_assert_no_error(error);
     g_assert_true(fpb_journal_load_history(j, "old", &back, &error));
     g_assert_cmpuint(back.zero_page_seconds.samples, ==, 1);
+}
+
+static int mode_of(const char *path)
+{
+    struct stat st;
+
+    g_assert_cmpint(stat(path, &st), ==, 0);
+    return st.st_mode & 07777;
+}
+
+/* Rows name VMs and hosts: a new journal is 0600 in a 0700 directory, and
+ * so are the -wal and -shm files SQLite creates after it. */
+static void test_file_modes(Fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(FpbJournal) j = NULL;
+    g_autoptr(FpbOutcome) o = sample_outcome("vm-a", FPB_PHASE_INTENT);
+    g_autofree char *sub = g_build_filename(f->dir, "sub", NULL);
+    g_autofree char *wal = g_strconcat(f->db, "-wal", NULL);
+    g_autofree char *shm = g_strconcat(f->db, "-shm", NULL);
+    mode_t old = umask(0); /* the loosest umask: the modes are fpb's own */
+
+    (void)data;
+    j = fpb_journal_open(f->db, &error);
+    umask(old);
+    g_assert_no_error(error);
+    g_assert_true(fpb_journal_insert(j, o, &error));
+    g_assert_cmpint(mode_of(sub), ==, 0700);
+    g_assert_cmpint(mode_of(f->db), ==, 0600);
+    g_assert_cmpint(mode_of(wal), ==, 0600);
+    g_assert_cmpint(mode_of(shm), ==, 0600);
+}
+
+/* An existing world-readable journal (and its -wal) is tightened with a
+ * warning; an existing directory is the admin's and keeps its mode. */
+static void test_tightened(Fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(FpbJournal) j = NULL;
+    g_autofree char *sub = g_build_filename(f->dir, "sub", NULL);
+    g_autofree char *wal = g_strconcat(f->db, "-wal", NULL);
+
+    (void)data;
+    g_assert_cmpint(g_mkdir(sub, 0755), ==, 0);
+    g_assert_cmpint(chmod(sub, 0755), ==, 0);
+    g_assert_true(g_file_set_contents(f->db, "", 0, NULL));
+    g_assert_true(g_file_set_contents(wal, "", 0, NULL));
+    g_assert_cmpint(chmod(f->db, 0644), ==, 0);
+    g_assert_cmpint(chmod(wal, 0666), ==, 0);
+    g_test_expect_message("fpb-journal", G_LOG_LEVEL_WARNING,
+                          "journal '*journal.db': mode 0644 lets others read it, tightening to 0600");
+    g_test_expect_message("fpb-journal", G_LOG_LEVEL_WARNING,
+                          "journal '*-wal': mode 0666 lets others read it, tightening to 0600");
+    j = fpb_journal_open(f->db, &error);
+    g_test_assert_expected_messages();
+    g_assert_no_error(error);
+    g_assert_cmpint(mode_of(f->db), ==, 0600);
+    g_assert_cmpint(mode_of(wal), ==, 0600);
+    g_assert_cmpint(mode_of(sub), ==, 0755);
 }
 
 /* The JSON names issue 5 fixes. */
@@ -371,6 +434,8 @@ int main(int argc, char **argv)
     ADD("/orchestrator/journal/garbage-row", test_garbage_row);
     ADD("/orchestrator/journal/history", test_history);
     ADD("/orchestrator/journal/schema-upgrade", test_schema_upgrade);
+    ADD("/orchestrator/journal/file-modes", test_file_modes);
+    ADD("/orchestrator/journal/tightened", test_tightened);
     g_test_add_func("/orchestrator/outcome/json", test_outcome_json);
     g_test_add_func("/orchestrator/outcome/json-no-decision", test_outcome_json_no_decision);
     g_test_add_func("/orchestrator/facts/init-on-alloc", test_init_on_alloc);
