@@ -5,7 +5,10 @@
  * `query-balloon` every 100 ms. They stop at the target, when the guest has
  * not moved for @stall_ms, or at @budget_s; a partial inflation is then
  * frozen where it got to, so the guest does not keep shrinking behind
- * fpb's back (docs/orchestrator.md, "Prepare").
+ * fpb's back (docs/orchestrator.md, "Prepare"). A give-back (the target
+ * is larger: restore) is never frozen: a partial size is not a result to
+ * keep, so the full size stays requested, is asked for again when the guest
+ * stalls, and only the full size is ever written persistently.
  */
 #pragma once
 
@@ -44,6 +47,42 @@ typedef struct {
     double seconds;
     const char *stopped; /* FPB_BALLOON_STOPPED_* (static) */
 } FpbBalloonStep;
+
+/* How often a give-back that stalled asks for the full size again before
+ * it stops (within the budget): a guest short of free pages (deflate needs
+ * none, but its driver may be busy, or the host was) often takes the rest
+ * on a second request. */
+#define FPB_BALLOON_GIVE_BACK_REASKS 3
+
+/* The balloon seen through a backend (bare QMP, libvirt), so that one loop
+ * drives both and tests can drive it with a fake guest. */
+typedef struct {
+    /* The guest's current size (query-balloon actual). */
+    gboolean (*get_size)(gpointer ctx, gint64 *ret_bytes, GError **error);
+    /* Requests @bytes, live; also in the persistent definition when
+     * @persistent (fpb_balloon_drive() passes TRUE only for the full
+     * give-back target). */
+    gboolean (*set_size)(gpointer ctx, gint64 bytes, gboolean persistent, GError **error);
+    gpointer ctx;
+    /* Write the give-back target into the persistent definition too. */
+    gboolean persistent;
+    /* Request the target even when the guest is already there (libvirt:
+     * the persistent definition may still hold the inflated size). */
+    gboolean always_set;
+    guint poll_ms; /* 0: 100 ms */
+} FpbBalloonBackend;
+
+/**
+ * fpb_balloon_drive:
+ * The balloon step on any backend: requests @target_bytes and polls until
+ * it is reached, the guest stalls for @stall_ms (give-back: after
+ * FPB_BALLOON_GIVE_BACK_REASKS requests of the full size) or @budget_s
+ * (<= 0: no budget) passes. A partial inflation is frozen where it got to
+ * (live only); a partial give-back is left requesting the full size. Same
+ * contract as fpb_balloon_step_run().
+ */
+gboolean fpb_balloon_drive(const FpbBalloonBackend *backend, gint64 target_bytes, double budget_s,
+                           guint stall_ms, FpbBalloonStep *ret, GError **error);
 
 /**
  * fpb_balloon_step_run:

@@ -421,6 +421,8 @@ static gboolean read_top_scalars(json_object *obj, FpbPolicyFacts *f, GError **e
     if (f->ram_bytes <= 0) {
         return field_error(error, "facts", "ram_bytes", "expected an integer > 0");
     }
+    /* the upper bound (FPB_POLICY_MAX_RAM_BYTES) is the policy's own rule:
+     * fpb_policy_facts_validate() names it for every caller */
     return TRUE;
 }
 
@@ -680,7 +682,7 @@ json_object *fpb_facts_json_from_prediction(const FpbPolicyPrediction *p)
     json_object_object_add(obj, "total_seconds",
                            new_seconds(fpb_policy_prediction_total_seconds(p)));
     json_object_object_add(obj, "guest_impact_byte_seconds",
-                           json_object_new_int64((gint64)llround(p->guest_impact_byte_seconds)));
+                           json_object_new_int64(fpb_cost_model_round_bytes(p->guest_impact_byte_seconds)));
     json_object_object_add(obj, "inflate_bytes", json_object_new_int64(p->inflate_bytes));
     json_object_object_add(obj, "balloon_target_bytes",
                            json_object_new_int64(p->balloon_target_bytes));

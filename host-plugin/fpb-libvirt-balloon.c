@@ -6,8 +6,6 @@
 #include "fpb-libvirt-facts.h"
 #include "fpb-libvirt-steps.h"
 
-#define POLL_MS 100
-
 static gboolean set_size(virDomainPtr dom, gint64 bytes, gboolean persistent, GError **error)
 {
     unsigned int flags = VIR_DOMAIN_AFFECT_LIVE | (persistent ? VIR_DOMAIN_AFFECT_CONFIG : 0);
@@ -22,53 +20,37 @@ static gboolean set_size(virDomainPtr dom, gint64 bytes, gboolean persistent, GE
     return TRUE;
 }
 
+static gboolean get_size(gpointer ctx, gint64 *ret_bytes, GError **error)
+{
+    gint64 actual = fpb_libvirt_facts_balloon_bytes(ctx, error);
+
+    if (actual < 0) {
+        return FALSE;
+    }
+    *ret_bytes = actual;
+    return TRUE;
+}
+
+static gboolean set_size_cb(gpointer ctx, gint64 bytes, gboolean persistent, GError **error)
+{
+    return set_size(ctx, bytes, persistent, error);
+}
+
 gboolean fpb_libvirt_balloon_run(virDomainPtr dom, gint64 target, gboolean persistent,
                                  double budget_s, guint stall_ms, FpbBalloonStep *ret,
                                  GError **error)
 {
-    gint64 t0 = g_get_monotonic_time();
-    gint64 last_move = t0;
-    gboolean moved = FALSE;
-    gint64 actual = fpb_libvirt_facts_balloon_bytes(dom, error);
+    /* always_set: on the destination the persistent definition came with
+     * the migration and may hold the inflated size even when the live
+     * guest is already whole. fpb_balloon_drive() writes only the full
+     * give-back target persistently, never a partial size (issue 20). */
+    FpbBalloonBackend be = {
+        .get_size = get_size,
+        .set_size = set_size_cb,
+        .ctx = dom,
+        .persistent = persistent,
+        .always_set = TRUE,
+    };
 
-    *ret = (FpbBalloonStep){.start_bytes = actual,
-                            .reached_bytes = actual,
-                            .seconds = 0,
-                            .stopped = FPB_BALLOON_STOPPED_TARGET};
-    if (actual < 0 || !set_size(dom, target, persistent, error)) {
-        return FALSE;
-    }
-    for (;;) {
-        gint64 now = g_get_monotonic_time();
-        gint64 cur;
-
-        if (ABS(actual - target) <= FPB_BALLOON_TOLERANCE_BYTES) {
-            ret->stopped = FPB_BALLOON_STOPPED_TARGET;
-            break;
-        }
-        if (fpb_balloon_stalled(now, last_move, moved, stall_ms)) {
-            ret->stopped = FPB_BALLOON_STOPPED_NO_PROGRESS;
-            break;
-        }
-        if (budget_s > 0 && now - t0 >= (gint64)(budget_s * G_USEC_PER_SEC)) {
-            ret->stopped = FPB_BALLOON_STOPPED_BUDGET;
-            break;
-        }
-        g_usleep(POLL_MS * 1000);
-        if ((cur = fpb_libvirt_facts_balloon_bytes(dom, error)) < 0) {
-            ret->seconds = (double)(g_get_monotonic_time() - t0) / G_USEC_PER_SEC;
-            return FALSE;
-        }
-        if (cur != actual) {
-            last_move = g_get_monotonic_time();
-            moved = TRUE;
-        }
-        actual = ret->reached_bytes = cur;
-    }
-    ret->seconds = (double)(g_get_monotonic_time() - t0) / G_USEC_PER_SEC;
-    /* Freeze a partial move so the guest does not keep changing size. */
-    if (g_strcmp0(ret->stopped, FPB_BALLOON_STOPPED_TARGET) != 0 && actual > 0) {
-        return set_size(dom, actual, persistent, error);
-    }
-    return TRUE;
+    return fpb_balloon_drive(&be, target, budget_s, stall_ms, ret, error);
 }

@@ -198,7 +198,9 @@ void fpb_libvirt_recover_repair(FpbOutcome *row, GString *notes)
 {
     g_autofree char *uri = NULL;
     g_autofree char *domain = NULL;
-    FpbLibvirtGiveBack gb = {.wait_s = FPB_LIBVIRT_RECOVER_WAIT_S, .abort_unattended = TRUE};
+    /* a closed row's migration ended: a job running now is someone else's */
+    FpbLibvirtGiveBack gb = {.wait_s = FPB_LIBVIRT_RECOVER_WAIT_S,
+                             .abort_unattended = fpb_outcome_phase_is_open(row->phase)};
 
     if (!fpb_libvirt_source_id_parse(row->source_qmp, &uri, &domain)) {
         fpb_outcome_set(&row->restore_status, "failed");

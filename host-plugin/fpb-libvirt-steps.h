@@ -18,9 +18,12 @@ G_BEGIN_DECLS
  * fpb_libvirt_balloon_run:
  * virDomainSetMemoryFlags(@target_bytes, live; and persistent too when
  * @persistent), then polls the balloon every 100 ms; stops at the target
- * (±1 MiB), after @stall_ms without progress or at @budget_s, and a
- * partial inflation is frozen where it got to. FALSE with @error only when
- * libvirt fails; @ret is written either way.
+ * (±1 MiB), after @stall_ms without progress or at @budget_s (<= 0: no
+ * budget), through fpb_balloon_drive(): a partial inflation is frozen where
+ * it got to (live only), a partial give-back keeps the full size requested,
+ * and the persistent definition only ever gets @target_bytes of a
+ * give-back, never a shrunk size. FALSE with @error only when libvirt
+ * fails; @ret is written either way.
  */
 gboolean fpb_libvirt_balloon_run(virDomainPtr dom, gint64 target_bytes, gboolean persistent,
                                  double budget_s, guint stall_ms, FpbBalloonStep *ret,

@@ -156,7 +156,8 @@ static void give_back(FpbOutcome *row, FpbQmpClient *qmp, const char *where, GSt
 }
 
 /* Repairs what can be repaired; @notes collects what was done. */
-static void repair(FpbOutcome *row, FpbQmpClient *held, const char *held_path, GString *notes)
+static void repair(FpbOutcome *row, FpbQmpClient *held, const char *held_path, gboolean open,
+                   GString *notes)
 {
     gboolean src_held = held != NULL && g_strcmp0(row->source_qmp, held_path) == 0;
     gboolean dst_held = held != NULL && g_strcmp0(row->dest_qmp, held_path) == 0;
@@ -166,7 +167,9 @@ static void repair(FpbOutcome *row, FpbQmpClient *held, const char *held_path, G
     FpbQmpClient *dst = NULL;
     gboolean moved;
 
-    if (src != NULL) {
+    /* A closed row's migration ended long ago: a migration running now is
+     * someone else's. */
+    if (src != NULL && open) {
         cancel_unattended(src, notes);
     }
     /* The guest moved if the source says so, or if the source is gone and
@@ -176,7 +179,7 @@ static void repair(FpbOutcome *row, FpbQmpClient *held, const char *held_path, G
         dst = dst_held ? held : (own_dst = try_connect(row->dest_qmp, notes));
         moved = moved || (dst != NULL && vm_status_is(dst, "running"));
     }
-    if (!moved && src != NULL && g_strcmp0(row->hints, "off") == 0) {
+    if (open && !moved && src != NULL && g_strcmp0(row->hints, "off") == 0) {
         fpb_migration_step_set_postcopy(src, FALSE, NULL);
     }
     if (!fpb_recover_row_used_balloon(row)) {
@@ -197,7 +200,7 @@ gboolean fpb_recover_row(FpbJournal *j, FpbOutcome *row, FpbQmpClient *held, con
     g_autofree char *message = NULL;
 
     if (!g_str_has_prefix(row->source_qmp ? row->source_qmp : "", "libvirt:")) {
-        repair(row, held, held_path, notes);
+        repair(row, held, held_path, TRUE, notes);
     } else if (libvirt_repair != NULL) {
         libvirt_repair(row, notes);
     } else {
@@ -246,6 +249,118 @@ gboolean fpb_recover_all(FpbJournal *j, const char *qmp_path, FpbQmpClient *held
         }
         g_ptr_array_add(summaries, summary);
         failed += g_strcmp0(row->phase, FPB_PHASE_FAILED) == 0;
+    }
+    if (ret_failed != NULL) {
+        *ret_failed = failed;
+    }
+    return TRUE;
+}
+
+/* ---- rows that ended with memory still taken (issue 20) ---- */
+
+#define RETRY_NOTE "; memory not all given back"
+
+gboolean fpb_recover_row_memory_missing(const FpbOutcome *row)
+{
+    if (fpb_outcome_phase_is_open(row->phase) || !fpb_recover_row_used_balloon(row) ||
+        row->prep_original_bytes <= 0) {
+        return FALSE;
+    }
+    if (g_strcmp0(row->restore_status, "failed") == 0 ||
+        g_strcmp0(row->restore_status, "partial") == 0) {
+        return TRUE;
+    }
+    /* "done" rows are trusted only as far as their final size says */
+    return row->restore_final_bytes >= 0 &&
+           row->restore_final_bytes < row->prep_original_bytes - FPB_BALLOON_TOLERANCE_BYTES;
+}
+
+static gboolean row_names(const FpbOutcome *row, const char *qmp_path)
+{
+    return qmp_path == NULL || g_strcmp0(row->source_qmp, qmp_path) == 0 ||
+           g_strcmp0(row->dest_qmp, qmp_path) == 0;
+}
+
+/* Another attempt on the same VM is running or was left open: it owns the
+ * balloon now, giving memory back under it would fight it. */
+static gboolean vm_has_open_row(GPtrArray *rows, const char *vm)
+{
+    for (guint i = 0; i < rows->len; i++) {
+        const FpbOutcome *r = rows->pdata[i];
+
+        if (fpb_outcome_phase_is_open(r->phase) && g_strcmp0(r->vm, vm) == 0) {
+            return TRUE;
+        }
+    }
+    return FALSE;
+}
+
+/* Asks again for the full size of a closed row. The phase stays what it
+ * was (the attempt's outcome does not change); restore_status becomes
+ * "done" once the memory is back, so the row is not retried again. */
+static gboolean retry_give_back(FpbJournal *j, FpbOutcome *row, FpbRecoverRepairFunc libvirt_repair,
+                                char **ret_summary, GError **error)
+{
+    g_autoptr(GString) notes = g_string_new(NULL);
+    g_autofree char *before = g_strdup(row->restore_status ? row->restore_status : "?");
+    g_autofree char *message = NULL;
+    g_autofree char *cause = g_strdup(row->error ? row->error : "");
+    char *earlier = strstr(cause, RETRY_NOTE);
+
+    /* keep the attempt's own error, and only the latest retry's notes */
+    if (earlier != NULL) {
+        *earlier = '\0';
+    }
+    if (!g_str_has_prefix(row->source_qmp ? row->source_qmp : "", "libvirt:")) {
+        repair(row, NULL, NULL, FALSE, notes);
+    } else if (libvirt_repair != NULL) {
+        libvirt_repair(row, notes);
+    } else {
+        fpb_outcome_set(&row->restore_status, "failed");
+        g_string_append(notes, "; a libvirt domain, recover it with fpbctl");
+    }
+    message = g_strdup_printf("%s" RETRY_NOTE " (restore %s); retried by PID %d%s", cause, before,
+                              (int)getpid(), notes->str);
+    fpb_outcome_set(&row->error, message);
+    if (!fpb_journal_update(j, row, error)) {
+        return FALSE;
+    }
+    *ret_summary = g_strdup_printf("VM '%s': journal row %" G_GINT64_FORMAT
+                                   ": memory not all given back (restore %s), asked again: %s%s",
+                                   row->vm, row->id, before, row->restore_status, notes->str);
+    return TRUE;
+}
+
+gboolean fpb_recover_missing_memory(FpbJournal *j, const char *qmp_path,
+                                    FpbRecoverRepairFunc libvirt_repair, GPtrArray *summaries,
+                                    guint *ret_failed, GError **error)
+{
+    g_autoptr(GPtrArray) rows = fpb_journal_list(j, NULL, 0, error);
+    guint failed = 0;
+
+    if (rows == NULL) {
+        return FALSE;
+    }
+    /* oldest first, like open rows: the newest attempt has the last word */
+    for (guint i = rows->len; i-- > 0;) {
+        FpbOutcome *row = rows->pdata[i];
+        char *summary = NULL;
+
+        if (!row_names(row, qmp_path) || !fpb_recover_row_memory_missing(row)) {
+            continue;
+        }
+        if (vm_has_open_row(rows, row->vm)) {
+            g_ptr_array_add(summaries, g_strdup_printf("VM '%s': journal row %" G_GINT64_FORMAT
+                                                       " left memory taken, but another attempt "
+                                                       "is open, skipping",
+                                                       row->vm, row->id));
+            continue;
+        }
+        if (!retry_give_back(j, row, libvirt_repair, &summary, error)) {
+            return FALSE;
+        }
+        g_ptr_array_add(summaries, summary);
+        failed += fpb_recover_row_memory_missing(row);
     }
     if (ret_failed != NULL) {
         *ret_failed = failed;

@@ -63,4 +63,23 @@ gboolean fpb_recover_all(FpbJournal *journal, const char *qmp_path, FpbQmpClient
                          FpbRecoverRepairFunc libvirt_repair, GPtrArray *summaries,
                          guint *ret_failed, GError **error);
 
+/* TRUE if @row ended (closed phase) with balloon memory not all given
+ * back: its mode inflated and its restore failed, stopped part-way, or
+ * ended below the original size (issue 20). */
+gboolean fpb_recover_row_memory_missing(const FpbOutcome *row);
+
+/**
+ * fpb_recover_missing_memory:
+ * Asks again for the full size of every closed row that left memory taken
+ * (fpb_recover_row_memory_missing) and names @qmp_path (NULL = all), oldest
+ * first; rows of a VM with an open row are skipped (reported). A row whose
+ * memory comes back gets restore_status "done" and is not found again; its
+ * phase is kept. Appends one summary per row; *ret_failed (may be NULL)
+ * counts rows still missing memory. FALSE with @error only when the
+ * journal cannot be read or written.
+ */
+gboolean fpb_recover_missing_memory(FpbJournal *journal, const char *qmp_path,
+                                    FpbRecoverRepairFunc libvirt_repair, GPtrArray *summaries,
+                                    guint *ret_failed, GError **error);
+
 G_END_DECLS

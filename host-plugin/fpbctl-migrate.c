@@ -225,6 +225,7 @@ static int run_recover(const char *db, const char *canon)
     g_autoptr(GPtrArray) summaries = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GPtrArray) still_open = NULL;
     guint failed = 0;
+    guint missing = 0;
 
     if (journal == NULL) {
         return FPBCTL_EXIT_FAILED;
@@ -235,6 +236,13 @@ static int run_recover(const char *db, const char *canon)
         fprintf(stderr, "fpbctl recover: %s\n", error->message);
         return FPBCTL_EXIT_FAILED;
     }
+    /* then rows that ended, any outcome, with memory still taken */
+    if (!fpb_recover_missing_memory(journal, canon, fpb_libvirt_recover_repair, summaries,
+                                    &missing, &error)) {
+        fprintf(stderr, "fpbctl recover: %s\n", error->message);
+        return FPBCTL_EXIT_FAILED;
+    }
+    failed += missing;
     for (guint i = 0; i < summaries->len; i++) {
         printf("%s\n", (const char *)summaries->pdata[i]);
     }

@@ -213,6 +213,18 @@ static double pass_seconds(const FpbCostInputs *in, double nonzero_wire, double 
            zero_pages * MAX(in->zero_page_seconds, FPB_COST_ZERO_PAGE_BYTES / in->cap);
 }
 
+gint64 fpb_cost_model_round_bytes(double v)
+{
+    /* 2^63 is exactly representable; every double below it fits gint64 */
+    if (!(v > 0)) {
+        return 0;
+    }
+    if (v >= 9223372036854775808.0) {
+        return G_MAXINT64;
+    }
+    return (gint64)llround(v);
+}
+
 void fpb_cost_model_predict(const FpbCostInputs *in, FpbPolicyMode mode, double inflate_bytes,
                             FpbPolicyPrediction *ret)
 {
@@ -223,12 +235,12 @@ void fpb_cost_model_predict(const FpbCostInputs *in, FpbPolicyMode mode, double 
     double total = first;
 
     converge(in, first_seconds, in->actual - in->free, &total, &ret->converges);
-    ret->bytes = (gint64)llround(total);
+    ret->bytes = fpb_cost_model_round_bytes(total);
     ret->prep_seconds = inflate / in->inflate_rate;
     ret->migrate_seconds = first_seconds + (total - first) / in->bandwidth;
     ret->restore_seconds = inflate / in->deflate_rate;
-    ret->inflate_bytes = (gint64)llround(inflate);
-    ret->balloon_target_bytes = (gint64)llround(in->actual - inflate);
+    ret->inflate_bytes = fpb_cost_model_round_bytes(inflate);
+    ret->balloon_target_bytes = fpb_cost_model_round_bytes(in->actual - inflate);
     /* Inflation ramps up during prep and deflation ramps down on restore:
      * on average half the balloon is out during each. */
     ret->guest_impact_byte_seconds =

@@ -102,6 +102,12 @@ typedef struct {
 
 void fpb_cost_model_inputs(const FpbPolicyFacts *facts, FpbCostInputs *ret);
 
+/* @v rounded to a byte count: NaN and negatives give 0, anything at or
+ * beyond G_MAXINT64 gives G_MAXINT64 (llround() there is undefined). Valid
+ * facts never get near the top (FPB_POLICY_MAX_RAM_BYTES); this keeps a
+ * caller that skipped validation from printing negative sizes. */
+gint64 fpb_cost_model_round_bytes(double v);
+
 /* The prediction of @mode when the balloon takes @inflate_bytes (0 for modes
  * without balloon). Fills the numeric fields of @ret only; feasibility is
  * the rules' business. */

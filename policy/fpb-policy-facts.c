@@ -113,8 +113,11 @@ static gboolean validate_qemu(const FpbPolicyQemu *q, GError **error)
 
 gboolean fpb_policy_facts_validate(const FpbPolicyFacts *facts, GError **error)
 {
-    if (facts->ram_bytes <= 0) {
-        return invalid(error, "facts.ram_bytes", "must be positive");
+    /* Bounded so that no prediction can overflow (FPB_POLICY_MAX_RAM_BYTES);
+     * everything else in bytes is bounded by it. */
+    if (facts->ram_bytes <= 0 || facts->ram_bytes > FPB_POLICY_MAX_RAM_BYTES) {
+        return invalid(error, "facts.ram_bytes",
+                       "must be positive and at most 4503599627370496 (4 PiB)");
     }
     if (facts->balloon_actual_bytes != FPB_POLICY_UNKNOWN &&
         (facts->balloon_actual_bytes <= 0 || facts->balloon_actual_bytes > facts->ram_bytes)) {

@@ -135,8 +135,17 @@ typedef struct {
     gboolean allow_unsafe_live_migration;
 } FpbPolicySettings;
 
+/* Largest guest RAM the policy accepts: 2^52 bytes (4 PiB), the physical
+ * address space of x86-64 with 5-level paging and of arm64 with 52-bit
+ * physical addresses, so no real VM is refused (the largest hosts sold
+ * today hold 32..64 TiB). Below it every prediction fits a gint64 with
+ * room to spare: the model sends at most 31 passes over RAM plus page
+ * headers (docs/cost-model.md, "Ranges"). */
+#define FPB_POLICY_MAX_RAM_BYTES (G_GINT64_CONSTANT(1) << 52)
+
 typedef struct {
-    gint64 ram_bytes;            /* guest RAM size (the VM's configured memory), > 0 */
+    gint64 ram_bytes;            /* guest RAM size (the VM's configured memory),
+                                  * 1..FPB_POLICY_MAX_RAM_BYTES */
     gint64 balloon_actual_bytes; /* query-balloon actual, -1 unknown (= ram_bytes) */
     FpbPolicyAccel accelerator;
     FpbPolicyQemu qemu;

@@ -185,6 +185,11 @@ static const BadCase bad_cases[] = {
      "facts.ram_bytes"},
     {"{\"ram_bytes\": 99999999999999999999, \"can_restore\": true, " BASE_GUEST "}",
      FPB_FACTS_JSON_ERROR_FIELD, "facts.ram_bytes"},
+    /* issue 20: near INT64_MAX the cost model overflowed */
+    {"{\"ram_bytes\": 9223372036854775000, \"can_restore\": true, " BASE_GUEST "}", -1,
+     "facts.ram_bytes: must be positive and at most 4503599627370496 (4 PiB)"},
+    {"{\"ram_bytes\": 4503599627370497, \"can_restore\": true, " BASE_GUEST "}", -1,
+     "facts.ram_bytes: must be positive and at most"},
     {"{" BASE ", \"stats\": {\"free_bytes\": -1}}", FPB_FACTS_JSON_ERROR_FIELD,
      "facts.stats.free_bytes: expected an integer >= 0 or null"},
     {"{" BASE ", \"stats\": {\"fre_bytes\": 1}}", FPB_FACTS_JSON_ERROR_FIELD,

@@ -113,6 +113,10 @@ static const UsageCase usage_cases[] = {
      "/nonexistent/f.json: cannot open"},
     {"/fpbctl/refused/malformed", {"explain", "--facts", "@BAD@", NULL}, 2, NULL,
      ": malformed JSON"},
+    /* issue 20: ram_bytes near INT64_MAX overflowed the cost model */
+    {"/fpbctl/refused/ram-near-int64-max",
+     {"explain", "--facts", "@GOLDEN@/refused-ram-near-int64-max.json", NULL}, 2, NULL,
+     "facts.ram_bytes: must be positive and at most 4503599627370496 (4 PiB)"},
     {"/fpbctl/human/table", {"explain", "--facts", "@GOLDEN@/facts-2gib-stock-tcg.facts.json", NULL},
      0, "Decision: none", NULL},
 };

@@ -232,6 +232,144 @@ static void test_monotone_in_free_memory(void)
     }
 }
 
+/* Sizes at the edges: the unknown marker, tiny, page-sized, real, the
+ * policy's RAM bound and past it, and the top of gint64 (issue 20: a facts
+ * file with ram_bytes near INT64_MAX made balloon_target_bytes
+ * -9223372036854775808). */
+static gint64 extreme_size(GRand *r, gint64 ram)
+{
+    const gint64 sizes[] = {
+        G_MININT64, -2, -1, 0, 1, 4095, 64 * MIB, 64 * GIB, 64 * 1024 * GIB,
+        FPB_POLICY_MAX_RAM_BYTES - 1, FPB_POLICY_MAX_RAM_BYTES, FPB_POLICY_MAX_RAM_BYTES + 1,
+        G_MAXINT64 / 2, G_MAXINT64 - 1, G_MAXINT64,
+    };
+    guint i = (guint)g_rand_int_range(r, 0, G_N_ELEMENTS(sizes) + 3);
+
+    if (i == G_N_ELEMENTS(sizes)) {
+        return ram;
+    }
+    if (i > G_N_ELEMENTS(sizes)) {
+        return ram / (gint64)(i - G_N_ELEMENTS(sizes) + 1);
+    }
+    return sizes[i];
+}
+
+static double extreme_number(GRand *r)
+{
+    const double numbers[] = {
+        -INFINITY, -1e300, -1, -0.0, 0, 5e-324, 1e-9, 0.3, 1, 1e6, 1e12, 1e18,
+        9.3e18, 1e300, G_MAXDOUBLE, INFINITY, NAN,
+    };
+
+    return numbers[g_rand_int_range(r, 0, G_N_ELEMENTS(numbers))];
+}
+
+static void extreme_estimate(GRand *r, FpbPolicyEstimate *e)
+{
+    const guint samples[] = {0, 1, 1000, G_MAXUINT};
+
+    e->value = extreme_number(r);
+    e->samples = samples[g_rand_int_range(r, 0, G_N_ELEMENTS(samples))];
+}
+
+static void extreme_facts(GRand *r, FpbPolicyFacts *f)
+{
+    test_facts_random(r, f);
+    f->ram_bytes = extreme_size(r, FPB_POLICY_MAX_RAM_BYTES);
+    f->balloon_actual_bytes = extreme_size(r, f->ram_bytes);
+    f->stats.free_bytes = extreme_size(r, f->ram_bytes);
+    f->stats.available_bytes = extreme_size(r, f->ram_bytes);
+    f->stats.disk_caches_bytes = extreme_size(r, f->ram_bytes);
+    f->stats.total_bytes = extreme_size(r, f->ram_bytes);
+    f->stats.age_seconds = g_rand_boolean(r) ? 1.0 : extreme_number(r);
+    f->policy.floor_bytes = g_rand_boolean(r) ? 0 : extreme_size(r, f->ram_bytes);
+    f->dirty_rate_bytes_per_second = extreme_number(r);
+    f->bandwidth_bytes_per_second = extreme_number(r);
+    f->downtime_limit_seconds = g_rand_boolean(r) ? 0.3 : extreme_number(r);
+    f->policy.max_prep_seconds = g_rand_boolean(r) ? 10 : extreme_number(r);
+    f->history.migrations = g_rand_boolean(r) ? 0 : G_MAXUINT;
+    extreme_estimate(r, &f->history.hint_efficiency);
+    extreme_estimate(r, &f->history.inflate_rate);
+    extreme_estimate(r, &f->history.deflate_rate);
+    extreme_estimate(r, &f->history.zero_share);
+    extreme_estimate(r, &f->history.bandwidth);
+    extreme_estimate(r, &f->history.used_zero_share);
+    extreme_estimate(r, &f->history.zero_page_seconds);
+}
+
+/* Extreme facts are refused as invalid, or give predictions without
+ * overflow, negative sizes or NaN (issue 20). */
+static void test_extremes(void)
+{
+    g_autoptr(GRand) r = g_rand_new_with_seed(seed + 4);
+    int decided = 0;
+
+    for (int i = 0; i < n_cases; i++) {
+        g_autoptr(GError) error = NULL;
+        g_autoptr(FpbPolicyDecision) d = NULL;
+        FpbPolicyFacts f;
+
+        extreme_facts(r, &f);
+        d = fpb_policy_decide(&f, &error);
+        if (d == NULL) {
+            g_assert_true(error != NULL && error->domain == FPB_POLICY_ERROR);
+            if (f.ram_bytes > FPB_POLICY_MAX_RAM_BYTES) {
+                g_assert_nonnull(strstr(error->message, "facts.ram_bytes"));
+            }
+            continue;
+        }
+        decided++;
+        g_assert_cmpint(f.ram_bytes, <=, FPB_POLICY_MAX_RAM_BYTES);
+        for (int m = 0; m < FPB_POLICY_N_MODES; m++) {
+            check_prediction(&d->predictions[m], &f);
+            /* 31 passes over RAM with page headers at most */
+            g_assert_cmpfloat((double)d->predictions[m].bytes, <=, 32.0 * (double)f.ram_bytes + 1e6);
+        }
+        g_assert_cmpint(d->balloon_target_bytes, >=, 0);
+        g_assert_cmpint(d->inflate_bytes, >=, 0);
+    }
+    g_assert_cmpint(decided, >, 0);
+}
+
+/* The reported case: ram_bytes a little below INT64_MAX is refused with the
+ * field named; the policy's bound itself still decides, with sane numbers. */
+static void test_ram_near_int64_max(void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(FpbPolicyDecision) refused = NULL;
+    g_autoptr(FpbPolicyDecision) d = NULL;
+    FpbPolicyFacts f;
+
+    test_facts_2gib(&f);
+    f.ram_bytes = G_GINT64_CONSTANT(9223372036854775000);
+    f.balloon_actual_bytes = FPB_POLICY_UNKNOWN;
+    refused = fpb_policy_decide(&f, &error);
+    g_assert_null(refused);
+    g_assert_error(error, FPB_POLICY_ERROR, FPB_POLICY_ERROR_INVALID_FACTS);
+    g_assert_nonnull(strstr(error->message, "facts.ram_bytes"));
+
+    f.ram_bytes = FPB_POLICY_MAX_RAM_BYTES;
+    f.stats.free_bytes = f.stats.available_bytes = FPB_POLICY_MAX_RAM_BYTES / 2;
+    d = fpb_policy_decide(&f, NULL);
+    g_assert_nonnull(d);
+    for (int m = 0; m < FPB_POLICY_N_MODES; m++) {
+        check_prediction(&d->predictions[m], &f);
+    }
+    g_assert_cmpint(d->balloon_target_bytes, >, 0);
+    g_assert_cmpint(d->balloon_target_bytes + d->inflate_bytes, ==, FPB_POLICY_MAX_RAM_BYTES);
+}
+
+static void test_round_bytes(void)
+{
+    g_assert_cmpint(fpb_cost_model_round_bytes(NAN), ==, 0);
+    g_assert_cmpint(fpb_cost_model_round_bytes(-1e300), ==, 0);
+    g_assert_cmpint(fpb_cost_model_round_bytes(1.4), ==, 1);
+    g_assert_cmpint(fpb_cost_model_round_bytes(9223372036854775808.0), ==, G_MAXINT64);
+    g_assert_cmpint(fpb_cost_model_round_bytes(INFINITY), ==, G_MAXINT64);
+    g_assert_cmpint(fpb_cost_model_round_bytes(9223372036854774784.0), ==,
+                    G_GINT64_CONSTANT(9223372036854774784));
+}
+
 static void parse_env(void)
 {
     const char *s = g_getenv("FPB_PROPERTY_SEED");
@@ -253,5 +391,8 @@ int main(int argc, char **argv)
     g_test_add_func("/policy/properties/auto-refusal", test_auto_refuses_only_when_nothing_runs);
     g_test_add_func("/policy/properties/guard", test_guard);
     g_test_add_func("/policy/properties/monotone-free", test_monotone_in_free_memory);
+    g_test_add_func("/policy/properties/extremes", test_extremes);
+    g_test_add_func("/policy/properties/ram-near-int64-max", test_ram_near_int64_max);
+    g_test_add_func("/policy/properties/round-bytes", test_round_bytes);
     return g_test_run();
 }
