@@ -110,8 +110,10 @@ static void print_outcome_human(const FpbOutcome *o)
  * it, else visible with G_MESSAGES_DEBUG=fpbctl). */
 static void log_outcome(const char *json_line, const FpbOutcome *o)
 {
-    g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_INFO, "MESSAGE", "%s", json_line, "FPB_VM", "%s",
-                     o->vm ? o->vm : "", "FPB_PHASE", "%s", o->phase ? o->phase : "");
+    /* MESSAGE last: g_log_structured takes the fields after it as its
+     * format's arguments (FPB_VM and FPB_PHASE were silently dropped). */
+    g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_INFO, "FPB_VM", o->vm ? o->vm : "", "FPB_PHASE",
+                     o->phase ? o->phase : "", "MESSAGE", "%s", json_line);
 }
 
 static int exit_status(FpbMigrateResult result)
