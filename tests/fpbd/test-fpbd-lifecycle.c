@@ -13,7 +13,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <netinet/in.h>
@@ -28,6 +27,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fpbd-harness.h"
 #include "fpb-journal.h"
 #include "fpb-recover.h"
 
@@ -272,20 +272,6 @@ static void test_recover_at_start(void)
     fpbd_stop(f);
 }
 
-static int silent_listener(int *ret_port)
-{
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof(a);
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-    g_assert_cmpint(fd, >=, 0);
-    g_assert_cmpint(bind(fd, (struct sockaddr *)&a, sizeof(a)), ==, 0);
-    g_assert_cmpint(listen(fd, 8), ==, 0);
-    g_assert_cmpint(getsockname(fd, (struct sockaddr *)&a, &len), ==, 0);
-    *ret_port = ntohs(a.sin_port);
-    return fd;
-}
-
 /* A migration that never ends (its destination accepts and says nothing):
  * SIGTERM refuses new ones, cancels it after stop-timeout-seconds and
  * exits stop-restore-seconds later however it stands. */
@@ -293,7 +279,7 @@ static void test_stop_bounded(void)
 {
     Fpbd *f = fpbd_start("stop.db", "stop-timeout-seconds=1\nstop-restore-seconds=2\n");
     int port = 0;
-    int listener = silent_listener(&port);
+    int listener = fpbd_harness_silent_listener(&port);
     g_autofree char *req = g_strdup_printf(
         "{\"op\":\"migrate\",\"domain\":\"vm-a\",\"dest\":\"qemu+tcp://127.0.0.1:%d/system\","
         "\"options\":{\"mode\":\"none\"}}",
@@ -352,12 +338,6 @@ static void test_journal_modes(void)
 
 /* ---- main ---- */
 
-static int remove_one(const char *path, const struct stat *st G_GNUC_UNUSED, int flag G_GNUC_UNUSED,
-                      struct FTW *ftw G_GNUC_UNUSED)
-{
-    return remove(path);
-}
-
 static int run_tests(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -369,25 +349,5 @@ static int run_tests(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-    g_autofree char *node = NULL;
-    pid_t pid;
-    int status = 0;
-
-    dir = g_strdup("/tmp/fpbd-life.XXXXXX");
-    if (g_mkdtemp(dir) == NULL) {
-        printf("Bail out! cannot create %s: %s\n", dir, g_strerror(errno));
-        return 1;
-    }
-    node = g_strdup_printf("%s/node.xml", dir);
-    g_file_set_contents(node, node_xml, -1, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    fflush(stdout);
-    /* the tests in a child, so the directory goes whatever they do */
-    if ((pid = fork()) == 0) {
-        _exit(run_tests(argc, argv));
-    }
-    waitpid(pid, &status, 0);
-    g_usleep(100000); /* fpbd (PR_SET_PDEATHSIG) is gone by then */
-    nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
-    return pid > 0 && WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+    return fpbd_harness_main("/tmp/fpbd-life.XXXXXX", FALSE, node_xml, &dir, run_tests, argc, argv);
 }

@@ -15,7 +15,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <grp.h>
@@ -30,6 +29,8 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "fpbd-harness.h"
 
 #define OTHER_UID 65534
 #define OTHER_GID 65534
@@ -653,29 +654,13 @@ static void test_grammar(void)
     fpbd_stop(f);
 }
 
-/* A loopback TCP port that accepts connections and never answers: a
- * libvirt destination whose connection hangs until the port closes. */
-static int silent_listener(int *ret_port)
-{
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof(a);
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-    g_assert_cmpint(fd, >=, 0);
-    g_assert_cmpint(bind(fd, (struct sockaddr *)&a, sizeof(a)), ==, 0);
-    g_assert_cmpint(listen(fd, 8), ==, 0);
-    g_assert_cmpint(getsockname(fd, (struct sockaddr *)&a, &len), ==, 0);
-    *ret_port = ntohs(a.sin_port);
-    return fd;
-}
-
 /* A migration running for vm-a refuses a second one by UUID or by name;
  * max-migrations=1 refuses one for vm-b. */
 static void test_identity_and_max_migrations(void)
 {
     Fpbd *f = fpbd_start("max-migrations=1\n");
     int port = 0;
-    int listener = silent_listener(&port);
+    int listener = fpbd_harness_silent_listener(&port);
     g_autofree char *dest = g_strdup_printf("qemu+tcp://127.0.0.1:%d/system", port);
     g_autofree char *first = g_strdup_printf("{\"op\":\"migrate\",\"domain\":\"vm-a\",\"dest\":\"%"
                                              "s\",\"options\":{\"mode\":\"none\"}}\n",
@@ -724,12 +709,6 @@ static void test_identity_and_max_migrations(void)
 
 /* ---- main ---- */
 
-static int remove_one(const char *path, const struct stat *st G_GNUC_UNUSED, int flag G_GNUC_UNUSED,
-                      struct FTW *ftw G_GNUC_UNUSED)
-{
-    return remove(path);
-}
-
 /* An existing group to be the socket-group, none of the test uid's own. */
 static gboolean pick_group(void)
 {
@@ -765,29 +744,9 @@ static int run_tests(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-    g_autofree char *node = NULL;
-    pid_t pid;
-    int status = 0;
-
     if (getuid() != 0 || !pick_group()) {
         printf("1..0 # SKIP needs root and an existing group (users, adm, ...)\n");
         return 0;
     }
-    dir = g_strdup("/tmp/fpbd-sec.XXXXXX");
-    if (g_mkdtemp(dir) == NULL || chmod(dir, 0755) < 0) {
-        printf("Bail out! cannot create %s: %s\n", dir, g_strerror(errno));
-        return 1;
-    }
-    node = g_strdup_printf("%s/node.xml", dir);
-    g_file_set_contents(node, node_xml, -1, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    fflush(stdout);
-    /* the tests in a child, so the directory goes whatever they do */
-    if ((pid = fork()) == 0) {
-        _exit(run_tests(argc, argv));
-    }
-    waitpid(pid, &status, 0);
-    g_usleep(100000); /* fpbd (PR_SET_PDEATHSIG) is gone by then */
-    nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
-    return pid > 0 && WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+    return fpbd_harness_main("/tmp/fpbd-sec.XXXXXX", TRUE, node_xml, &dir, run_tests, argc, argv);
 }
