@@ -4,9 +4,9 @@
 #
 # Usage: tests/qmp/run-fuzz.sh BUILD_DIR SECONDS
 #
-# BUILD_DIR must be configured with clang, e.g.
+# BUILD_DIR must be configured with clang (tests/run-fuzzer.sh), e.g.
 #   CC=clang meson setup build-fuzz -Dguest=disabled \
-#       -Db_sanitize=address,undefined -Db_lundef=false
+#       -Db_sanitize=address,undefined -Db_lundef=false -Dfuzz_coverage=true
 #   ninja -C build-fuzz tests/qmp/fuzz-qmp-stream
 # The seed corpus is made from tests/qmp/recordings (each recorded stream
 # whole, and each message alone); what the fuzzer finds stays in
@@ -18,24 +18,10 @@ if [ $# -ne 2 ]; then
     echo "usage: $0 BUILD_DIR SECONDS" >&2
     exit 2
 fi
-build=$(cd "$1" && pwd)
-seconds=$2
 here=$(cd "$(dirname "$0")" && pwd)
-fuzzer=$build/tests/qmp/fuzz-qmp-stream
-
-if [ ! -x "$fuzzer" ]; then
-    ninja -C "$build" tests/qmp/fuzz-qmp-stream >/dev/null 2>&1 || true
-fi
-if [ ! -x "$fuzzer" ]; then
-    echo "run-fuzz: $fuzzer not built (configure BUILD_DIR with CC=clang)" >&2
-    exit 1
-fi
-
-seeds=$build/fuzz-qmp-stream-seeds
-corpus=$build/fuzz-qmp-stream-corpus
-artifacts=$build/fuzz-qmp-stream-artifacts
+seeds=$1/fuzz-qmp-stream-seeds
 rm -rf "$seeds"
-mkdir -p "$seeds" "$corpus" "$artifacts"
+mkdir -p "$seeds"
 for rec in "$here"/recordings/*.jsonl; do
     base=$(basename "$rec" .jsonl)
     n=0
@@ -49,8 +35,5 @@ for rec in "$here"/recordings/*.jsonl; do
     done < <(sed -n 's/^{"dir": "s2c", "msg": \(.*\)}$/\1/p' "$rec")
 done
 
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
-export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-exec "$fuzzer" -max_total_time="$seconds" -max_len=131072 -timeout=10 -rss_limit_mb=2048 \
-    -print_final_stats=1 -dict="$here/fuzz-qmp-stream.dict" \
-    -artifact_prefix="$artifacts/" "$corpus" "$seeds"
+exec "$here/../run-fuzzer.sh" "$1" "$2" tests/qmp/fuzz-qmp-stream "$seeds" -max_len=131072 \
+    -dict="$here/fuzz-qmp-stream.dict"
