@@ -195,6 +195,7 @@ static gint64 open_row(FpbJournal *j, const char *vm, const char *mode, gint64 o
 
     fpb_outcome_set(&o->vm, vm);
     fpb_outcome_set(&o->source_qmp, source);
+    fpb_outcome_set(&o->backend, "libvirt");
     /* refused at once: the guest can only be on the source */
     fpb_outcome_set(&o->uri, "qemu+tcp://127.0.0.1:1/system");
     fpb_outcome_set(&o->requested_mode, mode);

@@ -108,16 +108,16 @@ static void test_apply(void)
     o.listen_address = g_strdup("192.0.2.3");
     g_assert_true(fpb_libvirt_options_apply(&o, &host, &req, &error));
     g_assert_no_error(error);
-    g_assert_cmpstr(req.requested_mode, ==, "none");
-    g_assert_cmpint(req.facts.max_bandwidth, ==, 1000);
-    g_assert_cmpstr(req.listen_address, ==, "192.0.2.3");
-    g_assert_true(req.cli_policy.has_mode);
+    g_assert_cmpstr(req.run.requested_mode, ==, "none");
+    g_assert_cmpint(req.run.facts.max_bandwidth, ==, 1000);
+    g_assert_cmpstr(req.target.listen_address, ==, "192.0.2.3");
+    g_assert_true(req.target.cli_policy.has_mode);
     fpb_libvirt_options_clear(&o);
 }
 
 static void test_source_id(void)
 {
-    g_autofree char *id = fpb_libvirt_orchestrator_source_id("qemu+tcp://h/system", "web#1");
+    g_autofree char *id = fpb_libvirt_source_id("qemu+tcp://h/system", "web#1");
     char *uri = NULL;
     char *dom = NULL;
 

@@ -151,6 +151,7 @@ static void test_recover_unreachable(void)
     fpb_outcome_set(&o->phase, FPB_PHASE_PREPARING);
     fpb_outcome_set(&o->mode, "balloon");
     fpb_outcome_set(&o->source_qmp, "/nonexistent/gone.qmp");
+    fpb_outcome_set(&o->backend, "qmp");
     o->start_us = g_get_real_time();
     o->owner_pid = G_MAXINT; /* no such process */
     g_assert_true(fpb_journal_insert(j, o, &error));

@@ -256,7 +256,7 @@ static void test_schema_upgrade(Fixture *f, gconstpointer data)
     g_assert_true(fpb_journal_load_history(j, "old", &back, &error));
     g_assert_cmpuint(back.zero_page_seconds.samples, ==, 1);
     g_clear_pointer(&j, fpb_journal_free);
-    /* opening it again finds version 2 and changes nothing */
+    /* opening it again finds the current version and changes nothing */
     j = fpb_journal_open(f->db, &error);
     g_assert_no_error(error);
     g_assert_true(fpb_journal_load_history(j, "old", &back, &error));

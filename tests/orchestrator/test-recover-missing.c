@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "fpb-journal.h"
+#include "fpb-backend-qmp.h"
 #include "fpb-recover.h"
 
 #define MIB (1024 * 1024LL)
@@ -22,6 +23,7 @@ static FpbOutcome *balloon_row(const char *phase, const char *restore_status, gi
     fpb_outcome_set(&o->mode, "balloon");
     fpb_outcome_set(&o->restore_status, restore_status);
     fpb_outcome_set(&o->source_qmp, "/nonexistent/fpb-test/src.sock");
+    fpb_outcome_set(&o->backend, "qmp");
     o->start_us = g_get_real_time();
     o->prep_original_bytes = 2048 * MIB;
     o->restore_final_bytes = final;
@@ -48,6 +50,7 @@ static void test_predicate(void)
 
 static void test_unreachable_stays_missing(void)
 {
+    const FpbBackendOps *const backends[] = {&fpb_backend_qmp_ops, NULL};
     g_autofree char *dir = g_dir_make_tmp("fpb-recover-XXXXXX", NULL);
     g_autofree char *path = g_build_filename(dir, "journal.db", NULL);
     g_autoptr(GPtrArray) summaries = g_ptr_array_new_with_free_func(g_free);
@@ -65,7 +68,7 @@ static void test_unreachable_stays_missing(void)
     g_assert_no_error(error);
     for (int pass = 0; pass < 2; pass++) {
         g_ptr_array_set_size(summaries, 0);
-        g_assert_true(fpb_recover_missing_memory(j, NULL, NULL, summaries, &failed, &error));
+        g_assert_true(fpb_recover_missing_memory(j, NULL, backends, summaries, &failed, &error));
         g_assert_cmpuint(summaries->len, ==, 1);
         g_assert_cmpuint(failed, ==, 1);
         g_assert_nonnull(strstr(summaries->pdata[0], "memory not all given back"));

@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#define G_LOG_DOMAIN "fpb-libvirt"
+
+#include <string.h>
+
+#include "fpb-backend-libvirt.h"
+#include "fpb-libvirt-conn.h"
+#include "fpb-libvirt-facts.h"
+#include "fpb-libvirt-recover.h"
+#include "fpb-libvirt-steps.h"
+
+typedef struct {
+    FpbBackend parent;
+    FpbLibvirtTarget target; /* strings owned below */
+    char *source_uri, *domain, *dest_uri, *migrate_uri, *listen_address;
+    virConnectPtr sconn;
+    virConnectPtr dconn;
+    virDomainPtr dom;
+} FpbBackendLibvirt;
+
+void fpb_libvirt_migrate_request_init(FpbLibvirtMigrateRequest *r)
+{
+    memset(r, 0, sizeof(*r));
+    fpb_pipeline_request_init(&r->run);
+    fpb_conf_policy_init(&r->target.cli_policy);
+}
+
+char *fpb_libvirt_source_id(const char *uri, const char *domain)
+{
+    return g_strdup_printf("libvirt:%s#%s", uri ? uri : FPB_LIBVIRT_DEFAULT_URI, domain);
+}
+
+static FpbBackendLibvirt *self_of(FpbBackend *be)
+{
+    return (FpbBackendLibvirt *)be;
+}
+
+static gboolean lv_open(FpbBackend *be, gboolean need_dest, GError **error)
+{
+    FpbBackendLibvirt *b = self_of(be);
+    g_autoptr(GError) local = NULL;
+
+    if ((b->sconn == NULL && (b->sconn = fpb_libvirt_connect(b->source_uri, &local)) == NULL) ||
+        (b->dom == NULL && (b->dom = fpb_libvirt_lookup(b->sconn, b->domain, &local)) == NULL) ||
+        (need_dest && b->dconn == NULL &&
+         (b->dconn = fpb_libvirt_connect(b->dest_uri, &local)) == NULL)) {
+        if (g_str_has_prefix(local->message, "VM '")) {
+            g_propagate_error(error, g_steal_pointer(&local));
+        } else {
+            g_set_error(error, local->domain, local->code, "VM '%s': %s", b->domain,
+                        local->message);
+        }
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static void describe(FpbBackend *be, FpbOutcome *row)
+{
+    FpbBackendLibvirt *b = self_of(be);
+    g_autofree char *source = fpb_libvirt_source_id(b->source_uri, b->domain);
+
+    fpb_outcome_set(&row->vm, b->domain);
+    fpb_outcome_set(&row->source_qmp, source);
+    fpb_outcome_set(&row->uri, b->dest_uri);
+}
+
+static char *fallback_name(FpbBackend *be)
+{
+    return g_strdup(self_of(be)->domain);
+}
+
+static FpbVmFacts *collect_facts(FpbBackend *be, const FpbVmFactsOptions *options,
+                                 GError **error)
+{
+    FpbBackendLibvirt *b = self_of(be);
+
+    return fpb_libvirt_facts_collect(b->dom, options, &b->target.cli_policy, error);
+}
+
+/* Inflation is live only: the persistent size stays the original one. On
+ * the destination the persistent definition came with the migration,
+ * inflated size included: a give-back fixes both. */
+static gboolean balloon_run(FpbBackend *be, FpbEnd end, gint64 target, gboolean give_back,
+                            double budget_s, guint stall_ms, FpbBalloonStep *ret, GError **error)
+{
+    FpbBackendLibvirt *b = self_of(be);
+    g_autoptr(FpbVirDomain) where = NULL;
+
+    if (end == FPB_END_SOURCE) {
+        return fpb_libvirt_balloon_run(b->dom, target, FALSE, budget_s, stall_ms, ret, error);
+    }
+    where = b->dconn ? virDomainLookupByName(b->dconn, b->domain) : NULL;
+    if (where == NULL) {
+        *ret = (FpbBalloonStep){.start_bytes = -1, .reached_bytes = -1, .stopped = NULL};
+        return fpb_libvirt_set_error(error, FPB_LIBVIRT_ERROR_NO_DOMAIN, "not found there");
+    }
+    return fpb_libvirt_balloon_run(where, target, give_back && virDomainIsPersistent(where) == 1,
+                                   budget_s, stall_ms, ret, error);
+}
+
+static gboolean migrate_run(FpbBackend *be, const FpbBackendMigration *m, FpbOutcome *row,
+                            GError **error)
+{
+    FpbBackendLibvirt *b = self_of(be);
+    FpbLibvirtMigrationPlan plan = {
+        .dest_uri = b->dest_uri,
+        .migrate_uri = b->migrate_uri,
+        .listen_address = b->listen_address,
+        .max_bandwidth = m->max_bandwidth,
+        .timeout_s = m->timeout_s,
+        .hints_off = m->hints_off,
+        .method = m->method,
+    };
+
+    return fpb_libvirt_migrate_run(b->dom, b->dconn, &plan, row, error);
+}
+
+static gboolean end_alive(FpbBackend *be, FpbEnd end)
+{
+    FpbBackendLibvirt *b = self_of(be);
+    virConnectPtr conn = end == FPB_END_DESTINATION ? b->dconn : b->sconn;
+
+    return conn != NULL && virConnectIsAlive(conn) == 1;
+}
+
+/* libvirtd went away (restarted, crashed): where the domain runs is not
+ * known until a libvirt answers again; wait for it, then give back. */
+static gboolean give_back_lost(FpbBackend *be, FpbOutcome *row, GString *notes)
+{
+    FpbBackendLibvirt *b = self_of(be);
+    FpbLibvirtGiveBack gb = {
+        .source_uri = b->source_uri,
+        .dest_uri = b->dest_uri,
+        .domain = b->domain,
+        .original_bytes = row->prep_original_bytes,
+        .wait_s = FPB_LIBVIRT_RECONNECT_WAIT_S,
+    };
+
+    return fpb_libvirt_give_back(&gb, row, notes);
+}
+
+static void repair_row(FpbBackend *held, FpbOutcome *row, gboolean open, GString *notes)
+{
+    (void)held; /* libvirt serves many clients: each repair connects anew */
+    fpb_libvirt_recover_repair(row, open, notes);
+}
+
+static void lv_free(FpbBackend *be)
+{
+    FpbBackendLibvirt *b = self_of(be);
+
+    fpb_libvirt_domain_unref(b->dom);
+    fpb_libvirt_conn_unref(b->dconn);
+    fpb_libvirt_conn_unref(b->sconn);
+    g_free(b->source_uri);
+    g_free(b->domain);
+    g_free(b->dest_uri);
+    g_free(b->migrate_uri);
+    g_free(b->listen_address);
+    g_free(b);
+}
+
+const FpbBackendOps fpb_backend_libvirt_ops = {
+    .name = "libvirt",
+    .open = lv_open,
+    .describe = describe,
+    .fallback_name = fallback_name,
+    .collect_facts = collect_facts,
+    .balloon_run = balloon_run,
+    .migrate_run = migrate_run,
+    .end_alive = end_alive,
+    .give_back_lost = give_back_lost,
+    .repair_row = repair_row,
+    .free = lv_free,
+};
+
+FpbBackend *fpb_backend_libvirt_new(const FpbLibvirtTarget *t)
+{
+    FpbBackendLibvirt *b = g_new0(FpbBackendLibvirt, 1);
+
+    b->parent.ops = &fpb_backend_libvirt_ops;
+    b->target = *t; /* cli_policy: plain values */
+    b->target.source_uri = b->source_uri = g_strdup(t->source_uri);
+    b->target.domain = b->domain = g_strdup(t->domain);
+    b->target.dest_uri = b->dest_uri = g_strdup(t->dest_uri);
+    b->target.migrate_uri = b->migrate_uri = g_strdup(t->migrate_uri);
+    b->target.listen_address = b->listen_address = g_strdup(t->listen_address);
+    return &b->parent;
+}

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * FpbJournal: the outcome journal, an SQLite database (WAL) with one row
+ * per migration attempt and the calibrated cost-model history per VM.
+ * docs/journal.md documents the schema.
+ *
+ * Rows are written before anything changes a guest (the intent) and updated
+ * at every phase, so a row left in an open phase by a dead fpbctl tells
+ * `fpbctl recover` what to undo. Several fpbctl processes may use one
+ * database: writes wait up to 10 s for the lock.
+ *
+ * Rows read back are outside input: nothing here asserts on their contents.
+ * Not thread-safe: one journal per thread.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "fpb-outcome.h"
+#include "fpb-policy.h"
+
+G_BEGIN_DECLS
+
+#define FPB_JOURNAL_DEFAULT_PATH "/var/lib/fpb/journal.db"
+/* 2: vm_history gained used_zero_share and zero_page_seconds */
+#define FPB_JOURNAL_SCHEMA_VERSION 3
+
+#define FPB_JOURNAL_ERROR (fpb_journal_error_quark())
+GQuark fpb_journal_error_quark(void);
+
+typedef enum {
+    FPB_JOURNAL_ERROR_OPEN,   /* cannot create or open the database */
+    FPB_JOURNAL_ERROR_SCHEMA, /* a schema version this fpb does not know */
+    FPB_JOURNAL_ERROR_SQL,    /* a statement failed */
+} FpbJournalError;
+
+typedef struct _FpbJournal FpbJournal;
+
+/* Opens (creating the file, its directory and the schema if needed) the
+ * journal at @path. The file (and SQLite's -wal/-shm after it) is 0600, a
+ * directory it creates 0700; an existing file readable by others is
+ * tightened with a warning. Returns (transfer full) or NULL with @error. */
+FpbJournal *fpb_journal_open(const char *path, GError **error);
+void fpb_journal_free(FpbJournal *journal);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpbJournal, fpb_journal_free)
+
+const char *fpb_journal_path(FpbJournal *journal);
+
+/* Inserts @outcome as a new row and sets outcome->id. */
+gboolean fpb_journal_insert(FpbJournal *journal, FpbOutcome *outcome, GError **error);
+/* Writes every field of @outcome to its row (outcome->id). */
+gboolean fpb_journal_update(FpbJournal *journal, const FpbOutcome *outcome, GError **error);
+
+/* Rows newest first; @vm NULL = all VMs; @last 0 = all.
+ * Returns (transfer full) (element-type FpbOutcome). */
+GPtrArray *fpb_journal_list(FpbJournal *journal, const char *vm, guint last, GError **error);
+/* Rows in an open phase (fpb_outcome_phase_is_open), oldest first, whose
+ * source or destination QMP socket is @qmp_path (NULL = all). */
+GPtrArray *fpb_journal_list_open(FpbJournal *journal, const char *qmp_path, GError **error);
+
+/* The cost-model history of @vm; fpb_policy_history_init() when none. */
+gboolean fpb_journal_load_history(FpbJournal *journal, const char *vm,
+                                  FpbPolicyHistory *ret_history, GError **error);
+gboolean fpb_journal_save_history(FpbJournal *journal, const char *vm,
+                                  const FpbPolicyHistory *history, GError **error);
+
+G_END_DECLS

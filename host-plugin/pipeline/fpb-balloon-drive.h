@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The balloon loop of both backends (prepare: inflate before a migration;
+ * restore: give the memory back after it): request a size, poll the guest
+ * every 100 ms, stop at the target, when the guest has not moved for
+ * @stall_ms, or at @budget_s. A partial inflation is then frozen where it
+ * got to, so the guest does not keep shrinking behind fpb's back
+ * (docs/orchestrator.md, "Prepare"). A give-back (the target is larger:
+ * restore) is never frozen: a partial size is not a result to keep, so the
+ * full size stays requested, is asked for again when the guest stalls, and
+ * only the full size is ever written persistently. A backend gives the loop
+ * two operations (FpbBalloonBackend); tests drive it with a fake guest.
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+/* Why a balloon step stopped. */
+#define FPB_BALLOON_STOPPED_TARGET "target"
+#define FPB_BALLOON_STOPPED_NO_PROGRESS "no-progress"
+#define FPB_BALLOON_STOPPED_BUDGET "budget"
+
+/* A guest may answer its first balloon request late: under TCG, right
+ * after an incoming migration, the stock driver did not move for over 3 s
+ * (a CI run). Before the first move a step waits this long, not only
+ * @stall_ms, before it calls the guest unresponsive. Below the default
+ * 10 s budget, so an unresponsive guest is still told apart from a slow
+ * one. */
+#define FPB_BALLOON_FIRST_MOVE_MS 8000
+
+/* TRUE when the guest has not moved for long enough to give up. */
+static inline gboolean fpb_balloon_stalled(gint64 now_us, gint64 last_move_us, gboolean moved,
+                                           guint stall_ms)
+{
+    guint wait_ms = moved ? stall_ms : MAX(stall_ms, FPB_BALLOON_FIRST_MOVE_MS);
+
+    return now_us - last_move_us >= (gint64)wait_ms * 1000;
+}
+
+/* The balloon counts in 4 KiB pages; within this of the target is there. */
+#define FPB_BALLOON_TOLERANCE_BYTES (1024 * 1024)
+
+typedef struct {
+    gint64 start_bytes;   /* actual before */
+    gint64 reached_bytes; /* actual at the end */
+    double seconds;
+    const char *stopped; /* FPB_BALLOON_STOPPED_* (static) */
+} FpbBalloonStep;
+
+/* How often a give-back that stalled asks for the full size again before
+ * it stops (within the budget): a guest short of free pages (deflate needs
+ * none, but its driver may be busy, or the host was) often takes the rest
+ * on a second request. */
+#define FPB_BALLOON_GIVE_BACK_REASKS 3
+
+/* The balloon seen through a backend (bare QMP, libvirt), so that one loop
+ * drives both and tests can drive it with a fake guest. */
+typedef struct {
+    /* The guest's current size (query-balloon actual). */
+    gboolean (*get_size)(gpointer ctx, gint64 *ret_bytes, GError **error);
+    /* Requests @bytes, live; also in the persistent definition when
+     * @persistent (fpb_balloon_drive() passes TRUE only for the full
+     * give-back target). */
+    gboolean (*set_size)(gpointer ctx, gint64 bytes, gboolean persistent, GError **error);
+    gpointer ctx;
+    /* Write the give-back target into the persistent definition too. */
+    gboolean persistent;
+    /* Request the target even when the guest is already there (libvirt:
+     * the persistent definition may still hold the inflated size). */
+    gboolean always_set;
+    guint poll_ms; /* 0: 100 ms */
+} FpbBalloonBackend;
+
+/**
+ * fpb_balloon_drive:
+ * The balloon step on any backend: requests @target_bytes and polls until
+ * it is reached, the guest stalls for @stall_ms (give-back: after
+ * FPB_BALLOON_GIVE_BACK_REASKS requests of the full size) or @budget_s
+ * (<= 0: no budget) passes. A partial inflation is frozen where it got to
+ * (live only); a partial give-back is left requesting the full size. Returns FALSE
+ * with @error only when the backend fails; not reaching the target is a
+ * result (ret->stopped), not an error. @ret is written in both cases as far
+ * as known (reached_bytes -1 when never read).
+ */
+gboolean fpb_balloon_drive(const FpbBalloonBackend *backend, gint64 target_bytes, double budget_s,
+                           guint stall_ms, FpbBalloonStep *ret, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,461 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#define G_LOG_DOMAIN "fpb-pipeline"
+
+#include <string.h>
+#include <unistd.h>
+
+#include "fpb-facts-json.h"
+#include "fpb-pipeline.h"
+#include "fpb-recover.h"
+
+/* Giving memory back must not be cut short by the prep budget. */
+#define RESTORE_BUDGET_S 120.0
+#define RESTORE_STALL_MS 10000
+
+void fpb_pipeline_request_init(FpbPipelineRequest *r)
+{
+    memset(r, 0, sizeof(*r));
+    fpb_vm_facts_options_init(&r->facts);
+    r->requested_mode = "auto";
+    r->timeout_s = 600;
+    r->stall_ms = 3000;
+}
+
+/* One migration in progress: what the steps share. */
+typedef struct {
+    FpbJournal *journal;
+    FpbBackend *be;
+    const FpbPipelineRequest *req;
+    FpbOutcome *o;
+    FpbVmFacts *vf;
+    FpbPolicyDecision *d;
+} Run;
+
+static void progress(const Run *run, const char *format, ...) G_GNUC_PRINTF(2, 3);
+
+static void progress(const Run *run, const char *format, ...)
+{
+    g_autofree char *message = NULL;
+    va_list ap;
+
+    if (run->req->progress == NULL) {
+        return;
+    }
+    va_start(ap, format);
+    message = g_strdup_vprintf(format, ap);
+    va_end(ap);
+    run->req->progress(message, run->req->progress_data);
+}
+
+/* The backend's name for the VM, else the guest's own, else the
+ * backend's fallback (a socket's file name). */
+static void name_vm(Run *run)
+{
+    if (run->o->vm != NULL) {
+        return;
+    }
+    if (run->vf != NULL && run->vf->name != NULL && *run->vf->name != '\0') {
+        fpb_outcome_set(&run->o->vm, run->vf->name);
+        return;
+    }
+    run->o->vm = run->be->ops->fallback_name(run->be);
+}
+
+/* Journal writes after the intent: a failure is reported, the migration
+ * goes on (the guest's state matters more than the row). */
+static void save(Run *run)
+{
+    g_autoptr(GError) error = NULL;
+
+    if (run->o->id >= 0 && !fpb_journal_update(run->journal, run->o, &error)) {
+        progress(run, "warning: %s, ignoring", error->message);
+    }
+}
+
+static void set_phase(Run *run, const char *phase)
+{
+    fpb_outcome_set(&run->o->phase, phase);
+    save(run);
+}
+
+static void fail(Run *run, const char *message)
+{
+    fpb_outcome_set_error(run->o, message);
+}
+
+/* Rows a dead fpbctl or fpbd left open for this VM: undone first, so their
+ * balloon is not mistaken for the guest's size. */
+static void recover_abandoned(Run *run)
+{
+    g_autoptr(GPtrArray) summaries = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GError) error = NULL;
+    const FpbBackendOps *const own[] = {run->be->ops, NULL};
+
+    if (!fpb_recover_all(run->journal, run->o->source_qmp, run->be, own, summaries, NULL,
+                         &error)) {
+        progress(run, "warning: %s, ignoring", error->message);
+    }
+    for (guint i = 0; i < summaries->len; i++) {
+        progress(run, "recovered: %s", (const char *)summaries->pdata[i]);
+    }
+}
+
+/* facts + history; FALSE when the VM cannot be judged. */
+static gboolean gather(Run *run, GError **error)
+{
+    g_autoptr(GError) local = NULL;
+
+    run->vf = run->be->ops->collect_facts(run->be, &run->req->facts, error);
+    if (run->vf == NULL) {
+        return FALSE;
+    }
+    name_vm(run);
+    if (!fpb_journal_load_history(run->journal, run->o->vm, &run->vf->facts.history, &local)) {
+        g_ptr_array_add(run->vf->notes, g_strdup_printf("history: %s, ignoring", local->message));
+    }
+    for (guint i = 0; i < run->vf->notes->len; i++) {
+        progress(run, "VM '%s': %s", run->o->vm, (const char *)run->vf->notes->pdata[i]);
+    }
+    return TRUE;
+}
+
+static const char *hints_state(const FpbVmFacts *vf, FpbPolicyMode mode)
+{
+    if (!vf->facts.guest.free_page_hint) {
+        return "not negotiated";
+    }
+    return fpb_policy_mode_uses_hints(mode) ? "on" : "off";
+}
+
+static void record_decision(Run *run)
+{
+    FpbOutcome *o = run->o;
+    const FpbPolicyFacts *f = &run->vf->facts;
+
+    o->facts = fpb_facts_json_from_facts(f);
+    fpb_outcome_set(&o->qemu_version, run->vf->qemu_version);
+    o->prep_original_bytes = f->balloon_actual_bytes > 0 ? f->balloon_actual_bytes : f->ram_bytes;
+    if (run->d == NULL) {
+        return;
+    }
+    o->decision = fpb_facts_json_from_decision(run->d);
+    o->predictions = fpb_facts_json_from_predictions(run->d);
+    fpb_outcome_set(&o->mode, fpb_policy_mode_to_string(run->d->mode));
+    fpb_outcome_set(&o->hints, hints_state(run->vf, run->d->mode));
+}
+
+static gboolean decide(Run *run, GError **error)
+{
+    run->d = fpb_policy_decide(&run->vf->facts, error);
+    record_decision(run);
+    return run->d != NULL;
+}
+
+/* A partial inflation goes on with what was reached; a guest that gave
+ * (next to) nothing does not answer the balloon, and migrating would only
+ * hide that: the run fails and the source keeps its memory. */
+static gboolean ignored_balloon(Run *run, const FpbBalloonStep *step)
+{
+    g_autofree char *m = NULL;
+    gint64 taken = step->start_bytes - step->reached_bytes;
+
+    if (g_strcmp0(step->stopped, FPB_BALLOON_STOPPED_TARGET) == 0 ||
+        taken >= (gint64)FPB_COST_MIN_INFLATE_BYTES) {
+        return TRUE;
+    }
+    m = g_strdup_printf("VM '%s': the guest gave %" G_GINT64_FORMAT " MiB of %" G_GINT64_FORMAT
+                        " MiB to the balloon in %.1f s (%s): it does not answer the balloon; "
+                        "not migrated",
+                        run->o->vm, MAX(taken, 0) / (1024 * 1024),
+                        run->d->inflate_bytes / (1024 * 1024), step->seconds, step->stopped);
+    fail(run, m);
+    return FALSE;
+}
+
+/* Inflates toward the decision's target (live only). FALSE when the
+ * backend failed or the guest did not answer. */
+static gboolean prepare(Run *run)
+{
+    g_autoptr(GError) error = NULL;
+    FpbBalloonStep step;
+    gboolean ok;
+
+    if (!fpb_policy_mode_uses_balloon(run->d->mode)) {
+        fpb_outcome_set(&run->o->prep_stopped, "not-needed");
+        run->o->prep_seconds = 0;
+        return TRUE;
+    }
+    run->o->prep_target_bytes = run->d->balloon_target_bytes;
+    set_phase(run, FPB_PHASE_PREPARING);
+    progress(run, "VM '%s': inflating the balloon by %" G_GINT64_FORMAT " MiB", run->o->vm,
+             run->d->inflate_bytes / (1024 * 1024));
+    ok = run->be->ops->balloon_run(run->be, FPB_END_SOURCE, run->d->balloon_target_bytes, FALSE,
+                                   run->vf->facts.policy.max_prep_seconds, run->req->stall_ms,
+                                   &step, &error);
+    run->o->prep_reached_bytes = step.reached_bytes;
+    run->o->prep_seconds = step.seconds;
+    fpb_outcome_set(&run->o->prep_stopped, ok ? step.stopped : "error");
+    save(run);
+    if (!ok) {
+        g_autofree char *m = g_strdup_printf("VM '%s': inflating the balloon failed: %s",
+                                             run->o->vm, error->message);
+        fail(run, m);
+        return FALSE;
+    }
+    progress(run, "VM '%s': balloon at %" G_GINT64_FORMAT " MiB after %.1f s (%s)", run->o->vm,
+             step.reached_bytes / (1024 * 1024), step.seconds, step.stopped);
+    return ignored_balloon(run, &step);
+}
+
+static gboolean migrate(Run *run)
+{
+    g_autoptr(GError) error = NULL;
+    FpbBackendMigration m = {
+        .max_bandwidth = run->req->facts.max_bandwidth,
+        .timeout_s = run->req->timeout_s,
+        .hints_off =
+            run->vf->facts.guest.free_page_hint && !fpb_policy_mode_uses_hints(run->d->mode),
+        .method = run->d->method,
+    };
+    gboolean ok;
+
+    set_phase(run, FPB_PHASE_MIGRATING);
+    progress(run, "VM '%s': migrating to '%s' (free-page hints %s)", run->o->vm,
+             run->o->uri ? run->o->uri : "?", run->o->hints);
+    ok = run->be->ops->migrate_run(run->be, &m, run->o, &error);
+    if (!ok) {
+        fail(run, error->message);
+    }
+    save(run);
+    return ok;
+}
+
+/* The management of the end that runs the VM went away (libvirtd
+ * restarted, crashed): the backend waits for it, then gives back. */
+static gboolean restore_after_lost_connection(Run *run)
+{
+    g_autoptr(GString) notes = g_string_new(NULL);
+    g_autofree char *m = NULL;
+    gboolean ok = FALSE;
+
+    progress(run, "VM '%s': lost the connection to the VM's management; waiting for it to give "
+             "the memory back (to %" G_GINT64_FORMAT " MiB)",
+             run->o->vm, run->o->prep_original_bytes / (1024 * 1024));
+    if (run->be->ops->give_back_lost != NULL) {
+        ok = run->be->ops->give_back_lost(run->be, run->o, notes);
+    } else {
+        fpb_outcome_set(&run->o->restore_status, "failed");
+        g_string_append(notes, "; the backend cannot find the VM again");
+    }
+    progress(run, "VM '%s': %s", run->o->vm, notes->len > 2 ? notes->str + 2 : "?");
+    /* the first error stays the cause; what the wait achieved follows it */
+    m = g_strdup_printf("%s%s", run->o->error ? run->o->error : "lost the connection",
+                        notes->str);
+    fpb_outcome_set(&run->o->error, m);
+    return ok;
+}
+
+/* TRUE when nothing was taken from the guest, as far as is known. An
+ * unknown reached size after a failed inflation may still be a smaller
+ * guest: give back unless it is known that nothing was taken. */
+static gboolean nothing_taken(const FpbOutcome *o)
+{
+    return o->prep_target_bytes < 0 ||
+           (o->prep_reached_bytes >= 0 && o->prep_reached_bytes >= o->prep_original_bytes);
+}
+
+/* Gives the memory back: on the destination after a migration, else on
+ * the source. Any restore failure fails the whole run. */
+static gboolean restore(Run *run, gboolean migrated)
+{
+    g_autoptr(GError) error = NULL;
+    FpbEnd end = migrated ? FPB_END_DESTINATION : FPB_END_SOURCE;
+    FpbBalloonStep step;
+
+    if (nothing_taken(run->o)) {
+        fpb_outcome_set(&run->o->restore_status, "not-needed");
+        return TRUE;
+    }
+    set_phase(run, FPB_PHASE_RESTORING);
+    if (run->be->ops->end_alive != NULL && !run->be->ops->end_alive(run->be, end)) {
+        return restore_after_lost_connection(run);
+    }
+    fpb_outcome_set(&run->o->restore_where, fpb_end_to_string(end));
+    progress(run, "VM '%s': giving the memory back on the %s (to %" G_GINT64_FORMAT " MiB)",
+             run->o->vm, fpb_end_to_string(end), run->o->prep_original_bytes / (1024 * 1024));
+    if (!run->be->ops->balloon_run(run->be, end, run->o->prep_original_bytes, TRUE,
+                                   RESTORE_BUDGET_S, RESTORE_STALL_MS, &step, &error)) {
+        g_autofree char *m = g_strdup_printf("VM '%s': giving memory back on the %s failed: %s",
+                                             run->o->vm, fpb_end_to_string(end), error->message);
+        fpb_outcome_set(&run->o->restore_status, "failed");
+        fail(run, m);
+        return FALSE;
+    }
+    run->o->restore_seconds = step.seconds;
+    run->o->restore_final_bytes = step.reached_bytes;
+    fpb_outcome_set(&run->o->restore_status,
+                    g_strcmp0(step.stopped, FPB_BALLOON_STOPPED_TARGET) == 0 ? "done" : "partial");
+    return g_strcmp0(run->o->restore_status, "done") == 0 ||
+           (fail(run, "the guest did not take all its memory back in time"), FALSE);
+}
+
+void fpb_pipeline_policy_outcome(const FpbOutcome *o, FpbPolicyOutcome *ret)
+{
+    FpbPolicyMode mode = FPB_POLICY_MODE_NONE;
+
+    fpb_policy_mode_from_string(o->mode ? o->mode : "none", &mode);
+    *ret = (FpbPolicyOutcome){
+        .mode = mode,
+        .succeeded = g_strcmp0(o->phase, FPB_PHASE_DONE) == 0,
+        .inflated_bytes = (o->prep_reached_bytes >= 0 && o->prep_original_bytes >= 0)
+                              ? MAX(o->prep_original_bytes - o->prep_reached_bytes, 0)
+                              : -1,
+        .prep_seconds = o->prep_seconds,
+        .deflated_bytes = (o->restore_final_bytes >= 0 && o->prep_reached_bytes >= 0)
+                              ? MAX(o->restore_final_bytes - o->prep_reached_bytes, 0)
+                              : -1,
+        .restore_seconds = o->restore_seconds,
+        .transferred_bytes = o->mig_transferred_bytes,
+        .normal_bytes = o->mig_normal_bytes,
+        .zero_pages = o->mig_zero_pages,
+        .migrate_seconds = (o->mig_total_ms >= 0 && o->mig_setup_ms >= 0)
+                               ? (double)(o->mig_total_ms - o->mig_setup_ms) / 1000.0
+                               : -1.0,
+    };
+}
+
+/* Folds the outcome into the VM's history (calibration). */
+static void learn(Run *run)
+{
+    g_autoptr(GError) error = NULL;
+    FpbPolicyOutcome po;
+    FpbPolicyHistory h = run->vf->facts.history;
+
+    fpb_pipeline_policy_outcome(run->o, &po);
+    fpb_cost_model_observe(&h, &run->vf->facts, &po);
+    if (!fpb_journal_save_history(run->journal, run->o->vm, &h, &error)) {
+        progress(run, "warning: %s, ignoring", error->message);
+    }
+}
+
+static FpbMigrateResult finish(Run *run, const char *phase, FpbMigrateResult result)
+{
+    g_autoptr(GError) error = NULL;
+
+    fpb_outcome_set(&run->o->phase, phase);
+    run->o->end_us = g_get_real_time();
+    name_vm(run);
+    if (run->o->id < 0) {
+        /* Nothing was changed: the row is written once, complete. */
+        if (!fpb_journal_insert(run->journal, run->o, &error)) {
+            progress(run, "warning: %s, ignoring", error->message);
+        }
+    } else {
+        save(run);
+    }
+    if (run->d != NULL && run->o->mig_status != NULL &&
+        g_strcmp0(run->o->mig_status, "not-started") != 0) {
+        learn(run);
+    }
+    return result;
+}
+
+/* Writes the intent row; without it nothing may change on the guest. */
+static gboolean journal_intent(Run *run)
+{
+    g_autoptr(GError) error = NULL;
+
+    fpb_outcome_set(&run->o->phase, FPB_PHASE_INTENT);
+    fpb_outcome_set(&run->o->mig_status, "not-started");
+    if (!fpb_journal_insert(run->journal, run->o, &error)) {
+        g_autofree char *m = g_strdup_printf("VM '%s': cannot journal the intent, nothing done: "
+                                             "%s",
+                                             run->o->vm, error->message);
+        fail(run, m);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static FpbMigrateResult refuse(Run *run, const GError *error)
+{
+    g_autofree char *m = NULL;
+
+    name_vm(run);
+    m = g_str_has_prefix(error->message, "VM '")
+            ? g_strdup(error->message)
+            : g_strdup_printf("VM '%s': %s", run->o->vm, error->message);
+    fail(run, m);
+    return finish(run, FPB_PHASE_REFUSED, FPB_MIGRATE_REFUSED);
+}
+
+static FpbMigrateResult run_steps(Run *run)
+{
+    g_autoptr(GError) error = NULL;
+    gboolean migrated;
+
+    if (!run->be->ops->open(run->be, TRUE, &error)) {
+        return refuse(run, error);
+    }
+    recover_abandoned(run);
+    if (!gather(run, &error) || !decide(run, &error)) {
+        return refuse(run, error);
+    }
+    progress(
+        run, "VM '%s': decided '%s' (%s)", run->o->vm, run->o->mode,
+        fpb_policy_reason_code_to_string(((FpbPolicyReason *)run->d->reasons->pdata[0])->code));
+    if (!journal_intent(run)) {
+        return finish(run, FPB_PHASE_FAILED, FPB_MIGRATE_FAILED);
+    }
+    migrated = prepare(run) && migrate(run);
+    if (!restore(run, migrated) || !migrated) {
+        return finish(run, FPB_PHASE_FAILED, FPB_MIGRATE_FAILED);
+    }
+    return finish(run, FPB_PHASE_DONE, FPB_MIGRATE_OK);
+}
+
+static FpbOutcome *new_outcome(FpbBackend *be, const FpbPipelineRequest *req)
+{
+    FpbOutcome *o = fpb_outcome_new();
+
+    o->start_us = g_get_real_time();
+    o->owner_pid = getpid();
+    o->owner_start = fpb_recover_process_start_time(getpid());
+    fpb_outcome_set(&o->backend, be->ops->name);
+    fpb_outcome_set(&o->requested_mode, req->requested_mode);
+    be->ops->describe(be, o);
+    return o;
+}
+
+FpbOutcome *fpb_pipeline_migrate(FpbJournal *journal, FpbBackend *backend,
+                                 const FpbPipelineRequest *req, FpbMigrateResult *ret_result)
+{
+    Run run = {.journal = journal, .be = backend, .req = req, .o = new_outcome(backend, req)};
+
+    *ret_result = run_steps(&run);
+    fpb_vm_facts_free(run.vf);
+    fpb_policy_decision_free(run.d);
+    return run.o;
+}
+
+gboolean fpb_pipeline_explain(FpbJournal *journal, FpbBackend *backend,
+                              const FpbPipelineRequest *req, FpbVmFacts **ret_facts,
+                              FpbPolicyDecision **ret_decision, gboolean *ret_refused,
+                              GError **error)
+{
+    g_autoptr(FpbOutcome) o = new_outcome(backend, req);
+    Run run = {.journal = journal, .be = backend, .req = req, .o = o};
+
+    *ret_refused = FALSE;
+    if (!backend->ops->open(backend, FALSE, error)) {
+        return FALSE;
+    }
+    recover_abandoned(&run);
+    if (!gather(&run, error)) {
+        return FALSE;
+    }
+    *ret_decision = fpb_policy_decide(&run.vf->facts, error);
+    *ret_refused = *ret_decision == NULL;
+    *ret_facts = g_steal_pointer(&run.vf);
+    return !*ret_refused;
+}
