@@ -9,9 +9,12 @@
 
 #include "fpb-conf-policy.h"
 
-G_DEFINE_QUARK(fpb - conf - error - quark, fpb_conf_error)
+/* Not G_DEFINE_QUARK: clang-format splits its dashed name. */
+GQuark fpb_conf_error_quark(void)
+{
+    return g_quark_from_static_string("fpb-conf-error-quark");
+}
 
-static const char *const mode_names[] = {"auto", "none", "hint", "balloon", "hint+balloon", NULL};
 static const char *const objective_names[] = {"time", "bytes", "guest-impact", NULL};
 static const char *const key_names[] = {"mode",    "objective", "floor", "max-prep-seconds",
                                         "balloon", NULL};
@@ -68,18 +71,12 @@ static int name_index(const char *const *names, const char *s)
 
 const char *fpb_conf_mode_to_string(FpbConfMode mode)
 {
-    return (guint)mode < G_N_ELEMENTS(mode_names) - 1 ? mode_names[mode] : "?";
+    return (guint)mode < FPB_POLICY_N_REQUESTS ? fpb_policy_request_to_string(mode) : "?";
 }
 
 gboolean fpb_conf_mode_from_string(const char *s, FpbConfMode *ret)
 {
-    int i = name_index(mode_names, s);
-
-    if (i < 0) {
-        return FALSE;
-    }
-    *ret = (FpbConfMode)i;
-    return TRUE;
+    return fpb_policy_request_from_string(s, ret);
 }
 
 const char *fpb_conf_objective_to_string(FpbConfObjective objective)
@@ -212,8 +209,7 @@ static void unset(FpbConfPolicy *p, int key)
     }
 }
 
-gboolean fpb_conf_policy_set(FpbConfPolicy *p, const char *key, const char *value, const char *unit,
-                             GError **error)
+static int key_index(const char *key, GError **error)
 {
     int k = name_index(key_names, key);
 
@@ -222,16 +218,40 @@ gboolean fpb_conf_policy_set(FpbConfPolicy *p, const char *key, const char *valu
                     "unknown key '%s' (expected mode, objective, floor, max-prep-seconds or "
                     "balloon)",
                     key);
+    }
+    return k;
+}
+
+gboolean fpb_conf_policy_set(FpbConfPolicy *p, const char *key, const char *value, const char *unit,
+                             GError **error)
+{
+    int k = key_index(key, error);
+
+    if (k < 0) {
         return FALSE;
     }
     if (value == NULL || *value == '\0') {
         unset(p, k);
         return TRUE;
     }
+    return fpb_conf_policy_set_value(p, key, value, unit, error);
+}
+
+gboolean fpb_conf_policy_set_value(FpbConfPolicy *p, const char *key, const char *value,
+                                   const char *unit, GError **error)
+{
+    int k = key_index(key, error);
+
+    if (k < 0) {
+        return FALSE;
+    }
+    if (value == NULL) {
+        value = "";
+    }
     switch (k) {
     case 0:
         if (!fpb_conf_mode_from_string(value, &p->mode)) {
-            return invalid(error, key, value, "auto, none, hint, balloon or hint+balloon");
+            return invalid(error, key, value, fpb_policy_request_names());
         }
         p->has_mode = TRUE;
         return TRUE;

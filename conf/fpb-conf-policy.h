@@ -24,6 +24,8 @@
 
 #include <glib.h>
 
+#include "fpb-policy-mode.h"
+
 G_BEGIN_DECLS
 
 /* Why a URI under fpb.example: it is a name fpb owns by convention only
@@ -40,14 +42,15 @@ G_BEGIN_DECLS
 #define FPB_CONF_POLICY_MAX_PREP_SECONDS 3600.0
 #define FPB_CONF_POLICY_MAX_FLOOR_BYTES (G_GINT64_CONSTANT(1) << 50) /* 1 PiB */
 
-/* Names as the policy engine spells them (fpb_policy_request_from_string). */
-typedef enum {
-    FPB_CONF_MODE_AUTO = 0,
-    FPB_CONF_MODE_NONE,
-    FPB_CONF_MODE_HINT,
-    FPB_CONF_MODE_BALLOON,
-    FPB_CONF_MODE_HINT_BALLOON,
-} FpbConfMode;
+/* The mode key is the policy's request: its names and values come from the
+ * mode table (policy/fpb-policy-mode.h), so a new mode needs nothing here.
+ * The FPB_CONF_MODE_* names are kept for existing callers. */
+typedef FpbPolicyRequest FpbConfMode;
+#define FPB_CONF_MODE_AUTO FPB_POLICY_REQUEST_AUTO
+#define FPB_CONF_MODE_NONE FPB_POLICY_REQUEST_NONE
+#define FPB_CONF_MODE_HINT FPB_POLICY_REQUEST_HINT
+#define FPB_CONF_MODE_BALLOON FPB_POLICY_REQUEST_BALLOON
+#define FPB_CONF_MODE_HINT_BALLOON FPB_POLICY_REQUEST_HINT_BALLOON
 
 typedef enum {
     FPB_CONF_OBJECTIVE_TIME = 0,
@@ -96,6 +99,12 @@ const char *const *fpb_conf_policy_keys(void);
  */
 gboolean fpb_conf_policy_set(FpbConfPolicy *policy, const char *key, const char *value,
                              const char *unit, GError **error);
+
+/* As fpb_conf_policy_set(), but @value is a value even when NULL or "" (an
+ * option given empty), so it is refused like any other bad value, with the
+ * same "KEY: 'VALUE' is not ..." message. */
+gboolean fpb_conf_policy_set_value(FpbConfPolicy *policy, const char *key, const char *value,
+                                   const char *unit, GError **error);
 
 /* @key's value as text ("512 MiB" sizes are written in bytes: "536870912"),
  * NULL when unset or @key is unknown. (transfer full) */

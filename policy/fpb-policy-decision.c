@@ -5,16 +5,6 @@
 #include "fpb-policy-decision.h"
 #include "fpb-policy-rules.h"
 
-/* Order in which options are considered; on a tie the earlier one wins.
- * Hints first: when they tie with 'none' they cost nothing and can only
- * help (the guard has already refused the unsafe ones). */
-static const FpbPolicyMode preference[FPB_POLICY_N_MODES] = {
-    FPB_POLICY_MODE_HINT,
-    FPB_POLICY_MODE_NONE,
-    FPB_POLICY_MODE_BALLOON,
-    FPB_POLICY_MODE_HINT_BALLOON,
-};
-
 void fpb_policy_decision_free(FpbPolicyDecision *decision)
 {
     if (decision == NULL) {
@@ -49,16 +39,18 @@ static void add_reason(FpbPolicyDecision *d, FpbReasonCode code, char *text)
     }
 }
 
-/* The best feasible option other than @except (N_MODES for none). */
+/* The best feasible option other than @except (N_MODES for none). Options
+ * are considered in tie-rank order (fpb-policy-mode.c): on a tie the
+ * earlier one wins. */
 static FpbPolicyMode best_feasible(const FpbPolicyFacts *facts, const FpbPolicyDecision *d,
                                    FpbPolicyMode except)
 {
     FpbPolicyMode best = FPB_POLICY_N_MODES;
 
-    for (int i = 0; i < FPB_POLICY_N_MODES; i++) {
-        FpbPolicyMode m = preference[i];
+    for (guint rank = 0; rank < FPB_POLICY_N_MODES; rank++) {
+        FpbPolicyMode m = fpb_policy_mode_by_tie_rank(rank);
 
-        if (m == except || !d->predictions[m].feasible) {
+        if (m == FPB_POLICY_N_MODES || m == except || !d->predictions[m].feasible) {
             continue;
         }
         if (best == FPB_POLICY_N_MODES ||
@@ -222,27 +214,6 @@ static void explain_model(const FpbCostInputs *in, FpbPolicyDecision *d)
                                          "its priors (FACTS.md, the benchmark)"));
 }
 
-static gboolean request_mode(FpbPolicyRequest request, FpbPolicyMode *ret)
-{
-    switch (request) {
-    case FPB_POLICY_REQUEST_NONE:
-        *ret = FPB_POLICY_MODE_NONE;
-        return TRUE;
-    case FPB_POLICY_REQUEST_HINT:
-        *ret = FPB_POLICY_MODE_HINT;
-        return TRUE;
-    case FPB_POLICY_REQUEST_BALLOON:
-        *ret = FPB_POLICY_MODE_BALLOON;
-        return TRUE;
-    case FPB_POLICY_REQUEST_HINT_BALLOON:
-        *ret = FPB_POLICY_MODE_HINT_BALLOON;
-        return TRUE;
-    case FPB_POLICY_REQUEST_AUTO:
-    default:
-        return FALSE;
-    }
-}
-
 static void set_no_feasible_error(const FpbPolicyDecision *d, GError **error)
 {
     g_autoptr(GString) why = g_string_new(NULL);
@@ -261,7 +232,7 @@ static gboolean choose(const FpbPolicyFacts *facts, FpbPolicyDecision *d, GError
 {
     FpbPolicyMode forced;
 
-    if (request_mode(facts->policy.mode, &forced)) {
+    if (fpb_policy_request_mode(facts->policy.mode, &forced)) {
         const FpbPolicyPrediction *p = &d->predictions[forced];
 
         if (!p->feasible) {

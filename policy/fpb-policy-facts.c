@@ -6,7 +6,11 @@
 
 #include "fpb-policy-facts.h"
 
-G_DEFINE_QUARK(fpb-policy-error-quark, fpb_policy_error)
+/* Not G_DEFINE_QUARK: clang-format splits its dashed name. */
+GQuark fpb_policy_error_quark(void)
+{
+    return g_quark_from_static_string("fpb-policy-error-quark");
+}
 
 /* QEMU's default downtime-limit (migration parameter, 300 ms). */
 #define DEFAULT_DOWNTIME_LIMIT_SECONDS 0.3
@@ -70,7 +74,7 @@ static gboolean optional_ok(double v)
 
 static gboolean validate_policy(const FpbPolicySettings *p, gint64 ram, GError **error)
 {
-    if (p->mode < FPB_POLICY_REQUEST_AUTO || p->mode > FPB_POLICY_REQUEST_HINT_BALLOON) {
+    if ((guint)p->mode >= FPB_POLICY_N_REQUESTS) {
         return invalid(error, "facts.policy.mode", "unknown mode");
     }
     if (p->objective < FPB_POLICY_OBJECTIVE_TIME ||
@@ -278,14 +282,6 @@ static const NameEntry driver_names[] = {
     {FPB_POLICY_DRIVER_FPB, "fpb"},
 };
 
-static const NameEntry request_names[] = {
-    {FPB_POLICY_REQUEST_AUTO, "auto"},
-    {FPB_POLICY_REQUEST_NONE, "none"},
-    {FPB_POLICY_REQUEST_HINT, "hint"},
-    {FPB_POLICY_REQUEST_BALLOON, "balloon"},
-    {FPB_POLICY_REQUEST_HINT_BALLOON, "hint+balloon"},
-};
-
 static const NameEntry objective_names[] = {
     {FPB_POLICY_OBJECTIVE_TIME, "time"},
     {FPB_POLICY_OBJECTIVE_BYTES, "bytes"},
@@ -315,6 +311,5 @@ static const NameEntry tcg_dirty_tracking_names[] = {
 
 DEFINE_NAMES(accel, FpbPolicyAccel, accel_names)
 DEFINE_NAMES(driver, FpbPolicyDriver, driver_names)
-DEFINE_NAMES(request, FpbPolicyRequest, request_names)
 DEFINE_NAMES(objective, FpbPolicyObjective, objective_names)
 DEFINE_NAMES(tcg_dirty_tracking, FpbPolicyTcgDirtyTracking, tcg_dirty_tracking_names)

@@ -15,6 +15,7 @@
 #include <glib.h>
 
 #include "fpb-policy-history.h"
+#include "fpb-policy-mode.h"
 
 G_BEGIN_DECLS
 
@@ -77,15 +78,6 @@ typedef struct {
     FpbPolicyTcgDirtyTracking tcg_dirty_tracking_override; /* when overridden */
 } FpbPolicyQemu;
 
-/* What the per-VM policy asks for; AUTO lets the cost model choose. */
-typedef enum {
-    FPB_POLICY_REQUEST_AUTO = 0,
-    FPB_POLICY_REQUEST_NONE,
-    FPB_POLICY_REQUEST_HINT,
-    FPB_POLICY_REQUEST_BALLOON,
-    FPB_POLICY_REQUEST_HINT_BALLOON,
-} FpbPolicyRequest;
-
 typedef enum {
     FPB_POLICY_OBJECTIVE_TIME = 0,  /* least prep + migrate + restore seconds */
     FPB_POLICY_OBJECTIVE_BYTES,     /* fewest bytes on the wire */
@@ -123,7 +115,7 @@ typedef enum {
 
 /* The per-VM policy (conf/: libvirt metadata or the daemon's config). */
 typedef struct {
-    FpbPolicyRequest mode;
+    FpbPolicyRequest mode; /* fpb-policy-mode.h */
     FpbPolicyObjective objective;
     gint64 floor_bytes;      /* never leave the guest less memory than this */
     double max_prep_seconds; /* inflation time budget, >= 0 */
@@ -203,13 +195,12 @@ FpbPolicyTcgDirtyTracking fpb_policy_tcg_dirty_tracking_derive(int major, int mi
 /* The operator's override if set, else the derived value. */
 FpbPolicyTcgDirtyTracking fpb_policy_facts_tcg_dirty_tracking(const FpbPolicyFacts *facts);
 
-/* Names as used in JSON; the parse functions return FALSE on unknown names. */
+/* Names as used in JSON; the parse functions return FALSE on unknown names.
+ * Mode and request names: fpb-policy-mode.h. */
 const char *fpb_policy_accel_to_string(FpbPolicyAccel accel);
 gboolean fpb_policy_accel_from_string(const char *s, FpbPolicyAccel *ret);
 const char *fpb_policy_driver_to_string(FpbPolicyDriver driver);
 gboolean fpb_policy_driver_from_string(const char *s, FpbPolicyDriver *ret);
-const char *fpb_policy_request_to_string(FpbPolicyRequest request);
-gboolean fpb_policy_request_from_string(const char *s, FpbPolicyRequest *ret);
 const char *fpb_policy_objective_to_string(FpbPolicyObjective objective);
 gboolean fpb_policy_objective_from_string(const char *s, FpbPolicyObjective *ret);
 /* "unknown", "broken", "fixed" */

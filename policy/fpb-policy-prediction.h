@@ -1,28 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The migration modes and the prediction the cost model makes for each.
+ * The prediction the cost model makes for each migration mode (the modes
+ * themselves: fpb-policy-mode.h).
  */
 #pragma once
 
 #include <glib.h>
 
+#include "fpb-policy-mode.h"
 #include "fpb-policy-reason.h"
 
 G_BEGIN_DECLS
-
-typedef enum {
-    FPB_POLICY_MODE_NONE = 0,
-    FPB_POLICY_MODE_HINT,
-    FPB_POLICY_MODE_BALLOON,
-    FPB_POLICY_MODE_HINT_BALLOON,
-    FPB_POLICY_N_MODES,
-} FpbPolicyMode;
-
-/* "none", "hint", "balloon", "hint+balloon" (JSON keys, CLI values). */
-const char *fpb_policy_mode_to_string(FpbPolicyMode mode);
-gboolean fpb_policy_mode_from_string(const char *s, FpbPolicyMode *ret);
-gboolean fpb_policy_mode_uses_hints(FpbPolicyMode mode);
-gboolean fpb_policy_mode_uses_balloon(FpbPolicyMode mode);
 
 /* What one option is predicted to cost. All values are >= 0 and finite.
  * why_not_text is owned by whoever owns the prediction (the decision). */

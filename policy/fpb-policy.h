@@ -8,6 +8,7 @@
 #include "fpb-policy-facts.h"
 #include "fpb-policy-history.h"
 #include "fpb-policy-method.h"
+#include "fpb-policy-mode.h"
 #include "fpb-policy-prediction.h"
 #include "fpb-policy-reason.h"
 #include "fpb-policy-rules.h"

@@ -5,7 +5,11 @@
 
 #include "fpb-libvirt-conn.h"
 
-G_DEFINE_QUARK(fpb - libvirt - error - quark, fpb_libvirt_error)
+/* Not G_DEFINE_QUARK: clang-format splits its dashed name. */
+GQuark fpb_libvirt_error_quark(void)
+{
+    return g_quark_from_static_string("fpb-libvirt-error-quark");
+}
 
 static void quiet(void *user_data G_GNUC_UNUSED, virErrorPtr error G_GNUC_UNUSED)
 {

@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "fpb-facts-build.h"
 #include "fpb-libvirt-conn.h"
 #include "fpb-libvirt-facts.h"
 #include "fpb-libvirt-xml.h"
@@ -15,7 +16,6 @@
 #define POLL_MS 100
 /* "No cap" as the policy sees it: the top of its bandwidth range. */
 #define FPB_LIBVIRT_UNLIMITED_BANDWIDTH 100e9
-#define DIRTY_RATE_WAIT_MS 3000
 
 gint64 fpb_libvirt_facts_balloon_bytes(virDomainPtr dom, GError **error)
 {
@@ -36,17 +36,19 @@ gint64 fpb_libvirt_facts_balloon_bytes(virDomainPtr dom, GError **error)
     return (gint64)info.memory * KIB;
 }
 
-static gboolean collect_size(virDomainPtr dom, FpbVmFacts *v, GError **error)
+static gboolean size(gpointer ctx, FpbVmFacts *v, GError **error)
 {
+    virDomainPtr dom = ctx;
+    const char *vm = virDomainGetName(dom); /* before: calls reset the last error */
     virDomainInfo info;
 
     if (virDomainGetInfo(dom, &info) < 0) {
         return fpb_libvirt_set_error(error, FPB_LIBVIRT_ERROR_FAILED,
-                                     "VM '%s': cannot read its state", v->name);
+                                     "VM '%s': cannot read its state", vm);
     }
     if (info.state != VIR_DOMAIN_RUNNING && info.state != VIR_DOMAIN_PAUSED) {
         g_set_error(error, FPB_LIBVIRT_ERROR, FPB_LIBVIRT_ERROR_FAILED,
-                    "VM '%s': not running (libvirt state %d)", v->name, (int)info.state);
+                    "VM '%s': not running (libvirt state %d)", vm, (int)info.state);
         return FALSE;
     }
     v->facts.ram_bytes = (gint64)info.maxMem * KIB;
@@ -80,21 +82,6 @@ static void collect_emulator(virDomainPtr dom, const char *vm, FpbVmFacts *v)
     }
 }
 
-static void collect_accel(virDomainPtr dom, FpbVmFacts *v)
-{
-    g_autoptr(GError) error = NULL;
-    g_autoptr(json_object) r =
-        fpb_libvirt_qmp_call(dom, "query-kvm", NULL, json_type_object, &error);
-    gboolean enabled = FALSE;
-
-    if (r == NULL ||
-        !fpb_qmp_json_get_bool(r, "command 'query-kvm'", "enabled", &enabled, &error)) {
-        fpb_vm_facts_note(v, "accelerator", error);
-        return;
-    }
-    v->facts.accelerator = enabled ? FPB_POLICY_ACCEL_KVM : FPB_POLICY_ACCEL_TCG;
-}
-
 /* The balloon's QOM path from its alias in the live XML: libvirt's
  * "balloon0" unless the domain gives it one of its own (<alias name=
  * 'ua-...'/>, seen on domains made by management tools). */
@@ -111,56 +98,36 @@ static char *balloon_qom_path(virDomainPtr dom, const char *vm, GError **error)
     return alias ? g_strdup_printf("/machine/peripheral/%s", alias) : NULL;
 }
 
-static void collect_features(virDomainPtr dom, FpbVmFacts *v)
+static gboolean balloon_path(gpointer ctx, FpbVmFacts *v, char **ret_path, GError **error)
 {
-    g_autoptr(GError) error = NULL;
-    g_autoptr(json_object) args = json_object_new_object();
-    g_autoptr(json_object) r = NULL;
-    g_autoptr(FpbQmpVirtioStatus) st = NULL;
-    g_autofree char *path = balloon_qom_path(dom, v->name, &error);
-    g_autofree char *backend = path ? g_strdup_printf("%s/virtio-backend", path) : NULL;
+    g_autofree char *path = balloon_qom_path(ctx, v->name, error);
 
-    if (path != NULL) {
-        json_object_object_add(args, "path", json_object_new_string(backend));
-        r = fpb_libvirt_qmp_call(dom, "x-query-virtio-status", args, json_type_object, &error);
+    if (path == NULL) {
+        return FALSE;
     }
-    if (r == NULL || (st = fpb_qmp_virtio_status_parse(r, &error)) == NULL) {
-        fpb_vm_facts_note(v, "balloon features", error);
-        return;
-    }
-    v->balloon_qom_path = g_steal_pointer(&path);
-    v->balloon_driver_ok = st->driver_ok;
-    v->facts.guest.free_page_hint = st->guest_balloon.free_page_hint;
-    v->facts.guest.stats_queue = st->guest_balloon.stats_vq;
-    v->facts.guest.deflate_on_oom = st->guest_balloon.deflate_on_oom;
-    v->facts.guest.free_page_reporting = st->guest_balloon.reporting;
+    *ret_path = g_strdup_printf("%s/virtio-backend", path);
+    return TRUE;
 }
 
-static void collect_init_on_alloc(virDomainPtr dom, const FpbVmFactsOptions *o, FpbVmFacts *v)
+static json_object *qmp_call(gpointer ctx, const char *command, json_object *args,
+                             GError **error)
 {
-    g_autofree char *xml = NULL;
-    const char *b;
-    const char *e;
+    return fpb_libvirt_qmp_call(ctx, command, args, json_type_object, error);
+}
 
-    v->facts.guest.driver = o->driver;
-    if (o->init_on_alloc != FPB_POLICY_INIT_ON_ALLOC_UNKNOWN) {
-        v->facts.guest.init_on_alloc = o->init_on_alloc;
-        v->init_on_alloc_source = "the command line (--guest-init-on-alloc)";
-        return;
-    }
-    /* <cmdline> holds no markup: a text search is enough (entities such as
-     * &amp; cannot spell init_on_alloc). */
-    xml = virDomainGetXMLDesc(dom, 0);
-    b = xml ? strstr(xml, "<cmdline>") : NULL;
-    e = b ? strstr(b, "</cmdline>") : NULL;
-    if (b != NULL && e != NULL) {
-        g_autofree char *cmdline = g_strndup(b + 9, e - (b + 9));
+/* <cmdline> holds no markup: a text search is enough (entities such as
+ * &amp; cannot spell init_on_alloc). */
+static char *kernel_cmdline(gpointer ctx, FpbVmFacts *v, const char **ret_where,
+                            const char **ret_unknown)
+{
+    g_autofree char *xml = virDomainGetXMLDesc(ctx, 0);
+    const char *b = xml ? strstr(xml, "<cmdline>") : NULL;
+    const char *e = b ? strstr(b, "</cmdline>") : NULL;
 
-        v->facts.guest.init_on_alloc = fpb_vm_facts_parse_init_on_alloc(cmdline);
-    }
-    v->init_on_alloc_source = v->facts.guest.init_on_alloc == FPB_POLICY_INIT_ON_ALLOC_UNKNOWN
-                                  ? "unknown (not on the domain's <cmdline>)"
-                                  : "the domain's <cmdline>";
+    (void)v;
+    *ret_where = "the domain's <cmdline>";
+    *ret_unknown = "unknown (not on the domain's <cmdline>)";
+    return b && e ? g_strndup(b + 9, e - (b + 9)) : NULL;
 }
 
 static void store_stats(FpbVmFacts *v, const virDomainMemoryStatStruct *st, int n)
@@ -201,8 +168,9 @@ static gboolean stats_fresh(const FpbPolicyFacts *f)
 /* libvirt reports the stats of the balloon's last poll; switch polling on
  * when off and wait (bounded) for a sample newer than that, and one that
  * agrees with the balloon's size. */
-static void collect_stats(virDomainPtr dom, const FpbVmFactsOptions *o, FpbVmFacts *v)
+static void stats(gpointer ctx, const FpbVmFactsOptions *o, FpbVmFacts *v)
 {
+    virDomainPtr dom = ctx;
     virDomainMemoryStatStruct st[VIR_DOMAIN_MEMORY_STAT_NR];
     gint64 deadline = g_get_monotonic_time() + (gint64)o->stats_wait_ms * 1000;
     int n;
@@ -242,46 +210,9 @@ static void collect_stats(virDomainPtr dom, const FpbVmFactsOptions *o, FpbVmFac
     }
 }
 
-static void collect_dirty_rate(virDomainPtr dom, FpbVmFacts *v)
+static void migration_parameters(gpointer ctx, const FpbVmFactsOptions *o, FpbVmFacts *v)
 {
-    g_autoptr(GError) error = NULL;
-    g_autoptr(json_object) args = json_object_new_object();
-    g_autoptr(json_object) r = NULL;
-    gint64 deadline;
-
-    json_object_object_add(args, "calc-time", json_object_new_int64(1));
-    r = fpb_libvirt_qmp_call(dom, "calc-dirty-rate", args, json_type_object, &error);
-    if (r == NULL) {
-        fpb_vm_facts_note(v, "dirty rate", error);
-        return;
-    }
-    deadline = g_get_monotonic_time() + DIRTY_RATE_WAIT_MS * 1000;
-    g_usleep(1000 * 1000);
-    for (;;) {
-        g_autoptr(json_object) q =
-            fpb_libvirt_qmp_call(dom, "query-dirty-rate", NULL, json_type_object, &error);
-        FpbQmpDirtyRateInfo info;
-
-        if (q == NULL || !fpb_qmp_dirty_rate_info_parse(q, &info, &error)) {
-            fpb_vm_facts_note(v, "dirty rate", error);
-            return;
-        }
-        if (info.status == FPB_QMP_DIRTY_RATE_MEASURED && info.has_dirty_rate &&
-            info.dirty_rate >= 0) {
-            v->facts.dirty_rate_bytes_per_second = (double)info.dirty_rate * 1024 * 1024;
-            return;
-        }
-        if (g_get_monotonic_time() >= deadline) {
-            g_ptr_array_add(v->notes, g_strdup("dirty rate: no result within 3 s, ignoring"));
-            return;
-        }
-        g_usleep(POLL_MS * 1000);
-    }
-}
-
-static void collect_migration_parameters(virDomainPtr dom, const FpbVmFactsOptions *o,
-                                         FpbVmFacts *v)
-{
+    virDomainPtr dom = ctx;
     unsigned long long downtime_ms = 0;
 
     if (virDomainMigrateGetMaxDowntime(dom, &downtime_ms, 0) == 0 && downtime_ms > 0 &&
@@ -295,35 +226,37 @@ static void collect_migration_parameters(virDomainPtr dom, const FpbVmFactsOptio
         o->max_bandwidth > 0 ? (double)o->max_bandwidth : FPB_LIBVIRT_UNLIMITED_BANDWIDTH;
 }
 
+static void identify(gpointer ctx, const FpbVmFactsOptions *o, FpbVmFacts *v)
+{
+    v->name = g_strdup(virDomainGetName(ctx));
+    collect_version(ctx, o, v);
+    collect_emulator(ctx, v->name, v);
+}
+
 FpbVmFacts *fpb_libvirt_facts_collect(virDomainPtr dom, const FpbVmFactsOptions *o,
                                       const FpbConfPolicy *cli_policy, GError **error)
 {
-    g_autoptr(FpbVmFacts) v = fpb_vm_facts_new(o);
+    const FpbFactsSource source = {
+        .qmp = qmp_call,
+        .size = size,
+        .identify = identify,
+        .balloon_path = balloon_path,
+        .kernel_cmdline = kernel_cmdline,
+        .stats = stats,
+        .migration_parameters = migration_parameters,
+        .ctx = dom,
+    };
+    FpbVmFactsOptions with_meta = *o;
     FpbConfPolicy meta;
 
-    v->name = g_strdup(virDomainGetName(dom));
     /* The destination's libvirt gives memory back; libvirt's postcopy
      * flag sets postcopy-ram on both ends (hints off). */
-    v->facts.can_restore = TRUE;
-    v->facts.hints_can_be_disabled = TRUE;
+    with_meta.have_destination = TRUE;
     /* host defaults (in o->policy) < the domain's metadata < the command line */
     if (!fpb_libvirt_policy_read(dom, FALSE, &meta, error)) {
         return NULL;
     }
-    fpb_libvirt_policy_apply(&meta, &v->facts.policy);
-    fpb_libvirt_policy_apply(cli_policy, &v->facts.policy);
-    if (!collect_size(dom, v, error)) {
-        return NULL;
-    }
-    collect_version(dom, o, v);
-    collect_emulator(dom, v->name, v);
-    collect_accel(dom, v);
-    collect_features(dom, v);
-    collect_init_on_alloc(dom, o, v);
-    collect_stats(dom, o, v);
-    collect_migration_parameters(dom, o, v);
-    if (o->sample_dirty_rate) {
-        collect_dirty_rate(dom, v);
-    }
-    return g_steal_pointer(&v);
+    fpb_libvirt_policy_apply(&meta, &with_meta.policy);
+    fpb_libvirt_policy_apply(cli_policy, &with_meta.policy);
+    return fpb_facts_build(&source, &with_meta, error);
 }

@@ -5,6 +5,7 @@
 
 #include "fpb-libvirt-conn.h"
 #include "fpb-libvirt-policy.h"
+#include "fpb-run-options.h"
 
 gboolean fpb_libvirt_policy_read(virDomainPtr dom, gboolean config, FpbConfPolicy *ret,
                                  GError **error)
@@ -52,19 +53,5 @@ gboolean fpb_libvirt_policy_write(virDomainPtr dom, const FpbConfPolicy *policy,
 
 void fpb_libvirt_policy_apply(const FpbConfPolicy *p, FpbPolicySettings *s)
 {
-    if (p->has_mode) {
-        fpb_policy_request_from_string(fpb_conf_mode_to_string(p->mode), &s->mode);
-    }
-    if (p->has_objective) {
-        fpb_policy_objective_from_string(fpb_conf_objective_to_string(p->objective), &s->objective);
-    }
-    if (p->floor_bytes >= 0) {
-        s->floor_bytes = p->floor_bytes;
-    }
-    if (p->max_prep_seconds >= 0) {
-        s->max_prep_seconds = p->max_prep_seconds;
-    }
-    if (p->balloon >= 0) {
-        s->balloon_allowed = p->balloon == 1;
-    }
+    fpb_run_options_apply_policy(p, s);
 }

@@ -27,7 +27,7 @@ gboolean fpb_libvirt_policy_read(virDomainPtr dom, gboolean config, FpbConfPolic
  * exists); an empty policy removes the element. */
 gboolean fpb_libvirt_policy_write(virDomainPtr dom, const FpbConfPolicy *policy, GError **error);
 
-/* Every key set in @policy overrides @settings. */
+/* Every key set in @policy overrides @settings (fpb_run_options_apply_policy()). */
 void fpb_libvirt_policy_apply(const FpbConfPolicy *policy, FpbPolicySettings *settings);
 
 G_END_DECLS

@@ -6,7 +6,9 @@
 
 #include "fpb-libvirt-conn.h"
 #include "fpb-libvirt-qmp.h"
+#include "fpb-qmp-error.h"
 #include "fpb-qmp-json.h"
+#include "fpb-qmp-message.h"
 
 static json_object *parse_reply(const char *vm, const char *command, const char *text,
                                 GError **error)
@@ -35,31 +37,38 @@ static json_object *parse_reply(const char *vm, const char *command, const char 
     return obj;
 }
 
+/* The reply read as the QMP client reads QEMU's own: an error reply is
+ * FPB_QMP_ERROR_COMMAND with its class and description kept. */
 static json_object *take_return(const char *vm, const char *command, json_object *reply,
                                 json_type type, GError **error)
 {
-    json_object *ret = NULL;
-    json_object *err = NULL;
+    g_autoptr(GError) local = NULL;
+    FpbQmpMessage msg;
 
-    if (json_object_object_get_ex(reply, "error", &err)) {
-        json_object *cls = NULL;
-        json_object *desc = NULL;
-
-        json_object_object_get_ex(err, "class", &cls);
-        json_object_object_get_ex(err, "desc", &desc);
-        g_set_error(error, FPB_LIBVIRT_ERROR, FPB_LIBVIRT_ERROR_FAILED,
-                    "VM '%s': QMP command '%s' failed: %s: %s", vm, command,
-                    cls ? json_object_get_string(cls) : "?",
-                    desc ? json_object_get_string(desc) : "?");
+    if (!fpb_qmp_message_parse(reply, &msg, &local) ||
+        (msg.kind != FPB_QMP_MESSAGE_RETURN && msg.kind != FPB_QMP_MESSAGE_ERROR)) {
+        g_set_error(error, FPB_QMP_ERROR, FPB_QMP_ERROR_PROTOCOL,
+                    "VM '%s': QMP command '%s': not a QMP reply%s%s", vm, command,
+                    local ? ": " : "", local ? local->message : "");
+        fpb_qmp_error_set_details(error ? *error : NULL, command, NULL, NULL);
         return NULL;
     }
-    if (!json_object_object_get_ex(reply, "return", &ret) || !json_object_is_type(ret, type)) {
-        g_set_error(error, FPB_LIBVIRT_ERROR, FPB_LIBVIRT_ERROR_FAILED,
+    if (msg.kind == FPB_QMP_MESSAGE_ERROR) {
+        g_set_error(error, FPB_QMP_ERROR, FPB_QMP_ERROR_COMMAND,
+                    "VM '%s': QMP command '%s' failed: %s: %s", vm, command, msg.error_class,
+                    msg.error_desc);
+        fpb_qmp_error_set_details(error ? *error : NULL, command, msg.error_class,
+                                  msg.error_desc);
+        return NULL;
+    }
+    if (msg.value == NULL || !json_object_is_type(msg.value, type)) {
+        g_set_error(error, FPB_QMP_ERROR, FPB_QMP_ERROR_PROTOCOL,
                     "VM '%s': QMP command '%s': no 'return' of type %s in the reply", vm, command,
                     json_type_to_name(type));
+        fpb_qmp_error_set_details(error ? *error : NULL, command, NULL, NULL);
         return NULL;
     }
-    return json_object_get(ret);
+    return json_object_get(msg.value);
 }
 
 json_object *fpb_libvirt_qmp_call(virDomainPtr dom, const char *command, json_object *arguments,

@@ -24,6 +24,7 @@ typedef struct {
     gboolean json;
     gboolean via_fpbd;
     char *socket;
+    char *mode_help; /* --mode's help, from the mode table */
     FpbLibvirtOptions lv;
 } Options;
 
@@ -33,6 +34,7 @@ static void options_clear(Options *o)
     g_free(o->config);
     g_free(o->db);
     g_free(o->socket);
+    g_free(o->mode_help);
     fpb_libvirt_options_clear(&o->lv);
 }
 
@@ -40,8 +42,10 @@ static void options_clear(Options *o)
  * positional argument (their usage errors and --help stay as they were). */
 static gboolean is_bare(int argc, char **argv)
 {
-    static const char *const flags[] = {"--no-balloon", "--json", "--via-fpbd", "--help", "-h",
-                                        NULL};
+    static const char *const flags[] = {
+        "--no-balloon", "--allow-unsafe-live-migration", "--json", "--via-fpbd", "--help", "-h",
+        NULL,
+    };
     gboolean positional = FALSE;
 
     for (int i = 1; i < argc; i++) {
@@ -61,6 +65,8 @@ static gboolean is_bare(int argc, char **argv)
 static void add_entries(Options *o, GOptionContext *ctx, gboolean migrate)
 {
     FpbLibvirtOptions *lv = &o->lv;
+    char *mode_help = o->mode_help =
+        g_strdup_printf("%s (default: the VM's policy)", fpb_policy_request_names());
     const GOptionEntry common[] = {
         {"connect", 'c', 0, G_OPTION_ARG_STRING, &o->connect,
          "The source libvirt (default " FPB_LIBVIRT_DEFAULT_URI ")", "URI"},
@@ -69,13 +75,12 @@ static void add_entries(Options *o, GOptionContext *ctx, gboolean migrate)
          "FILE"},
         {"db", 0, 0, G_OPTION_ARG_FILENAME, &o->db,
          "The journal (default " FPB_JOURNAL_DEFAULT_PATH ")", "PATH"},
-        {"mode", 0, 0, G_OPTION_ARG_STRING, &lv->mode,
-         "auto, none, hint, balloon or hint+balloon (default: the VM's policy)", "MODE"},
+        {"mode", 0, 0, G_OPTION_ARG_STRING, &lv->mode, mode_help, "MODE"},
         {"objective", 0, 0, G_OPTION_ARG_STRING, &lv->objective, "time, bytes or guest-impact",
          "OBJECTIVE"},
-        {"floor", 0, 0, G_OPTION_ARG_STRING, &lv->floor, "Guest memory floor", "SIZE"},
-        {"max-prep-seconds", 0, 0, G_OPTION_ARG_STRING, &lv->max_prep, "Inflation time budget",
-         "SECONDS"},
+        {"floor", 0, 0, G_OPTION_ARG_STRING, &lv->floor, "Guest memory floor, e.g. 512MiB", "SIZE"},
+        {"max-prep-seconds", 0, 0, G_OPTION_ARG_STRING, &lv->max_prep,
+         "Inflation time budget, 0..3600", "SECONDS"},
         {"no-balloon", 0, 0, G_OPTION_ARG_NONE, &lv->no_balloon, "Never inflate", NULL},
         {"max-bandwidth", 0, 0, G_OPTION_ARG_INT64, &lv->max_bandwidth,
          "Migration bandwidth cap (default: libvirt's, unlimited)", "BYTES_PER_S"},
@@ -228,11 +233,13 @@ static int parse_and_run(int argc, char **argv, gboolean migrate)
     g_autoptr(GOptionContext) ctx = g_option_context_new(migrate ? "DOMAIN DESTURI" : "DOMAIN");
     g_autoptr(GError) error = NULL;
     g_autofree char *prg = g_strdup_printf("fpbctl %s", name);
+    g_autofree char *description = fpbctl_modes_help(NULL);
     Options o = {0};
     int status;
 
     fpb_libvirt_options_init(&o.lv);
     add_entries(&o, ctx, migrate);
+    g_option_context_set_description(ctx, description);
     g_option_context_set_summary(
         ctx, migrate ? "Migrate a libvirt domain live (peer-to-peer) to the libvirt at DESTURI:\n"
                        "facts, decision, inflation, migration, deflation on the destination,\n"

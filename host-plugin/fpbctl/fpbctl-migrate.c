@@ -129,7 +129,7 @@ static int exit_status(FpbMigrateResult result)
     }
 }
 
-static int run_migrate(FpbctlVmOptions *o, const char *to, double timeout_s)
+static int run_migrate(FpbctlVmOptions *o, const char *to)
 {
     g_autoptr(GError) error = NULL;
     g_autoptr(FpbJournal) journal = NULL;
@@ -148,7 +148,6 @@ static int run_migrate(FpbctlVmOptions *o, const char *to, double timeout_s)
         return FPBCTL_EXIT_FAILED;
     }
     req.target.uri = to;
-    req.run.timeout_s = timeout_s;
     req.run.progress = progress_to_stderr;
     req.run.progress_data = (gpointer) "fpbctl migrate";
     backend = fpb_backend_qmp_new(&req.target);
@@ -170,12 +169,12 @@ static int run_migrate(FpbctlVmOptions *o, const char *to, double timeout_s)
 int fpbctl_cmd_migrate(int argc, char **argv)
 {
     g_autofree char *to = NULL;
-    double timeout_s = 600;
+    g_autofree char *description = NULL;
     FpbctlVmOptions o;
     const GOptionEntry entries[] = {
         {"to", 0, 0, G_OPTION_ARG_STRING, &to,
          "Where to migrate: any QEMU migration URI (unix:PATH, tcp:HOST:PORT)", "URI"},
-        {"timeout", 0, 0, G_OPTION_ARG_DOUBLE, &timeout_s,
+        {"timeout", 0, 0, G_OPTION_ARG_DOUBLE, &o.run.timeout_s,
          "Cancel the migration after this long (default 600, 0: never)", "SECONDS"},
         G_OPTION_ENTRY_NULL,
     };
@@ -193,10 +192,11 @@ int fpbctl_cmd_migrate(int argc, char **argv)
                                       "not fpb-patched) the migration runs as\npostcopy "
                                       "(paused without --dest-qmp); a plain live precopy needs "
                                       "--allow-unsafe-live-migration.");
-    g_option_context_set_description(ctx, "Exit status: 0 migrated; 1 the migration (or a "
-                                          "step of it) failed; 2 bad usage or refused input "
-                                          "(nothing was done: the policy refused, a forced mode "
-                                          "cannot run, a QMP socket cannot be reached).");
+    description = fpbctl_modes_help("Exit status: 0 migrated; 1 the migration (or a step of it) "
+                                    "failed; 2 bad usage or refused input (nothing was done: the "
+                                    "policy refused, a forced mode cannot run, a QMP socket "
+                                    "cannot be reached).");
+    g_option_context_set_description(ctx, description);
     fpbctl_vm_options_add(&o, ctx);
     g_option_context_add_main_entries(ctx, entries, NULL);
     g_set_prgname("fpbctl migrate");
@@ -209,11 +209,8 @@ int fpbctl_cmd_migrate(int argc, char **argv)
     } else if (to == NULL || *to == '\0') {
         fprintf(stderr, "fpbctl migrate: --to URI is required\n");
         status = FPBCTL_EXIT_USAGE;
-    } else if (!(timeout_s >= 0 && timeout_s <= 86400)) {
-        fprintf(stderr, "fpbctl migrate: --timeout must be within 0..86400 seconds\n");
-        status = FPBCTL_EXIT_USAGE;
     } else {
-        status = run_migrate(&o, to, timeout_s);
+        status = run_migrate(&o, to);
     }
     fpbctl_vm_options_clear(&o);
     return status;

@@ -104,13 +104,16 @@ int fpbctl_cmd_policy(int argc, char **argv)
     };
     g_autoptr(GOptionContext) ctx = g_option_context_new("DOMAIN [KEY=VALUE...]");
     g_autoptr(GError) error = NULL;
+    g_autofree char *modes = fpb_policy_mode_names_join(TRUE, "|", "|", NULL);
+    g_autofree char *summary = g_strdup_printf(
+        "Show a libvirt domain's fpb policy, or set keys of it (live and persistent).\n"
+        "Keys: mode (%s), objective (time|bytes|\n"
+        "guest-impact), floor (a size, e.g. 512MiB), max-prep-seconds (0..3600),\n"
+        "balloon (yes|no). 'KEY=' removes a key: the host default applies again.",
+        modes);
 
     g_option_context_add_main_entries(ctx, entries, NULL);
-    g_option_context_set_summary(
-        ctx, "Show a libvirt domain's fpb policy, or set keys of it (live and persistent).\n"
-             "Keys: mode (auto|none|hint|balloon|hint+balloon), objective (time|bytes|\n"
-             "guest-impact), floor (a size, e.g. 512MiB), max-prep-seconds (0..3600),\n"
-             "balloon (yes|no). 'KEY=' removes a key: the host default applies again.");
+    g_option_context_set_summary(ctx, summary);
     g_set_prgname("fpbctl policy");
     if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
         fprintf(stderr, "fpbctl policy: %s\n", error->message);

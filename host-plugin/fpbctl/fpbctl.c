@@ -328,17 +328,22 @@ static int cmd_explain(int argc, char **argv)
     };
     g_autoptr(GOptionContext) ctx = g_option_context_new("(--facts FILE | --qmp SOCKET)");
     g_autoptr(GError) error = NULL;
+    g_autofree char *modes = fpb_policy_mode_names_join(FALSE, ", ", ", ", NULL);
+    g_autofree char *summary = NULL;
+    g_autofree char *description = NULL;
     int status;
 
     fpbctl_vm_options_init(&o);
-    g_option_context_set_summary(ctx, "Show the migration mode fpb would choose for a VM, the "
-                                      "reasons, and the prediction of every option\n(none, "
-                                      "hint, balloon, hint+balloon). Nothing is changed, except "
-                                      "that the VM's balloon\nstats polling is switched on.");
-    g_option_context_set_description(ctx, "Exit status: 0 success; 1 the journal cannot be "
-                                          "opened; 2 bad usage or refused input (unreadable or "
-                                          "malformed file, a missing or out-of-range field, an "
-                                          "unreachable VM, a forced mode that cannot run).");
+    summary = g_strdup_printf("Show the migration mode fpb would choose for a VM, the reasons, "
+                              "and the prediction of every option\n(%s). Nothing is changed, "
+                              "except that the VM's balloon\nstats polling is switched on.",
+                              modes);
+    g_option_context_set_summary(ctx, summary);
+    description = fpbctl_modes_help("Exit status: 0 success; 1 the journal cannot be opened; 2 "
+                                    "bad usage or refused input (unreadable or malformed file, a "
+                                    "missing or out-of-range field, an unreachable VM, a forced "
+                                    "mode that cannot run).");
+    g_option_context_set_description(ctx, description);
     fpbctl_vm_options_add(&o, ctx);
     g_option_context_add_main_entries(ctx, entries, NULL);
     g_set_prgname("fpbctl explain");

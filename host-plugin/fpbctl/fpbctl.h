@@ -10,6 +10,7 @@
 #include "fpb-libvirt-options.h"
 #include "fpb-backend-qmp.h"
 #include "fpb-pipeline.h"
+#include "fpb-run-options.h"
 #include "fpb-policy.h"
 
 G_BEGIN_DECLS
@@ -62,34 +63,30 @@ typedef struct {
 
 void fpbctl_qmp_request_init(FpbctlQmpRequest *request);
 
-/* Options shared by explain and migrate: the VM, its destination, the
- * per-VM policy and what the operator knows about the guest. */
+/* Options shared by explain and migrate of the bare-QMP form: the VM and
+ * its destination, and the run's options as every form has them (the
+ * per-VM policy, what the operator knows about the guest, the method,
+ * the cap; --timeout is migrate's). */
 typedef struct {
     char *qmp;
     char *dest_qmp;
     char *db;
     char *name;
-    char *mode;
-    char *objective;
-    gint64 floor_bytes;
-    double max_prep_seconds;
-    gboolean no_balloon;
-    gint64 max_bandwidth;
-    char *guest_driver;
-    char *guest_init_on_alloc;
-    char *qemu_tcg_dirty_tracking;
-    char *migration_method;               /* --migration-method */
-    gboolean allow_unsafe_live_migration; /* --allow-unsafe-live-migration */
     gboolean json;
+    FpbRunOptions run;
 } FpbctlVmOptions;
 
 void fpbctl_vm_options_init(FpbctlVmOptions *options);
 void fpbctl_vm_options_clear(FpbctlVmOptions *options);
-/* Adds the shared options to @group (which must outlive the parse). */
+/* Adds the shared options to @ctx (which must outlive the parse). */
 void fpbctl_vm_options_add(FpbctlVmOptions *options, GOptionContext *ctx);
-/* Checks the options and fills @req (strings borrowed from @options).
- * On FALSE, @error says which option is wrong. */
+/* Checks the options (fpb_run_options_apply()) and fills @req (strings
+ * borrowed from @options). On FALSE, @error says which option is wrong. */
 gboolean fpbctl_vm_options_apply(FpbctlVmOptions *options, FpbctlQmpRequest *req, GError **error);
+
+/* The "Modes:" part of explain's and migrate's --help, from the mode
+ * table, followed by @rest (NULL: nothing). (transfer full) */
+char *fpbctl_modes_help(const char *rest);
 
 /* The journal at --db (default FPB_JOURNAL_DEFAULT_PATH); prints the error. */
 FpbJournal *fpbctl_open_journal(const char *command, const char *db);

@@ -8,7 +8,11 @@
 
 #include "fpb-facts-json.h"
 
-G_DEFINE_QUARK(fpb-facts-json-error-quark, fpb_facts_json_error)
+/* Not G_DEFINE_QUARK: clang-format splits its dashed name. */
+GQuark fpb_facts_json_error_quark(void)
+{
+    return g_quark_from_static_string("fpb-facts-json-error-quark");
+}
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(json_tokener, json_tokener_free)
 
 /* ---- reading: one checked accessor per JSON type ---- */
@@ -233,9 +237,10 @@ static gboolean read_policy_names(json_object *obj, const char *path, FpbPolicyS
         return FALSE;
     }
     if (mode != NULL && !fpb_policy_request_from_string(mode, &p->mode)) {
-        return field_error(error, path, "mode",
-                           "expected \"auto\", \"none\", \"hint\", \"balloon\" or "
-                           "\"hint+balloon\"");
+        g_autofree char *names = fpb_policy_mode_names_join(TRUE, ", ", " or ", "\"");
+        g_autofree char *what = g_strdup_printf("expected %s", names);
+
+        return field_error(error, path, "mode", what);
     }
     if (objective != NULL && !fpb_policy_objective_from_string(objective, &p->objective)) {
         return field_error(error, path, "objective",

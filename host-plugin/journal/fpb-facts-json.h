@@ -51,7 +51,8 @@ json_object *fpb_facts_json_from_facts(const FpbPolicyFacts *facts);
 json_object *fpb_facts_json_from_prediction(const FpbPolicyPrediction *prediction);
 /* {"mode", "balloon_target_bytes", "inflate_bytes", "reasons": [{"code", "text"}]} */
 json_object *fpb_facts_json_from_decision(const FpbPolicyDecision *decision);
-/* {"none": {...}, "hint": {...}, "balloon": {...}, "hint+balloon": {...}} */
+/* {"none": {...}, "hint": {...}, ...}: one member per mode, in the mode
+ * table's order (fpb-policy-mode.h) */
 json_object *fpb_facts_json_from_predictions(const FpbPolicyDecision *decision);
 /* {"facts", "decision", "predictions"}: `fpbctl explain --json`. */
 json_object *fpb_facts_json_explain(const FpbPolicyFacts *facts,

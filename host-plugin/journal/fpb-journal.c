@@ -12,7 +12,11 @@
 
 #include "fpb-journal.h"
 
-G_DEFINE_QUARK(fpb - journal - error - quark, fpb_journal_error)
+/* Not G_DEFINE_QUARK: clang-format splits its dashed name. */
+GQuark fpb_journal_error_quark(void)
+{
+    return g_quark_from_static_string("fpb-journal-error-quark");
+}
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(sqlite3_stmt, sqlite3_finalize)
 
 /* JSON columns larger than this are ignored when read (a row is ~10 KiB). */

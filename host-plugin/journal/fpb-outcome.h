@@ -36,7 +36,7 @@ typedef struct {
     char *source_qmp;
     char *dest_qmp;
     char *uri;
-    char *requested_mode; /* auto, none, hint, balloon, hint+balloon */
+    char *requested_mode; /* a request name (fpb-policy-mode.h): auto or a mode */
     char *phase;
     gint64 start_us;
     gint64 end_us;

@@ -230,17 +230,18 @@ static gboolean migrate(Run *run)
     return ok;
 }
 
-/* The management of the end that runs the VM went away (libvirtd
- * restarted, crashed): the backend waits for it, then gives back. */
+/* The backend lost the end that runs the VM (libvirtd restarted or
+ * crashed; the backend is named after what it talks to): it waits for it,
+ * then gives back. */
 static gboolean restore_after_lost_connection(Run *run)
 {
     g_autoptr(GString) notes = g_string_new(NULL);
     g_autofree char *m = NULL;
     gboolean ok = FALSE;
 
-    progress(run, "VM '%s': lost the connection to the VM's management; waiting for it to give "
-             "the memory back (to %" G_GINT64_FORMAT " MiB)",
-             run->o->vm, run->o->prep_original_bytes / (1024 * 1024));
+    progress(run, "VM '%s': lost the connection to %s; waiting for it to give the memory back "
+             "(to %" G_GINT64_FORMAT " MiB)",
+             run->o->vm, run->be->ops->name, run->o->prep_original_bytes / (1024 * 1024));
     if (run->be->ops->give_back_lost != NULL) {
         ok = run->be->ops->give_back_lost(run->be, run->o, notes);
     } else {
@@ -249,8 +250,9 @@ static gboolean restore_after_lost_connection(Run *run)
     }
     progress(run, "VM '%s': %s", run->o->vm, notes->len > 2 ? notes->str + 2 : "?");
     /* the first error stays the cause; what the wait achieved follows it */
-    m = g_strdup_printf("%s%s", run->o->error ? run->o->error : "lost the connection",
-                        notes->str);
+    m = run->o->error ? g_strdup_printf("%s%s", run->o->error, notes->str)
+                      : g_strdup_printf("lost the connection to %s%s", run->be->ops->name,
+                                        notes->str);
     fpb_outcome_set(&run->o->error, m);
     return ok;
 }

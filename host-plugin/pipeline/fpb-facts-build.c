@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#define G_LOG_DOMAIN "fpb-facts"
+
+#include "fpb-facts-build.h"
+#include "fpb-qmp-dirty-rate.h"
+#include "fpb-qmp-json.h"
+#include "fpb-qmp-virtio.h"
+
+#define POLL_MS 100
+#define DIRTY_RATE_WAIT_MS 3000
+#define MIB (1024.0 * 1024.0)
+
+/* query-kvm: enabled = KVM; present or not, disabled means TCG here (the
+ * only other x86 accelerators, xen/hvf/whpx, are not run by fpb). */
+static void collect_accel(const FpbFactsSource *s, FpbVmFacts *v)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(json_object) r = s->qmp(s->ctx, "query-kvm", NULL, &error);
+    gboolean enabled = FALSE;
+
+    if (r == NULL ||
+        !fpb_qmp_json_get_bool(r, "command 'query-kvm'", "enabled", &enabled, &error)) {
+        fpb_vm_facts_note(v, "accelerator", error);
+        return;
+    }
+    v->facts.accelerator = enabled ? FPB_POLICY_ACCEL_KVM : FPB_POLICY_ACCEL_TCG;
+}
+
+static void collect_features(const FpbFactsSource *s, FpbVmFacts *v)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *path = NULL;
+    g_autoptr(json_object) args = json_object_new_object();
+    g_autoptr(json_object) r = NULL;
+    g_autoptr(FpbQmpVirtioStatus) st = NULL;
+
+    if (!s->balloon_path(s->ctx, v, &path, &error)) {
+        fpb_vm_facts_note(v, "balloon features", error);
+        return;
+    }
+    if (path == NULL) {
+        g_ptr_array_add(v->notes, g_strdup("the VM has no virtio-balloon device"));
+        return;
+    }
+    json_object_object_add(args, "path", json_object_new_string(path));
+    if ((r = s->qmp(s->ctx, "x-query-virtio-status", args, &error)) == NULL ||
+        (st = fpb_qmp_virtio_status_parse(r, &error)) == NULL) {
+        fpb_vm_facts_note(v, "balloon features", error);
+        return;
+    }
+    v->balloon_qom_path = fpb_qmp_virtio_device_qom_path(path);
+    v->balloon_driver_ok = st->driver_ok;
+    v->facts.guest.free_page_hint = st->guest_balloon.free_page_hint;
+    v->facts.guest.stats_queue = st->guest_balloon.stats_vq;
+    v->facts.guest.deflate_on_oom = st->guest_balloon.deflate_on_oom;
+    v->facts.guest.free_page_reporting = st->guest_balloon.reporting;
+}
+
+static void collect_init_on_alloc(const FpbFactsSource *s, const FpbVmFactsOptions *o,
+                                  FpbVmFacts *v)
+{
+    g_autofree char *cmdline = NULL;
+    const char *where = "the VM's kernel command line";
+    const char *unknown = "unknown (not on the VM's kernel command line)";
+
+    v->facts.guest.driver = o->driver;
+    if (o->init_on_alloc != FPB_POLICY_INIT_ON_ALLOC_UNKNOWN) {
+        v->facts.guest.init_on_alloc = o->init_on_alloc;
+        v->init_on_alloc_source = "the command line (--guest-init-on-alloc)";
+        return;
+    }
+    cmdline = s->kernel_cmdline(s->ctx, v, &where, &unknown);
+    v->facts.guest.init_on_alloc = fpb_vm_facts_parse_init_on_alloc(cmdline);
+    v->init_on_alloc_source = v->facts.guest.init_on_alloc != FPB_POLICY_INIT_ON_ALLOC_UNKNOWN
+                                  ? where
+                                  : unknown;
+}
+
+static void collect_dirty_rate(const FpbFactsSource *s, FpbVmFacts *v)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(json_object) args = json_object_new_object();
+    g_autoptr(json_object) r = NULL;
+    gint64 deadline;
+
+    json_object_object_add(args, "calc-time", json_object_new_int64(1));
+    if ((r = s->qmp(s->ctx, "calc-dirty-rate", args, &error)) == NULL) {
+        fpb_vm_facts_note(v, "dirty rate", error);
+        return;
+    }
+    deadline = g_get_monotonic_time() + DIRTY_RATE_WAIT_MS * 1000;
+    g_usleep(1000 * 1000);
+    for (;;) {
+        g_autoptr(json_object) q = s->qmp(s->ctx, "query-dirty-rate", NULL, &error);
+        FpbQmpDirtyRateInfo info;
+
+        if (q == NULL || !fpb_qmp_dirty_rate_info_parse(q, &info, &error)) {
+            fpb_vm_facts_note(v, "dirty rate", error);
+            return;
+        }
+        if (info.status == FPB_QMP_DIRTY_RATE_MEASURED && info.has_dirty_rate &&
+            info.dirty_rate >= 0) {
+            /* QEMU's unit is MiB/s (pages * page size >> 20 per second). */
+            v->facts.dirty_rate_bytes_per_second = (double)info.dirty_rate * MIB;
+            return;
+        }
+        if (g_get_monotonic_time() >= deadline) {
+            g_ptr_array_add(v->notes, g_strdup("dirty rate: no result within 3 s, ignoring"));
+            return;
+        }
+        g_usleep(POLL_MS * 1000);
+    }
+}
+
+FpbVmFacts *fpb_facts_build(const FpbFactsSource *s, const FpbVmFactsOptions *o, GError **error)
+{
+    g_autoptr(FpbVmFacts) v = fpb_vm_facts_new(o);
+
+    v->facts.can_restore = o->have_destination;
+    v->facts.hints_can_be_disabled = o->have_destination;
+    if (!s->size(s->ctx, v, error)) {
+        return NULL;
+    }
+    s->identify(s->ctx, o, v);
+    collect_accel(s, v);
+    collect_features(s, v);
+    collect_init_on_alloc(s, o, v);
+    s->stats(s->ctx, o, v);
+    s->migration_parameters(s->ctx, o, v);
+    if (o->sample_dirty_rate) {
+        collect_dirty_rate(s, v);
+    }
+    return g_steal_pointer(&v);
+}
