@@ -251,8 +251,8 @@ static gboolean restore_after_lost_connection(Run *run)
     progress(run, "VM '%s': %s", run->o->vm, notes->len > 2 ? notes->str + 2 : "?");
     /* the first error stays the cause; what the wait achieved follows it */
     m = run->o->error ? g_strdup_printf("%s%s", run->o->error, notes->str)
-                      : g_strdup_printf("lost the connection to %s%s", run->be->ops->name,
-                                        notes->str);
+                      : g_strdup_printf("VM '%s': lost the connection to %s%s", run->o->vm,
+                                        run->be->ops->name, notes->str);
     fpb_outcome_set(&run->o->error, m);
     return ok;
 }
@@ -297,8 +297,14 @@ static gboolean restore(Run *run, gboolean migrated)
     run->o->restore_final_bytes = step.reached_bytes;
     fpb_outcome_set(&run->o->restore_status,
                     g_strcmp0(step.stopped, FPB_BALLOON_STOPPED_TARGET) == 0 ? "done" : "partial");
-    return g_strcmp0(run->o->restore_status, "done") == 0 ||
-           (fail(run, "the guest did not take all its memory back in time"), FALSE);
+    if (g_strcmp0(run->o->restore_status, "done") != 0) {
+        g_autofree char *m = g_strdup_printf(
+            "VM '%s': the guest did not take all its memory back in time", run->o->vm);
+
+        fail(run, m);
+        return FALSE;
+    }
+    return TRUE;
 }
 
 void fpb_pipeline_policy_outcome(const FpbOutcome *o, FpbPolicyOutcome *ret)

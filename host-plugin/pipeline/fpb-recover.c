@@ -100,7 +100,14 @@ gboolean fpb_recover_row(FpbJournal *j, FpbOutcome *row, FpbBackend *held,
                                      ? FPB_PHASE_FAILED
                                      : FPB_PHASE_RECOVERED);
     row->end_us = g_get_real_time();
-    fpb_outcome_set_error(row, message);
+    /* the attempt's own error stays first: recovery only says what followed */
+    if (row->error != NULL && *row->error != '\0') {
+        g_autofree char *both = g_strdup_printf("%s; %s", row->error, message);
+
+        fpb_outcome_set(&row->error, both);
+    } else {
+        fpb_outcome_set(&row->error, message);
+    }
     if (!fpb_journal_update(j, row, error)) {
         return FALSE;
     }
