@@ -136,11 +136,13 @@ static void print_facts_vm(const FpbPolicyFacts *f)
            f->qemu.package_known ? "')" : "",
            fpb_policy_tcg_dirty_tracking_to_string(fpb_policy_facts_tcg_dirty_tracking(f)),
            f->qemu.tcg_dirty_tracking_overridden ? " (operator override)" : "");
-    printf("Guest:    free-page hints %s (driver %s, init_on_alloc %s), stats: free %s, "
+    const char *thp = fpb_policy_thp_to_string(f->guest.transparent_hugepage);
+
+    printf("Guest:    free-page hints %s (driver %s, init_on_alloc %s, THP %s), stats: free %s, "
            "available %s (%s)\n",
            f->guest.free_page_hint ? "negotiated" : "not negotiated",
            fpb_policy_driver_to_string(f->guest.driver), init_on_alloc_name(f->guest.init_on_alloc),
-           free_mem, avail, age);
+           thp ? thp : "kernel default", free_mem, avail, age);
 }
 
 static void print_facts_policy(const FpbPolicyFacts *f)

@@ -181,10 +181,27 @@ static gboolean read_init_on_alloc(json_object *obj, const char *path, FpbPolicy
     return TRUE;
 }
 
+/* Absent or null: unknown (facts files from before the key). */
+static gboolean read_thp(json_object *obj, const char *path, FpbPolicyThp *ret, GError **error)
+{
+    json_object *val = NULL;
+
+    if (!json_object_object_get_ex(obj, "transparent_hugepage", &val) || val == NULL) {
+        return TRUE;
+    }
+    if (!json_object_is_type(val, json_type_string) ||
+        !fpb_policy_thp_from_string(json_object_get_string(val), ret)) {
+        return field_error(error, path, "transparent_hugepage",
+                           "expected \"always\", \"madvise\", \"never\" or null");
+    }
+    return TRUE;
+}
+
 static gboolean read_guest(json_object *top, FpbPolicyGuest *g, GError **error)
 {
     static const char *const keys[] = {"free_page_hint", "stats_queue", "deflate_on_oom",
-                                       "free_page_reporting", "driver", "init_on_alloc", NULL};
+                                       "free_page_reporting", "driver", "init_on_alloc",
+                                       "transparent_hugepage", NULL};
     const char *path = "facts.guest";
     json_object *obj = NULL;
     const char *driver = NULL;
@@ -196,6 +213,7 @@ static gboolean read_guest(json_object *top, FpbPolicyGuest *g, GError **error)
         !read_bool(obj, path, "deflate_on_oom", FALSE, &g->deflate_on_oom, error) ||
         !read_bool(obj, path, "free_page_reporting", FALSE, &g->free_page_reporting, error) ||
         !read_init_on_alloc(obj, path, &g->init_on_alloc, error) ||
+        !read_thp(obj, path, &g->transparent_hugepage, error) ||
         !read_string(obj, path, "driver", &driver, error)) {
         return FALSE;
     }
@@ -565,6 +583,11 @@ static json_object *guest_to_json(const FpbPolicyGuest *g)
     json_object_object_add(obj, "driver",
                            json_object_new_string(fpb_policy_driver_to_string(g->driver)));
     json_object_object_add(obj, "init_on_alloc", ioa);
+    json_object_object_add(obj, "transparent_hugepage",
+                           g->transparent_hugepage != FPB_POLICY_THP_UNKNOWN
+                               ? json_object_new_string(
+                                     fpb_policy_thp_to_string(g->transparent_hugepage))
+                               : NULL);
     return obj;
 }
 

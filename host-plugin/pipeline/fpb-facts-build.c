@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #define G_LOG_DOMAIN "fpb-facts"
 
+#include <string.h>
+
 #include "fpb-facts-build.h"
 #include "fpb-qmp-dirty-rate.h"
 #include "fpb-qmp-json.h"
@@ -56,24 +58,40 @@ static void collect_features(const FpbFactsSource *s, FpbVmFacts *v)
     v->facts.guest.free_page_reporting = st->guest_balloon.reporting;
 }
 
-static void collect_init_on_alloc(const FpbFactsSource *s, const FpbVmFactsOptions *o,
-                                  FpbVmFacts *v)
+/* transparent_hugepage= on @cmdline, the last one winning as in the
+ * kernel; UNKNOWN when absent or not a mode. */
+static FpbPolicyThp parse_thp(const char *cmdline)
 {
-    g_autofree char *cmdline = NULL;
+    g_auto(GStrv) words = g_strsplit_set(cmdline ? cmdline : "", " \t\n", -1);
+    FpbPolicyThp thp = FPB_POLICY_THP_UNKNOWN;
+
+    for (char **w = words; *w != NULL; w++) {
+        if (g_str_has_prefix(*w, "transparent_hugepage=")) {
+            (void)fpb_policy_thp_from_string(*w + strlen("transparent_hugepage="), &thp);
+        }
+    }
+    return thp;
+}
+
+/* What the guest kernel's command line says: init_on_alloc (unless the
+ * operator said) and the transparent huge page mode. */
+static void collect_kernel_cmdline(const FpbFactsSource *s, const FpbVmFactsOptions *o,
+                                   FpbVmFacts *v)
+{
     const char *where = "the VM's kernel command line";
     const char *unknown = "unknown (not on the VM's kernel command line)";
+    g_autofree char *cmdline = s->kernel_cmdline(s->ctx, v, &where, &unknown);
 
     v->facts.guest.driver = o->driver;
+    v->facts.guest.transparent_hugepage = parse_thp(cmdline);
     if (o->init_on_alloc != FPB_POLICY_INIT_ON_ALLOC_UNKNOWN) {
         v->facts.guest.init_on_alloc = o->init_on_alloc;
         v->init_on_alloc_source = "the command line (--guest-init-on-alloc)";
         return;
     }
-    cmdline = s->kernel_cmdline(s->ctx, v, &where, &unknown);
     v->facts.guest.init_on_alloc = fpb_vm_facts_parse_init_on_alloc(cmdline);
-    v->init_on_alloc_source = v->facts.guest.init_on_alloc != FPB_POLICY_INIT_ON_ALLOC_UNKNOWN
-                                  ? where
-                                  : unknown;
+    v->init_on_alloc_source =
+        v->facts.guest.init_on_alloc != FPB_POLICY_INIT_ON_ALLOC_UNKNOWN ? where : unknown;
 }
 
 static void collect_dirty_rate(const FpbFactsSource *s, FpbVmFacts *v)
@@ -124,7 +142,7 @@ FpbVmFacts *fpb_facts_build(const FpbFactsSource *s, const FpbVmFactsOptions *o,
     s->identify(s->ctx, o, v);
     collect_accel(s, v);
     collect_features(s, v);
-    collect_init_on_alloc(s, o, v);
+    collect_kernel_cmdline(s, o, v);
     s->stats(s->ctx, o, v);
     s->migration_parameters(s->ctx, o, v);
     if (o->sample_dirty_rate) {

@@ -212,6 +212,10 @@ static const BadCase bad_cases[] = {
      "\"init_on_alloc\": 1}}",
      FPB_FACTS_JSON_ERROR_FIELD, "facts.guest.init_on_alloc: expected true, false or null"},
     {"{\"ram_bytes\": 2147483648, \"can_restore\": true, \"guest\": {\"free_page_hint\": true, "
+     "\"transparent_hugepage\": \"sometimes\"}}",
+     FPB_FACTS_JSON_ERROR_FIELD,
+     "facts.guest.transparent_hugepage: expected \"always\", \"madvise\", \"never\" or null"},
+    {"{\"ram_bytes\": 2147483648, \"can_restore\": true, \"guest\": {\"free_page_hint\": true, "
      "\"driver\": \"virtio\"}}",
      FPB_FACTS_JSON_ERROR_FIELD, "facts.guest.driver"},
     {"{" BASE ", \"history\": {\"zero_share\": {\"value\": 0.5}, \"bogus\": 1}}",
@@ -256,6 +260,32 @@ static void test_malformed(void)
             g_error("case %zu: '%s' does not contain '%s'", i, error->message, c->message);
         }
         g_assert_cmpint(f.ram_bytes, ==, 77); /* untouched on failure */
+    }
+}
+
+/* The guest's THP mode: written as its name, read back; absent is unknown. */
+static void test_thp(void)
+{
+    static const FpbPolicyThp modes[] = {FPB_POLICY_THP_UNKNOWN, FPB_POLICY_THP_ALWAYS,
+                                         FPB_POLICY_THP_MADVISE, FPB_POLICY_THP_NEVER};
+
+    for (gsize i = 0; i < G_N_ELEMENTS(modes); i++) {
+        g_autoptr(json_object) obj = NULL;
+        g_autoptr(GError) error = NULL;
+        FpbPolicyFacts f, back;
+        const char *text;
+
+        fpb_policy_facts_init(&f);
+        f.ram_bytes = 1 << 30;
+        f.guest.transparent_hugepage = modes[i];
+        obj = fpb_facts_json_from_facts(&f);
+        text = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN);
+        g_assert_true(fpb_facts_json_parse(text, strlen(text), &back, &error));
+        g_assert_no_error(error);
+        g_assert_cmpint(back.guest.transparent_hugepage, ==, modes[i]);
+        g_assert_nonnull(strstr(text, modes[i] == FPB_POLICY_THP_MADVISE
+                                          ? "\"transparent_hugepage\":\"madvise\""
+                                          : "\"transparent_hugepage\":"));
     }
 }
 
@@ -383,6 +413,7 @@ int main(int argc, char **argv)
     g_test_add_func("/facts-json/roundtrip", test_roundtrip);
     g_test_add_func("/facts-json/explain-names", test_explain_names);
     g_test_add_func("/facts-json/malformed", test_malformed);
+    g_test_add_func("/facts-json/transparent-hugepage", test_thp);
     g_test_add_func("/facts-json/defaults", test_defaults_and_wrapper);
     g_test_add_func("/facts-json/load-file", test_load_file);
     g_test_add_func("/facts-json/qemu", test_qemu);
