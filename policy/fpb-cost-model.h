@@ -74,30 +74,30 @@ G_BEGIN_DECLS
 /* The facts after clamping, staleness and calibration: what the equations
  * use. Sizes in bytes, rates in bytes/s, all finite and >= 0. */
 typedef struct {
-    double ram;          /* R */
-    double actual;       /* A_b: balloon actual, <= R */
+    double ram;    /* R */
+    double actual; /* A_b: balloon actual, <= R */
     gboolean stats_known;
     gboolean stats_stale;   /* stats were given but too old */
     gboolean stats_clamped; /* a guest number exceeded the guest's size */
-    double free;         /* F, 0 when stats unknown */
-    double available;    /* Av, 0 when stats unknown */
-    double zero_share;   /* s */
+    double free;            /* F, 0 when stats unknown */
+    double available;       /* Av, 0 when stats unknown */
+    double zero_share;      /* s */
     double hint_efficiency; /* e */
     double inflate_rate;
     double deflate_rate;
-    double cap;          /* C: max-bandwidth */
+    double cap;               /* C: max-bandwidth */
     gboolean bandwidth_prior; /* C unknown: QEMU's default assumed */
-    double throughput;   /* T: non-zero bytes/s without a cap */
-    double bandwidth;    /* W = min(C, T): what non-zero pages move at */
-    double used_zero_share; /* s_u */
+    double throughput;        /* T: non-zero bytes/s without a cap */
+    double bandwidth;         /* W = min(C, T): what non-zero pages move at */
+    double used_zero_share;   /* s_u */
     double zero_page_seconds; /* c_z */
-    double dirty_rate;   /* D, 0 when unknown */
+    double dirty_rate;        /* D, 0 when unknown */
     gboolean dirty_rate_unknown;
-    double downtime;     /* d */
+    double downtime; /* d */
     double margin;
     gboolean driver_holds_hinted_pages; /* stock/unknown driver allocates what it hints */
     gboolean hinted_pages_resent_zero;  /* ... and init_on_alloc zeroes them: sent again */
-    gboolean calibrated; /* some estimate came from history */
+    gboolean calibrated;                /* some estimate came from history */
 } FpbCostInputs;
 
 void fpb_cost_model_inputs(const FpbPolicyFacts *facts, FpbCostInputs *ret);

@@ -136,8 +136,7 @@ static void explain_infeasible(FpbPolicyDecision *d)
                                        fpb_policy_mode_to_string((FpbPolicyMode)j));
             }
         }
-        add_reason(d, p->why_not, g_strdup_printf("%s ruled out: %s", modes->str,
-                                                  p->why_not_text));
+        add_reason(d, p->why_not, g_strdup_printf("%s ruled out: %s", modes->str, p->why_not_text));
     }
 }
 

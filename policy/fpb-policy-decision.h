@@ -17,11 +17,11 @@ typedef struct {
     /* QMP 'balloon value' to set before migrating (the guest's size after
      * inflation); the current size when the mode does not inflate. */
     gint64 balloon_target_bytes;
-    gint64 inflate_bytes;     /* current size - target, 0 without balloon */
+    gint64 inflate_bytes; /* current size - target, 0 without balloon */
     /* How QEMU migrates (fpb-policy-method.h): precopy unless the QEMU may
      * lose TCG writes; its reason (METHOD_*) is among @reasons. */
     FpbPolicyMethod method;
-    GPtrArray *reasons;       /* FpbPolicyReason*, the first one says why this mode */
+    GPtrArray *reasons; /* FpbPolicyReason*, the first one says why this mode */
     FpbPolicyPrediction predictions[FPB_POLICY_N_MODES]; /* indexed by FpbPolicyMode */
 } FpbPolicyDecision;
 

@@ -28,34 +28,37 @@ void fpb_policy_facts_init(FpbPolicyFacts *facts)
         .ram_bytes = 0,
         .balloon_actual_bytes = FPB_POLICY_UNKNOWN,
         .accelerator = FPB_POLICY_ACCEL_UNKNOWN,
-        .qemu = {
-            .major = -1,
-            .minor = -1,
-            .micro = -1,
-            .package_known = FALSE,
-            .tcg_dirty_tracking_overridden = FALSE,
-        },
-        .stats = {
-            .free_bytes = FPB_POLICY_UNKNOWN,
-            .available_bytes = FPB_POLICY_UNKNOWN,
-            .disk_caches_bytes = FPB_POLICY_UNKNOWN,
-            .total_bytes = FPB_POLICY_UNKNOWN,
-            .age_seconds = FPB_POLICY_UNKNOWN,
-        },
+        .qemu =
+            {
+                .major = -1,
+                .minor = -1,
+                .micro = -1,
+                .package_known = FALSE,
+                .tcg_dirty_tracking_overridden = FALSE,
+            },
+        .stats =
+            {
+                .free_bytes = FPB_POLICY_UNKNOWN,
+                .available_bytes = FPB_POLICY_UNKNOWN,
+                .disk_caches_bytes = FPB_POLICY_UNKNOWN,
+                .total_bytes = FPB_POLICY_UNKNOWN,
+                .age_seconds = FPB_POLICY_UNKNOWN,
+            },
         .dirty_rate_bytes_per_second = FPB_POLICY_UNKNOWN,
         .bandwidth_bytes_per_second = FPB_POLICY_UNKNOWN,
         .downtime_limit_seconds = DEFAULT_DOWNTIME_LIMIT_SECONDS,
         .can_restore = FALSE,
         .hints_can_be_disabled = FALSE,
-        .policy = {
-            .mode = FPB_POLICY_REQUEST_AUTO,
-            .objective = FPB_POLICY_OBJECTIVE_TIME,
-            .floor_bytes = 0,
-            .max_prep_seconds = DEFAULT_MAX_PREP_SECONDS,
-            .balloon_allowed = TRUE,
-            .method = FPB_POLICY_METHOD_REQUEST_AUTO,
-            .allow_unsafe_live_migration = FALSE,
-        },
+        .policy =
+            {
+                .mode = FPB_POLICY_REQUEST_AUTO,
+                .objective = FPB_POLICY_OBJECTIVE_TIME,
+                .floor_bytes = 0,
+                .max_prep_seconds = DEFAULT_MAX_PREP_SECONDS,
+                .balloon_allowed = TRUE,
+                .method = FPB_POLICY_METHOD_REQUEST_AUTO,
+                .allow_unsafe_live_migration = FALSE,
+            },
     };
     fpb_policy_history_init(&facts->history);
 }
@@ -131,8 +134,7 @@ gboolean fpb_policy_facts_validate(const FpbPolicyFacts *facts, GError **error)
     if (!optional_ok(facts->dirty_rate_bytes_per_second)) {
         return invalid(error, "facts.dirty_rate_bytes_per_second", "must be finite");
     }
-    if (!optional_ok(facts->bandwidth_bytes_per_second) ||
-        facts->bandwidth_bytes_per_second == 0) {
+    if (!optional_ok(facts->bandwidth_bytes_per_second) || facts->bandwidth_bytes_per_second == 0) {
         return invalid(error, "facts.bandwidth_bytes_per_second", "must be positive or unknown");
     }
     if (!isfinite(facts->downtime_limit_seconds) || facts->downtime_limit_seconds <= 0 ||
@@ -148,8 +150,7 @@ gboolean fpb_policy_facts_validate(const FpbPolicyFacts *facts, GError **error)
     return validate_policy(&facts->policy, facts->ram_bytes, error);
 }
 
-gboolean fpb_policy_qemu_set_version(FpbPolicyQemu *qemu, gint64 major, gint64 minor,
-                                     gint64 micro)
+gboolean fpb_policy_qemu_set_version(FpbPolicyQemu *qemu, gint64 major, gint64 minor, gint64 micro)
 {
     if (major < 0 || major > FPB_POLICY_QEMU_VERSION_COMPONENT_MAX || minor < 0 ||
         minor > FPB_POLICY_QEMU_VERSION_COMPONENT_MAX || micro < 0 ||

@@ -111,8 +111,8 @@ typedef struct {
 } FpbPolicyQemu;
 
 typedef enum {
-    FPB_POLICY_OBJECTIVE_TIME = 0,  /* least prep + migrate + restore seconds */
-    FPB_POLICY_OBJECTIVE_BYTES,     /* fewest bytes on the wire */
+    FPB_POLICY_OBJECTIVE_TIME = 0,     /* least prep + migrate + restore seconds */
+    FPB_POLICY_OBJECTIVE_BYTES,        /* fewest bytes on the wire */
     FPB_POLICY_OBJECTIVE_GUEST_IMPACT, /* least guest memory taken x seconds */
 } FpbPolicyObjective;
 
@@ -207,8 +207,7 @@ gboolean fpb_policy_facts_validate(const FpbPolicyFacts *facts, GError **error);
  * unknown) and returns FALSE when it had to cut it to
  * FPB_POLICY_QEMU_PACKAGE_MAX - 1 bytes (cutting can only lose the
  * fpb-patched marker: the safe side). */
-gboolean fpb_policy_qemu_set_version(FpbPolicyQemu *qemu, gint64 major, gint64 minor,
-                                     gint64 micro);
+gboolean fpb_policy_qemu_set_version(FpbPolicyQemu *qemu, gint64 major, gint64 minor, gint64 micro);
 gboolean fpb_policy_qemu_set_package(FpbPolicyQemu *qemu, const char *package);
 /* "MAJOR.MINOR.MICRO" <-> the version; the parser is strict (three decimal
  * components, each 0..9999) and writes *ret_* only on success. to_string
@@ -244,9 +243,9 @@ gboolean fpb_policy_tcg_dirty_tracking_from_string(const char *s, FpbPolicyTcgDi
 GQuark fpb_policy_error_quark(void);
 
 typedef enum {
-    FPB_POLICY_ERROR_INVALID_FACTS,    /* a host-supplied fact is out of range */
+    FPB_POLICY_ERROR_INVALID_FACTS,     /* a host-supplied fact is out of range */
     FPB_POLICY_ERROR_FORCED_INFEASIBLE, /* the policy forces a mode that cannot run */
-    FPB_POLICY_ERROR_NO_FEASIBLE_MODE, /* nothing can run safely */
+    FPB_POLICY_ERROR_NO_FEASIBLE_MODE,  /* nothing can run safely */
     /* a plain live precopy was asked for on a QEMU that loses TCG writes,
      * without allow_unsafe_live_migration */
     FPB_POLICY_ERROR_UNSAFE_LIVE_MIGRATION,

@@ -21,14 +21,14 @@ typedef struct {
 } FpbPolicyEstimate;
 
 typedef struct {
-    guint migrations;                   /* recorded migrations of this VM */
-    FpbPolicyEstimate hint_efficiency;  /* share of dirty free bytes hints skip, 0..1 */
-    FpbPolicyEstimate inflate_rate;     /* bytes/s the balloon inflated */
-    FpbPolicyEstimate deflate_rate;     /* bytes/s the balloon deflated */
-    FpbPolicyEstimate zero_share;       /* share of free memory that is zero pages, 0..1 */
-    FpbPolicyEstimate bandwidth;        /* bytes/s of non-zero pages QEMU moves when no cap
-                                         * holds it back (the migration's own throughput) */
-    FpbPolicyEstimate used_zero_share;  /* zero pages in memory not free, share of RAM, 0..1 */
+    guint migrations;                    /* recorded migrations of this VM */
+    FpbPolicyEstimate hint_efficiency;   /* share of dirty free bytes hints skip, 0..1 */
+    FpbPolicyEstimate inflate_rate;      /* bytes/s the balloon inflated */
+    FpbPolicyEstimate deflate_rate;      /* bytes/s the balloon deflated */
+    FpbPolicyEstimate zero_share;        /* share of free memory that is zero pages, 0..1 */
+    FpbPolicyEstimate bandwidth;         /* bytes/s of non-zero pages QEMU moves when no cap
+                                          * holds it back (the migration's own throughput) */
+    FpbPolicyEstimate used_zero_share;   /* zero pages in memory not free, share of RAM, 0..1 */
     FpbPolicyEstimate zero_page_seconds; /* seconds QEMU spends on one zero page */
 } FpbPolicyHistory;
 

@@ -41,10 +41,10 @@ typedef enum {
     FPB_REASON_CALIBRATED_FROM_HISTORY,
     FPB_REASON_PRIORS_ONLY,
     /* how the migration runs (the decision's method), issue 14 */
-    FPB_REASON_METHOD_POSTCOPY_TCG,  /* postcopy: this QEMU loses writes in live precopy */
-    FPB_REASON_METHOD_PAUSED_TCG,    /* paused: the same, and postcopy cannot be set up */
-    FPB_REASON_METHOD_FORCED,        /* the operator asked for this method */
-    FPB_REASON_DESTINATION_STAYS_PAUSED, /* paused, and fpb cannot resume the destination */
+    FPB_REASON_METHOD_POSTCOPY_TCG,        /* postcopy: this QEMU loses writes in live precopy */
+    FPB_REASON_METHOD_PAUSED_TCG,          /* paused: the same, and postcopy cannot be set up */
+    FPB_REASON_METHOD_FORCED,              /* the operator asked for this method */
+    FPB_REASON_DESTINATION_STAYS_PAUSED,   /* paused, and fpb cannot resume the destination */
     FPB_REASON_LIVE_MIGRATION_REFUSED_TCG, /* the error of a refused plain live migration */
     FPB_REASON_N_CODES,
 } FpbReasonCode;

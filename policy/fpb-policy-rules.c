@@ -176,8 +176,7 @@ static int compare_bytes(const FpbPolicyPrediction *a, const FpbPolicyPrediction
 
 static int compare_impact(const FpbPolicyPrediction *a, const FpbPolicyPrediction *b)
 {
-    return compare_metric(a->guest_impact_byte_seconds, b->guest_impact_byte_seconds,
-                          FPB_COST_MIB);
+    return compare_metric(a->guest_impact_byte_seconds, b->guest_impact_byte_seconds, FPB_COST_MIB);
 }
 
 int fpb_policy_rules_compare(FpbPolicyObjective objective, const FpbPolicyPrediction *a,

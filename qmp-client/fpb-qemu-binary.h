@@ -4,8 +4,8 @@
  *
  * fpb's QEMU is Debian's QEMU rebuilt with fpb's patches (the Debian package
  * fpb-qemu-system-x86, packaging/fpb-qemu/), installed under
- * /usr/lib/fpb/qemu (meson option fpb_qemu_prefix) only. Under TCG it is the one to use: Debian's 7.2 loses
- * guest writes in live migration (docs/hint-safety.md).
+ * /usr/lib/fpb/qemu (meson option fpb_qemu_prefix) only. Under TCG it is the one to use:
+ * Debian's 7.2 loses guest writes in live migration (docs/hint-safety.md).
  */
 #pragma once
 

@@ -70,8 +70,7 @@ static char *fallback_name(FpbBackend *be)
     return g_strdup(self_of(be)->domain);
 }
 
-static FpbVmFacts *collect_facts(FpbBackend *be, const FpbVmFactsOptions *options,
-                                 GError **error)
+static FpbVmFacts *collect_facts(FpbBackend *be, const FpbVmFactsOptions *options, GError **error)
 {
     FpbBackendLibvirt *b = self_of(be);
 

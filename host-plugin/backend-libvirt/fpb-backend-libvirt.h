@@ -17,7 +17,7 @@
 G_BEGIN_DECLS
 
 typedef struct {
-    const char *source_uri;     /* the source libvirt, NULL: qemu:///system */
+    const char *source_uri; /* the source libvirt, NULL: qemu:///system */
     const char *domain;
     const char *dest_uri;       /* the destination libvirt; NULL for explain */
     const char *migrate_uri;    /* data connection, NULL: libvirt's choice */

@@ -109,8 +109,7 @@ static gboolean balloon_path(gpointer ctx, FpbVmFacts *v, char **ret_path, GErro
     return TRUE;
 }
 
-static json_object *qmp_call(gpointer ctx, const char *command, json_object *args,
-                             GError **error)
+static json_object *qmp_call(gpointer ctx, const char *command, json_object *args, GError **error)
 {
     return fpb_libvirt_qmp_call(ctx, command, args, json_type_object, error);
 }

@@ -57,8 +57,7 @@ static json_object *take_return(const char *vm, const char *command, json_object
         g_set_error(error, FPB_QMP_ERROR, FPB_QMP_ERROR_COMMAND,
                     "VM '%s': QMP command '%s' failed: %s: %s", vm, command, msg.error_class,
                     msg.error_desc);
-        fpb_qmp_error_set_details(error ? *error : NULL, command, msg.error_class,
-                                  msg.error_desc);
+        fpb_qmp_error_set_details(error ? *error : NULL, command, msg.error_class, msg.error_desc);
         return NULL;
     }
     if (msg.value == NULL || !json_object_is_type(msg.value, type)) {

@@ -37,7 +37,7 @@ typedef struct {
     const char *uri;
     virConnectPtr conn;
     virDomainPtr dom;
-    int state;       /* VIR_DOMAIN_*; VIR_DOMAIN_NOSTATE when not known */
+    int state; /* VIR_DOMAIN_*; VIR_DOMAIN_NOSTATE when not known */
     int reason;
     gboolean active; /* the domain runs there (any state but shut off) */
     gboolean in_job; /* a migration or other async job runs */
@@ -88,7 +88,8 @@ static void end_probe(End *e, const char *domain)
     }
     g_clear_pointer(&e->error, g_free);
     e->active = e->state != VIR_DOMAIN_SHUTOFF && e->state != VIR_DOMAIN_NOSTATE;
-    e->in_job = e->active && virDomainGetJobInfo(e->dom, &job) == 0 && job.type != VIR_DOMAIN_JOB_NONE;
+    e->in_job =
+        e->active && virDomainGetJobInfo(e->dom, &job) == 0 && job.type != VIR_DOMAIN_JOB_NONE;
 }
 
 /* The source paused after a migration the destination finished. */
@@ -199,8 +200,7 @@ void fpb_libvirt_recover_repair(FpbOutcome *row, gboolean open, GString *notes)
     g_autofree char *uri = NULL;
     g_autofree char *domain = NULL;
     /* a closed row's migration ended: a job running now is someone else's */
-    FpbLibvirtGiveBack gb = {.wait_s = FPB_LIBVIRT_RECOVER_WAIT_S,
-                             .abort_unattended = open};
+    FpbLibvirtGiveBack gb = {.wait_s = FPB_LIBVIRT_RECOVER_WAIT_S, .abort_unattended = open};
 
     if (!fpb_libvirt_source_id_parse(row->source_qmp, &uri, &domain)) {
         fpb_outcome_set(&row->restore_status, "failed");

@@ -25,8 +25,8 @@ typedef struct {
     const char *source_uri;
     const char *dest_uri; /* NULL: the domain can only be on the source */
     const char *domain;
-    gint64 original_bytes;   /* the size to give back, > 0 */
-    double wait_s;           /* wait this long for a libvirt to answer */
+    gint64 original_bytes;     /* the size to give back, > 0 */
+    double wait_s;             /* wait this long for a libvirt to answer */
     gboolean abort_unattended; /* abort a migration job nobody watches */
 } FpbLibvirtGiveBack;
 

@@ -49,9 +49,9 @@ typedef struct {
  * fpb_libvirt_migrate_run:
  * Peer-to-peer migration of @dom as @plan->method says (persistent on the
  * destination, the source definition kept), progress polled with
- * virDomainGetJobStats every 500 ms (every 20 ms until postcopy started). The final statistics (the destination's completed job, else the
- * last ones seen) go into @outcome (mig_*). TRUE only when libvirt
- * reports success.
+ * virDomainGetJobStats every 500 ms (every 20 ms until postcopy started). The final statistics (the
+ * destination's completed job, else the last ones seen) go into @outcome (mig_*). TRUE only when
+ * libvirt reports success.
  */
 gboolean fpb_libvirt_migrate_run(virDomainPtr dom, virConnectPtr dest,
                                  const FpbLibvirtMigrationPlan *plan, FpbOutcome *outcome,

@@ -45,8 +45,7 @@ static gboolean qmp_open(FpbBackend *be, gboolean need_dest, GError **error)
 {
     FpbBackendQmp *b = self_of(be);
 
-    if (b->src == NULL &&
-        (b->src = connect_end(b, b->source_qmp, FPB_END_SOURCE, error)) == NULL) {
+    if (b->src == NULL && (b->src = connect_end(b, b->source_qmp, FPB_END_SOURCE, error)) == NULL) {
         return FALSE;
     }
     if (need_dest && b->dest_qmp != NULL && b->dst == NULL &&
@@ -66,8 +65,7 @@ static void describe(FpbBackend *be, FpbOutcome *row)
     fpb_outcome_set(&row->vm, b->vm_name);
 }
 
-static FpbVmFacts *collect_facts(FpbBackend *be, const FpbVmFactsOptions *options,
-                                 GError **error)
+static FpbVmFacts *collect_facts(FpbBackend *be, const FpbVmFactsOptions *options, GError **error)
 {
     return fpb_qmp_facts_collect(self_of(be)->src, options, error);
 }

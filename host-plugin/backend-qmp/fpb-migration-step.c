@@ -32,8 +32,8 @@ static const char *postcopy_ram_purpose(const FpbMigrationPlan *plan, gboolean o
 
 /* postcopy-ram is checked against the destination's host first (userfaultfd),
  * so a destination that cannot do it fails before the source changes. */
-static gboolean set_capabilities(FpbQmpClient *src, FpbQmpClient *dst,
-                                 const FpbMigrationPlan *plan, const char *vm, GError **error)
+static gboolean set_capabilities(FpbQmpClient *src, FpbQmpClient *dst, const FpbMigrationPlan *plan,
+                                 const char *vm, GError **error)
 {
     g_autoptr(GError) local = NULL;
     gboolean on = wants_postcopy_ram(plan);
@@ -46,9 +46,8 @@ static gboolean set_capabilities(FpbQmpClient *src, FpbQmpClient *dst,
     }
     if ((dst != NULL && !fpb_migration_step_set_postcopy(dst, on, &local)) ||
         (local == NULL && !fpb_migration_step_set_postcopy(src, on, &local))) {
-        g_set_error(error, local->domain, local->code,
-                    "VM '%s': cannot %s (postcopy-ram): %s", vm, postcopy_ram_purpose(plan, on),
-                    local->message);
+        g_set_error(error, local->domain, local->code, "VM '%s': cannot %s (postcopy-ram): %s", vm,
+                    postcopy_ram_purpose(plan, on), local->message);
         return FALSE;
     }
     return TRUE;
@@ -109,8 +108,10 @@ static gboolean resume_destination(FpbQmpClient *dst, const char *vm, GError **e
         g_usleep(POLL_MS * 1000);
     }
     if (!run_void(dst, "cont", error)) {
-        g_prefix_error(error, "VM '%s': the migration completed but the destination could not be "
-                              "resumed (it stays paused): ", vm);
+        g_prefix_error(error,
+                       "VM '%s': the migration completed but the destination could not be "
+                       "resumed (it stays paused): ",
+                       vm);
         return FALSE;
     }
     return TRUE;
@@ -263,11 +264,11 @@ static void current_bandwidth(FpbQmpClient *src, const FpbMigrationPlan *plan,
     if (plan->max_bandwidth <= 0 || !fpb_qmp_query_migrate_parameters(src, &p, NULL)) {
         return;
     }
-    ret->has_max_bandwidth = p.has_max_bandwidth && p.max_bandwidth > 0 &&
-                             p.max_bandwidth <= (guint64)G_MAXINT64;
+    ret->has_max_bandwidth =
+        p.has_max_bandwidth && p.max_bandwidth > 0 && p.max_bandwidth <= (guint64)G_MAXINT64;
     ret->max_bandwidth = p.max_bandwidth;
-    ret->has_max_postcopy_bandwidth = plan->method == FPB_POLICY_METHOD_POSTCOPY &&
-                                      p.has_max_postcopy_bandwidth;
+    ret->has_max_postcopy_bandwidth =
+        plan->method == FPB_POLICY_METHOD_POSTCOPY && p.has_max_postcopy_bandwidth;
     ret->max_postcopy_bandwidth = p.max_postcopy_bandwidth;
 }
 
@@ -277,8 +278,7 @@ static void resume_source(FpbQmpClient *src, gboolean stopped_by_fpb)
     g_autoptr(GError) ignored = NULL;
 
     if (stopped_by_fpb && !run_void(src, "cont", &ignored)) {
-        g_debug("resuming the source after a failed paused migration failed: %s",
-                ignored->message);
+        g_debug("resuming the source after a failed paused migration failed: %s", ignored->message);
     }
 }
 

@@ -69,9 +69,8 @@ static char *kernel_cmdline(gpointer ctx, FpbVmFacts *v, const char **ret_where,
         fpb_vm_facts_note(v, "kernel command line", error);
         return NULL;
     }
-    return json_object_is_type(append, json_type_string)
-               ? g_strdup(json_object_get_string(append))
-               : NULL;
+    return json_object_is_type(append, json_type_string) ? g_strdup(json_object_get_string(append))
+                                                         : NULL;
 }
 
 static gboolean balloon_path(gpointer ctx, FpbVmFacts *v, char **ret_path, GError **error)
@@ -80,8 +79,7 @@ static gboolean balloon_path(gpointer ctx, FpbVmFacts *v, char **ret_path, GErro
     return fpb_qmp_virtio_find_balloon(ctx, ret_path, error);
 }
 
-static json_object *qmp_call(gpointer ctx, const char *command, json_object *args,
-                             GError **error)
+static json_object *qmp_call(gpointer ctx, const char *command, json_object *args, GError **error)
 {
     return fpb_qmp_client_execute(ctx, command, args, fpb_qmp_client_get_default_timeout(ctx),
                                   error);

@@ -91,8 +91,7 @@ static void add_entries(Options *o, GOptionContext *ctx, gboolean migrate)
          "fixed or broken (docs/hint-safety.md)", "fixed|broken"},
         {"migration-method", 0, 0, G_OPTION_ARG_STRING, &lv->migration_method,
          "auto (default), precopy, postcopy or paused (docs/hint-safety.md)", "METHOD"},
-        {"allow-unsafe-live-migration", 0, 0, G_OPTION_ARG_NONE,
-         &lv->allow_unsafe_live_migration,
+        {"allow-unsafe-live-migration", 0, 0, G_OPTION_ARG_NONE, &lv->allow_unsafe_live_migration,
          "Plain live precopy even on a QEMU that may lose guest writes under TCG", NULL},
         {"json", 0, 0, G_OPTION_ARG_NONE, &o->json, "Print JSON", NULL},
         G_OPTION_ENTRY_NULL,
@@ -211,9 +210,8 @@ static int run_explain(Options *o, const char *domain)
         g_autoptr(json_object) out = fpb_facts_json_explain(&vf->facts, d);
 
         json_object_object_add(out, "vm", json_object_new_string(domain));
-        json_object_object_add(out, "qemu_version", vf->qemu_version
-                                                        ? json_object_new_string(vf->qemu_version)
-                                                        : NULL);
+        json_object_object_add(out, "qemu_version",
+                               vf->qemu_version ? json_object_new_string(vf->qemu_version) : NULL);
         fpbctl_add_qemu_binary_json(out, vf);
         fpbctl_print_json(out, TRUE);
         return FPBCTL_EXIT_OK;
@@ -254,9 +252,9 @@ static int parse_and_run(int argc, char **argv, gboolean migrate)
         fprintf(stderr, "fpbctl %s: expected %s\n", name, migrate ? "DOMAIN DESTURI" : "DOMAIN");
         status = FPBCTL_EXIT_USAGE;
     } else {
-        status = !migrate      ? run_explain(&o, argv[1])
-                 : o.via_fpbd ? fpbctl_migrate_via_fpbd(o.socket, o.config, o.connect, o.db,
-                                                        &o.lv, argv[1], argv[2], o.json)
+        status = !migrate     ? run_explain(&o, argv[1])
+                 : o.via_fpbd ? fpbctl_migrate_via_fpbd(o.socket, o.config, o.connect, o.db, &o.lv,
+                                                        argv[1], argv[2], o.json)
                               : run_migrate(&o, argv[1], argv[2]);
     }
     options_clear(&o);

@@ -232,14 +232,12 @@ static int run_recover(const char *db, const char *canon)
         return FPBCTL_EXIT_FAILED;
     }
     fpb_libvirt_init();
-    if (!fpb_recover_all(journal, canon, NULL, fpbctl_backends, summaries, &failed,
-                         &error)) {
+    if (!fpb_recover_all(journal, canon, NULL, fpbctl_backends, summaries, &failed, &error)) {
         fprintf(stderr, "fpbctl recover: %s\n", error->message);
         return FPBCTL_EXIT_FAILED;
     }
     /* then rows that ended, any outcome, with memory still taken */
-    if (!fpb_recover_missing_memory(journal, canon, fpbctl_backends, summaries,
-                                    &missing, &error)) {
+    if (!fpb_recover_missing_memory(journal, canon, fpbctl_backends, summaries, &missing, &error)) {
         fprintf(stderr, "fpbctl recover: %s\n", error->message);
         return FPBCTL_EXIT_FAILED;
     }
@@ -309,8 +307,8 @@ int fpbctl_cmd_recover(int argc, char **argv)
         fprintf(stderr, "fpbctl recover: --connect needs a DOMAIN\n");
         return FPBCTL_EXIT_USAGE;
     }
-    filter = argc == 2   ? fpb_libvirt_source_id(connect, argv[1])
-             : qmp       ? fpbctl_canonical_path(qmp)
-                         : NULL;
+    filter = argc == 2 ? fpb_libvirt_source_id(connect, argv[1])
+             : qmp     ? fpbctl_canonical_path(qmp)
+                       : NULL;
     return run_recover(db, filter);
 }

@@ -129,8 +129,7 @@ int fpbctl_cmd_policy(int argc, char **argv)
 /* --fpb-qemu: the domain's <emulator> becomes fpb's QEMU (with the TCG
  * dirty-tracking fix, packaging/fpb-qemu). *ret_xml is NULL when it
  * already was. */
-static gboolean switch_to_fpb_qemu(const char *vm, const char *xml, char **ret_xml,
-                                   GError **error)
+static gboolean switch_to_fpb_qemu(const char *vm, const char *xml, char **ret_xml, GError **error)
 {
     const char *fpb = fpb_qemu_package_binary();
 
@@ -174,8 +173,7 @@ static int define_xml(virConnectPtr conn, virDomainPtr dom, const char *vm, cons
     virDomainFree(defined);
     printf("VM '%s': free-page hints %s%s in the persistent definition; this applies at the "
            "next boot%s\n",
-           vm, disable ? "disabled" : "enabled",
-           fpb_qemu ? ", emulator fpb's QEMU" : "",
+           vm, disable ? "disabled" : "enabled", fpb_qemu ? ", emulator fpb's QEMU" : "",
            virDomainIsActive(dom) == 1 ? " (the running VM is unchanged)" : "");
     return FPBCTL_EXIT_OK;
 }

@@ -15,7 +15,8 @@
 #include "fpbctl.h"
 #include "fpb-backend-libvirt.h"
 
-const FpbBackendOps *const fpbctl_backends[] = {&fpb_backend_qmp_ops, &fpb_backend_libvirt_ops, NULL};
+const FpbBackendOps *const fpbctl_backends[] = {&fpb_backend_qmp_ops, &fpb_backend_libvirt_ops,
+                                                NULL};
 
 typedef struct {
     const char *name;
@@ -278,8 +279,8 @@ static int print_vm_explain_human(const FpbctlQmpRequest *req, const FpbVmFacts 
                                   const FpbPolicyDecision *d)
 {
     printf("Facts:    QMP socket '%s' (VM '%s', QEMU %s; init_on_alloc from %s)\n",
-           req->target.source_qmp, vf->name ? vf->name : "?", vf->qemu_version ? vf->qemu_version : "?",
-           vf->init_on_alloc_source);
+           req->target.source_qmp, vf->name ? vf->name : "?",
+           vf->qemu_version ? vf->qemu_version : "?", vf->init_on_alloc_source);
     fpbctl_print_qemu_binary(vf);
     fpbctl_print_facts(&vf->facts);
     fpbctl_print_decision(d);

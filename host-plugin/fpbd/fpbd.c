@@ -41,13 +41,13 @@ typedef struct {
     int cb_lifecycle;
     int cb_job;
     guint reconnect_id;
-    GHashTable *running;   /* domain name -> NULL */
-    GHashTable *migrating; /* domain UUID -> its name: fpbd runs its migration */
-    gboolean stopping;     /* SIGTERM: quit once no migration runs */
-    guint stop_timer_id;   /* stop-timeout-seconds, then stop-restore-seconds */
-    gboolean cancelled;    /* the stop timeout cancelled the running migrations */
-    GHashTable *recovering; /* domain names whose old rows a recovery thread repairs */
-    gboolean recovery_busy; /* a recovery thread runs */
+    GHashTable *running;     /* domain name -> NULL */
+    GHashTable *migrating;   /* domain UUID -> its name: fpbd runs its migration */
+    gboolean stopping;       /* SIGTERM: quit once no migration runs */
+    guint stop_timer_id;     /* stop-timeout-seconds, then stop-restore-seconds */
+    gboolean cancelled;      /* the stop timeout cancelled the running migrations */
+    GHashTable *recovering;  /* domain names whose old rows a recovery thread repairs */
+    gboolean recovery_busy;  /* a recovery thread runs */
     gboolean recovery_again; /* the connection came back meanwhile: look again */
     guint hooks_seen;
     guint observed;
@@ -77,8 +77,7 @@ static void record_observed(Daemon *d, virDomainPtr dom, virTypedParameterPtr pa
 {
     g_autoptr(FpbOutcome) o = fpb_outcome_new();
     g_autoptr(GError) error = NULL;
-    g_autofree char *source =
-        fpb_libvirt_source_id(d->conf->uri, virDomainGetName(dom));
+    g_autofree char *source = fpb_libvirt_source_id(d->conf->uri, virDomainGetName(dom));
 
     if (fpb_runs_it(d, source)) {
         g_debug("VM '%s': migration run by fpbctl, not recorded as observed",
@@ -706,8 +705,8 @@ static void abort_one(Daemon *d, const char *uuid, const char *name)
 
     if (dom == NULL || virDomainAbortJob(dom) < 0) {
         if (error == NULL) {
-            fpb_libvirt_set_error(&error, FPB_LIBVIRT_ERROR_FAILED,
-                                  "VM '%s': virDomainAbortJob", name);
+            fpb_libvirt_set_error(&error, FPB_LIBVIRT_ERROR_FAILED, "VM '%s': virDomainAbortJob",
+                                  name);
         }
         g_warning("fpbd: stopping: cannot cancel the migration of VM '%s': %s, ignoring", name,
                   error->message);

@@ -83,8 +83,8 @@ static gboolean read_size(json_object *obj, const char *path, const char *key, g
 }
 
 /* Seconds and rates: finite numbers >= 0; null = unknown (-1). */
-static gboolean read_number(json_object *obj, const char *path, const char *key,
-                            gboolean nullable, double *ret, GError **error)
+static gboolean read_number(json_object *obj, const char *path, const char *key, gboolean nullable,
+                            double *ret, GError **error)
 {
     json_object *val = NULL;
     const char *expect = nullable ? "expected a number >= 0 or null" : "expected a number >= 0";
@@ -130,8 +130,8 @@ static gboolean read_bool(json_object *obj, const char *path, const char *key, g
 }
 
 /* *ret = the string (borrowed) or NULL when absent. */
-static gboolean read_string(json_object *obj, const char *path, const char *key,
-                            const char **ret, GError **error)
+static gboolean read_string(json_object *obj, const char *path, const char *key, const char **ret,
+                            GError **error)
 {
     json_object *val = NULL;
 
@@ -147,8 +147,8 @@ static gboolean read_string(json_object *obj, const char *path, const char *key,
 }
 
 /* An object member; *ret NULL when absent or null. */
-static gboolean read_object(json_object *obj, const char *path, const char *key,
-                            gboolean required, json_object **ret, GError **error)
+static gboolean read_object(json_object *obj, const char *path, const char *key, gboolean required,
+                            json_object **ret, GError **error)
 {
     if (!member(obj, path, key, required, ret, error)) {
         return FALSE;
@@ -199,8 +199,8 @@ static gboolean read_thp(json_object *obj, const char *path, FpbPolicyThp *ret, 
 
 static gboolean read_guest(json_object *top, FpbPolicyGuest *g, GError **error)
 {
-    static const char *const keys[] = {"free_page_hint", "stats_queue", "deflate_on_oom",
-                                       "free_page_reporting", "driver", "init_on_alloc",
+    static const char *const keys[] = {"free_page_hint",       "stats_queue", "deflate_on_oom",
+                                       "free_page_reporting",  "driver",      "init_on_alloc",
                                        "transparent_hugepage", NULL};
     const char *path = "facts.guest";
     json_object *obj = NULL;
@@ -269,8 +269,8 @@ static gboolean read_policy_names(json_object *obj, const char *path, FpbPolicyS
 
 static gboolean read_policy(json_object *top, FpbPolicySettings *p, GError **error)
 {
-    static const char *const keys[] = {"mode",      "objective",       "floor_bytes",
-                                       "max_prep_seconds", "balloon_allowed", NULL};
+    static const char *const keys[] = {
+        "mode", "objective", "floor_bytes", "max_prep_seconds", "balloon_allowed", NULL};
     const char *path = "facts.policy";
     json_object *obj = NULL;
 
@@ -317,10 +317,15 @@ static gboolean read_estimate(json_object *parent, const char *key, FpbPolicyEst
 
 static gboolean read_history(json_object *top, FpbPolicyHistory *h, GError **error)
 {
-    static const char *const keys[] = {"migrations",   "hint_efficiency",  "inflate_bytes_per_second",
-                                       "deflate_bytes_per_second", "zero_share",
-                                       "bandwidth_bytes_per_second", "used_zero_share",
-                                       "zero_page_seconds", NULL};
+    static const char *const keys[] = {"migrations",
+                                       "hint_efficiency",
+                                       "inflate_bytes_per_second",
+                                       "deflate_bytes_per_second",
+                                       "zero_share",
+                                       "bandwidth_bytes_per_second",
+                                       "used_zero_share",
+                                       "zero_page_seconds",
+                                       NULL};
     json_object *obj = NULL;
     gint64 migrations = 0;
 
@@ -393,8 +398,7 @@ static gboolean read_qemu_fields(json_object *obj, FpbPolicyQemu *q, GError **er
         return field_error(error, path, "package", "longer than 127 bytes");
     }
     if (tracking != NULL) {
-        if (!fpb_policy_tcg_dirty_tracking_from_string(tracking,
-                                                       &q->tcg_dirty_tracking_override)) {
+        if (!fpb_policy_tcg_dirty_tracking_from_string(tracking, &q->tcg_dirty_tracking_override)) {
             return field_error(error, path, "tcg_dirty_tracking",
                                "expected \"fixed\", \"broken\", \"unknown\" or null");
         }
@@ -451,11 +455,21 @@ static gboolean read_top_scalars(json_object *obj, FpbPolicyFacts *f, GError **e
 
 gboolean fpb_facts_json_read(json_object *obj, FpbPolicyFacts *ret_facts, GError **error)
 {
-    static const char *const keys[] = {
-        "comment",     "ram_bytes",  "balloon_actual_bytes",        "accelerator",
-        "guest",       "stats",      "dirty_rate_bytes_per_second", "bandwidth_bytes_per_second",
-        "downtime_limit_seconds",    "can_restore", "hints_can_be_disabled", "policy",
-        "history",     "qemu",       NULL};
+    static const char *const keys[] = {"comment",
+                                       "ram_bytes",
+                                       "balloon_actual_bytes",
+                                       "accelerator",
+                                       "guest",
+                                       "stats",
+                                       "dirty_rate_bytes_per_second",
+                                       "bandwidth_bytes_per_second",
+                                       "downtime_limit_seconds",
+                                       "can_restore",
+                                       "hints_can_be_disabled",
+                                       "policy",
+                                       "history",
+                                       "qemu",
+                                       NULL};
     FpbPolicyFacts f;
 
     if (obj == NULL || !json_object_is_type(obj, json_type_object)) {
@@ -464,8 +478,8 @@ gboolean fpb_facts_json_read(json_object *obj, FpbPolicyFacts *ret_facts, GError
     fpb_policy_facts_init(&f);
     if (!check_keys(obj, "facts", keys, error) || !read_top_scalars(obj, &f, error) ||
         !read_qemu(obj, &f.qemu, error) || !read_guest(obj, &f.guest, error) ||
-        !read_stats(obj, &f.stats, error) ||
-        !read_policy(obj, &f.policy, error) || !read_history(obj, &f.history, error)) {
+        !read_stats(obj, &f.stats, error) || !read_policy(obj, &f.policy, error) ||
+        !read_history(obj, &f.history, error)) {
         return FALSE;
     }
     if (!fpb_policy_facts_validate(&f, error)) {
@@ -484,8 +498,8 @@ gboolean fpb_facts_json_parse(const char *text, gsize len, FpbPolicyFacts *ret_f
     enum json_tokener_error jerr;
 
     if (len > FPB_FACTS_JSON_MAX_BYTES || len > G_MAXINT) {
-        g_set_error(error, FPB_FACTS_JSON_ERROR, FPB_FACTS_JSON_ERROR_READ,
-                    "larger than %d bytes", FPB_FACTS_JSON_MAX_BYTES);
+        g_set_error(error, FPB_FACTS_JSON_ERROR, FPB_FACTS_JSON_ERROR_READ, "larger than %d bytes",
+                    FPB_FACTS_JSON_MAX_BYTES);
         return FALSE;
     }
     tok = json_tokener_new();
@@ -583,11 +597,11 @@ static json_object *guest_to_json(const FpbPolicyGuest *g)
     json_object_object_add(obj, "driver",
                            json_object_new_string(fpb_policy_driver_to_string(g->driver)));
     json_object_object_add(obj, "init_on_alloc", ioa);
-    json_object_object_add(obj, "transparent_hugepage",
-                           g->transparent_hugepage != FPB_POLICY_THP_UNKNOWN
-                               ? json_object_new_string(
-                                     fpb_policy_thp_to_string(g->transparent_hugepage))
-                               : NULL);
+    json_object_object_add(
+        obj, "transparent_hugepage",
+        g->transparent_hugepage != FPB_POLICY_THP_UNKNOWN
+            ? json_object_new_string(fpb_policy_thp_to_string(g->transparent_hugepage))
+            : NULL);
     return obj;
 }
 
@@ -709,8 +723,9 @@ json_object *fpb_facts_json_from_prediction(const FpbPolicyPrediction *p)
     json_object_object_add(obj, "restore_seconds", new_seconds(p->restore_seconds));
     json_object_object_add(obj, "total_seconds",
                            new_seconds(fpb_policy_prediction_total_seconds(p)));
-    json_object_object_add(obj, "guest_impact_byte_seconds",
-                           json_object_new_int64(fpb_cost_model_round_bytes(p->guest_impact_byte_seconds)));
+    json_object_object_add(
+        obj, "guest_impact_byte_seconds",
+        json_object_new_int64(fpb_cost_model_round_bytes(p->guest_impact_byte_seconds)));
     json_object_object_add(obj, "inflate_bytes", json_object_new_int64(p->inflate_bytes));
     json_object_object_add(obj, "balloon_target_bytes",
                            json_object_new_int64(p->balloon_target_bytes));

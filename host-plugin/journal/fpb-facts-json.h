@@ -55,7 +55,6 @@ json_object *fpb_facts_json_from_decision(const FpbPolicyDecision *decision);
  * table's order (fpb-policy-mode.h) */
 json_object *fpb_facts_json_from_predictions(const FpbPolicyDecision *decision);
 /* {"facts", "decision", "predictions"}: `fpbctl explain --json`. */
-json_object *fpb_facts_json_explain(const FpbPolicyFacts *facts,
-                                    const FpbPolicyDecision *decision);
+json_object *fpb_facts_json_explain(const FpbPolicyFacts *facts, const FpbPolicyDecision *decision);
 
 G_END_DECLS

@@ -64,13 +64,12 @@ typedef struct {
     /* The balloon on @end toward @target_bytes (fpb_balloon_drive()
      * contract). @give_back: the target is the VM's full size, to be kept
      * in any persistent definition too. */
-    gboolean (*balloon_run)(FpbBackend *self, FpbEnd end, gint64 target_bytes,
-                            gboolean give_back, double budget_s, guint stall_ms,
-                            FpbBalloonStep *ret, GError **error);
+    gboolean (*balloon_run)(FpbBackend *self, FpbEnd end, gint64 target_bytes, gboolean give_back,
+                            double budget_s, guint stall_ms, FpbBalloonStep *ret, GError **error);
     /* One migration source -> destination; statistics into @row (mig_*).
      * TRUE only when it completed. */
-    gboolean (*migrate_run)(FpbBackend *self, const FpbBackendMigration *migration,
-                            FpbOutcome *row, GError **error);
+    gboolean (*migrate_run)(FpbBackend *self, const FpbBackendMigration *migration, FpbOutcome *row,
+                            GError **error);
     /* FALSE when @end was opened and can no longer be reached (its
      * management daemon went away). NULL: ends stay reachable. */
     gboolean (*end_alive)(FpbBackend *self, FpbEnd end);

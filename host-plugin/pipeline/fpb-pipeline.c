@@ -91,8 +91,7 @@ static void recover_abandoned(Run *run)
     g_autoptr(GError) error = NULL;
     const FpbBackendOps *const own[] = {run->be->ops, NULL};
 
-    if (!fpb_recover_all(run->journal, run->o->source_qmp, run->be, own, summaries, NULL,
-                         &error)) {
+    if (!fpb_recover_all(run->journal, run->o->source_qmp, run->be, own, summaries, NULL, &error)) {
         progress(run, "warning: %s, ignoring", error->message);
     }
     for (guint i = 0; i < summaries->len; i++) {
@@ -239,7 +238,8 @@ static gboolean restore_after_lost_connection(Run *run)
     g_autofree char *m = NULL;
     gboolean ok = FALSE;
 
-    progress(run, "VM '%s': lost the connection to %s; waiting for it to give the memory back "
+    progress(run,
+             "VM '%s': lost the connection to %s; waiting for it to give the memory back "
              "(to %" G_GINT64_FORMAT " MiB)",
              run->o->vm, run->be->ops->name, run->o->prep_original_bytes / (1024 * 1024));
     if (run->be->ops->give_back_lost != NULL) {

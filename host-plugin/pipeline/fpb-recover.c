@@ -77,7 +77,8 @@ static void repair(FpbOutcome *row, FpbBackend *held, const FpbBackendOps *const
 
     if (ops == NULL) {
         fpb_outcome_set(&row->restore_status, "failed");
-        g_string_append_printf(notes, "; written through the '%s' backend, which this program "
+        g_string_append_printf(notes,
+                               "; written through the '%s' backend, which this program "
                                "cannot drive: recover it with fpbctl",
                                row->backend ? row->backend : "?");
         return;

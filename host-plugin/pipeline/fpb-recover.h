@@ -47,8 +47,7 @@ gboolean fpb_recover_row_used_balloon(const FpbOutcome *row);
  * Returns FALSE with @error only when the journal cannot be written.
  */
 gboolean fpb_recover_row(FpbJournal *journal, FpbOutcome *row, FpbBackend *held,
-                         const FpbBackendOps *const *backends, char **ret_summary,
-                         GError **error);
+                         const FpbBackendOps *const *backends, char **ret_summary, GError **error);
 
 /* Recovers every abandoned open row whose source column is @source (NULL
  * = all); rows whose owner lives are skipped. Appends one summary per row
@@ -66,12 +65,11 @@ gboolean fpb_recover_row_memory_missing(const FpbOutcome *row);
 /**
  * fpb_recover_missing_memory:
  * Asks again for the full size of every closed row that left memory taken
- * (fpb_recover_row_memory_missing) and names @source (its source or destination column; NULL = all), oldest
- * first; rows of a VM with an open row are skipped (reported). A row whose
- * memory comes back gets restore_status "done" and is not found again; its
- * phase is kept. Appends one summary per row; *ret_failed (may be NULL)
- * counts rows still missing memory. FALSE with @error only when the
- * journal cannot be read or written.
+ * (fpb_recover_row_memory_missing) and names @source (its source or destination column; NULL =
+ * all), oldest first; rows of a VM with an open row are skipped (reported). A row whose memory
+ * comes back gets restore_status "done" and is not found again; its phase is kept. Appends one
+ * summary per row; *ret_failed (may be NULL) counts rows still missing memory. FALSE with @error
+ * only when the journal cannot be read or written.
  */
 gboolean fpb_recover_missing_memory(FpbJournal *journal, const char *source,
                                     const FpbBackendOps *const *backends, GPtrArray *summaries,

@@ -84,8 +84,7 @@ FpbPolicyInitOnAlloc fpb_vm_facts_parse_init_on_alloc(const char *cmdline)
     return result;
 }
 
-void fpb_vm_facts_take_version(FpbVmFacts *v, const FpbVmFactsOptions *o,
-                               const FpbQmpVersion *ver)
+void fpb_vm_facts_take_version(FpbVmFacts *v, const FpbVmFactsOptions *o, const FpbQmpVersion *ver)
 {
     if (o->tcg_dirty_tracking != FPB_POLICY_TCG_DIRTY_TRACKING_UNKNOWN) {
         v->facts.qemu.tcg_dirty_tracking_overridden = TRUE;
@@ -121,9 +120,8 @@ gboolean fpb_vm_facts_stats_agree_with_balloon(const FpbPolicyFacts *f)
 {
     gint64 actual = f->balloon_actual_bytes > 0 ? f->balloon_actual_bytes : f->ram_bytes;
 
-    return f->stats.total_bytes <= 0 ||
-           (double)(actual - f->stats.total_bytes) <=
-               STATS_SLACK_SHARE * (double)actual + STATS_SLACK_BYTES;
+    return f->stats.total_bytes <= 0 || (double)(actual - f->stats.total_bytes) <=
+                                            STATS_SLACK_SHARE * (double)actual + STATS_SLACK_BYTES;
 }
 
 void fpb_vm_facts_forget_stale_stats(FpbVmFacts *v)
@@ -139,4 +137,3 @@ void fpb_vm_facts_forget_stale_stats(FpbVmFacts *v)
                                     v->facts.balloon_actual_bytes >> 20));
     v->facts.stats = (FpbPolicyStats){-1, -1, -1, -1, -1.0};
 }
-

@@ -25,10 +25,10 @@ typedef struct {
     /* UNKNOWN: derive from query-version; else the operator's word (e.g. a
      * distro QEMU with the TCG dirty-tracking fix backported). */
     FpbPolicyTcgDirtyTracking tcg_dirty_tracking;
-    gint64 max_bandwidth;               /* bytes/s fpb will set, -1: QEMU's setting */
-    gboolean have_destination;          /* a destination QMP socket was given */
-    guint stats_wait_ms;                /* bound on waiting for a fresh stats sample */
-    gboolean sample_dirty_rate;         /* one 1 s calc-dirty-rate sample */
+    gint64 max_bandwidth;       /* bytes/s fpb will set, -1: QEMU's setting */
+    gboolean have_destination;  /* a destination QMP socket was given */
+    guint stats_wait_ms;        /* bound on waiting for a fresh stats sample */
+    gboolean sample_dirty_rate; /* one 1 s calc-dirty-rate sample */
 } FpbVmFactsOptions;
 
 /* Defaults: policy defaults, stats wait 5 s, dirty-rate sample on. */
@@ -59,8 +59,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpbVmFacts, fpb_vm_facts_free)
 
 /* Records @ver (query-version, NULL: unknown) and the operator's TCG
  * dirty-tracking override in @v; shared by the QMP and libvirt collectors. */
-void fpb_vm_facts_take_version(FpbVmFacts *v, const FpbVmFactsOptions *o,
-                               const FpbQmpVersion *ver);
+void fpb_vm_facts_take_version(FpbVmFacts *v, const FpbVmFactsOptions *o, const FpbQmpVersion *ver);
 
 /* TRUE when the VM runs fpb's QEMU (packaging/fpb-qemu), as its
  * query-version package string says. */

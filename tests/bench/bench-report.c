@@ -452,13 +452,14 @@ char *bench_report_derived(GPtrArray *cells, GPtrArray *runs)
     prediction_error(runs, NULL, 0, &all);
     g_autofree char *bm = pct(all.bytes_med), *bx = pct(all.bytes_max);
     g_autofree char *tm = pct(all.time_med), *tx = pct(all.time_max);
-    g_string_append_printf(s,
-                           "\nAll runs: prediction error bytes %s median, %s max; total time %s "
-                           "median, %s max (%u runs, calibration runs not counted); integrity failures "
-                           "%u (calibration runs included); unverified %u; failed %u; "
-                           "refused %u; skipped %u.\n",
-                           bm, bx, tm, tx, all.n, failures(runs, NULL, 0, "corrupted"),
-                           failures(runs, NULL, 0, "unverified"), failures(runs, NULL, 0, "failed"),
-                           failures(runs, NULL, 0, "refused"), failures(runs, NULL, 0, "skipped"));
+    g_string_append_printf(
+        s,
+        "\nAll runs: prediction error bytes %s median, %s max; total time %s "
+        "median, %s max (%u runs, calibration runs not counted); integrity failures "
+        "%u (calibration runs included); unverified %u; failed %u; "
+        "refused %u; skipped %u.\n",
+        bm, bx, tm, tx, all.n, failures(runs, NULL, 0, "corrupted"),
+        failures(runs, NULL, 0, "unverified"), failures(runs, NULL, 0, "failed"),
+        failures(runs, NULL, 0, "refused"), failures(runs, NULL, 0, "skipped"));
     return g_string_free(s, FALSE);
 }

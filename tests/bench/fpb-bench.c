@@ -437,10 +437,9 @@ int main(int argc, char **argv)
         .calibrated = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL),
         .meta = meta_json(qemu_version, has_fpb),
     };
-    printf("fpb-bench: QEMU %s (%s); guest %d MiB, driver %s%s; results in %s\n",
-           qemu, qemu_version,
-           opt.mem_mib, opt.driver, has_fpb ? "" : " (no fpb_balloon.ko: hint-fpb skipped)",
-           opt.output);
+    printf("fpb-bench: QEMU %s (%s); guest %d MiB, driver %s%s; results in %s\n", qemu,
+           qemu_version, opt.mem_mib, opt.driver,
+           has_fpb ? "" : " (no fpb_balloon.ko: hint-fpb skipped)", opt.output);
     fflush(stdout);
     run_matrix(&b, scenarios, modes, bandwidths);
     return finish(&b);

@@ -63,9 +63,10 @@ static double median(GArray *a)
         return -1;
     }
     g_array_sort(a, cmp_double);
-    return a->len % 2 ? g_array_index(a, double, a->len / 2)
-                      : (g_array_index(a, double, a->len / 2 - 1) +
-                         g_array_index(a, double, a->len / 2)) / 2;
+    return a->len % 2
+               ? g_array_index(a, double, a->len / 2)
+               : (g_array_index(a, double, a->len / 2 - 1) + g_array_index(a, double, a->len / 2)) /
+                     2;
 }
 
 static void push(GArray *a, double v)
@@ -76,7 +77,8 @@ static void push(GArray *a, double v)
 static Row measure(const char *scenario, const char *mode, guint runs)
 {
     Row row = {.scenario = scenario, .mode = mode};
-    GArray *mb = g_array_new(FALSE, FALSE, sizeof(double)), *s = g_array_new(FALSE, FALSE, sizeof(double)),
+    GArray *mb = g_array_new(FALSE, FALSE, sizeof(double)),
+           *s = g_array_new(FALSE, FALSE, sizeof(double)),
            *syncs = g_array_new(FALSE, FALSE, sizeof(double)),
            *hint = g_array_new(FALSE, FALSE, sizeof(double)),
            *walk = g_array_new(FALSE, FALSE, sizeof(double)),
@@ -96,10 +98,10 @@ static Row measure(const char *scenario, const char *mode, guint runs)
         }
         run.guest.free_page_hint = g_str_equal(mode, "stock") || fpb;
         /* fpb-frag (tests/driver/fpb-frag.c) fragments the free memory. */
-        g_autofree char *append =
-            frag ? g_strdup_printf("fpb.loglevel=7 fpb.trace=hint fpb.frag=%u",
-                                   env_uint("FPB_BENCH_FRAG_MIB", 1200))
-                 : g_strdup("fpb.loglevel=7 fpb.trace=hint");
+        g_autofree char *append = frag
+                                      ? g_strdup_printf("fpb.loglevel=7 fpb.trace=hint fpb.frag=%u",
+                                                        env_uint("FPB_BENCH_FRAG_MIB", 1200))
+                                      : g_strdup("fpb.loglevel=7 fpb.trace=hint");
         run.guest.extra_append = append;
         if (g_str_equal(mode, "balloon")) {
             run.balloon_target_mib = env_uint("FPB_BENCH_BALLOON_MIB", 600);
@@ -110,13 +112,15 @@ static Row measure(const char *scenario, const char *mode, guint runs)
         gboolean ok = drv_migrate(&run, &r, &error);
         row.runs++;
         gboolean completed = g_str_equal(r.mig.status, "completed");
-        fprintf(stderr, "# %s/%s run %u: %s, %.0f MB, %.2f s, %" G_GUINT64_FORMAT
+        fprintf(stderr,
+                "# %s/%s run %u: %s, %.0f MB, %.2f s, %" G_GUINT64_FORMAT
                 " syncs, hint work %.1f ms in %u calls, fpb walk %.1f ms, lock %" G_GUINT64_FORMAT
                 " us, hinted %" G_GUINT64_FORMAT " MiB%s%s\n",
-                scenario, mode, i + 1, ok ? "verified" : "NOT VERIFIED", r.mig.transferred_bytes / 1e6,
-                r.mig.total_ms / 1e3, r.mig.dirty_sync_count, r.hints.traced_total_ms,
-                r.hints.traced_calls, r.hints.walk_us / 1e3, r.hints.max_lock_us,
-                (r.hints.pages * 4096) >> 20, ok ? "" : ": ", ok ? "" : error->message);
+                scenario, mode, i + 1, ok ? "verified" : "NOT VERIFIED",
+                r.mig.transferred_bytes / 1e6, r.mig.total_ms / 1e3, r.mig.dirty_sync_count,
+                r.hints.traced_total_ms, r.hints.traced_calls, r.hints.walk_us / 1e3,
+                r.hints.max_lock_us, (r.hints.pages * 4096) >> 20, ok ? "" : ": ",
+                ok ? "" : error->message);
         row.verified += ok;
         if (!completed) {
             continue;
@@ -196,7 +200,7 @@ int main(void)
         cell(r->mb, "%.0f");
         /* The floor is measured for large-free only (same in-use size). */
         cell(floor_mb > 0 && r->mb > 0 && g_str_equal(r->scenario, "large-free") ? r->mb / floor_mb
-                                                                                   : -1,
+                                                                                 : -1,
              "%.2f");
         cell(r->s, "%.2f");
         cell(r->syncs, "%.0f");

@@ -134,8 +134,9 @@ static gboolean balloon_to(FpbTestbedVm *vm, guint64 target_mib, double *ret_s, 
         if (now - t0 > (gint64)BALLOON_TIMEOUT_S * G_USEC_PER_SEC ||
             now - last_change > 20 * G_USEC_PER_SEC) {
             g_set_error(error, FPB_TESTBED_ERROR, FPB_TESTBED_ERROR_TIMEOUT,
-                        "balloon on '%s' stuck at %" G_GUINT64_FORMAT " MiB, target %" G_GUINT64_FORMAT
-                        " MiB", fpb_testbed_vm_name(vm), actual >> 20, target_mib);
+                        "balloon on '%s' stuck at %" G_GUINT64_FORMAT
+                        " MiB, target %" G_GUINT64_FORMAT " MiB",
+                        fpb_testbed_vm_name(vm), actual >> 20, target_mib);
             return FALSE;
         }
         g_usleep(100 * 1000);
@@ -161,11 +162,12 @@ static void keep_serials(FpbTestbedVm *const *vms, gsize n)
     for (gsize i = 0; i < n; i++) {
         g_autofree char *text = NULL;
         gsize len = 0;
-        if (!vms[i] || !g_file_get_contents(fpb_testbed_vm_serial_path(vms[i]), &text, &len, NULL)) {
+        if (!vms[i] ||
+            !g_file_get_contents(fpb_testbed_vm_serial_path(vms[i]), &text, &len, NULL)) {
             continue;
         }
-        g_autofree char *name = g_strdup_printf("%s-%d-%s.serial", stamp, (int)getpid(),
-                                                fpb_testbed_vm_name(vms[i]));
+        g_autofree char *name =
+            g_strdup_printf("%s-%d-%s.serial", stamp, (int)getpid(), fpb_testbed_vm_name(vms[i]));
         g_autofree char *path = g_build_filename(dir, name, NULL);
         if (g_file_set_contents(path, text, len, NULL)) {
             g_printerr("# serial log kept: %s\n", path);
@@ -173,8 +175,8 @@ static void keep_serials(FpbTestbedVm *const *vms, gsize n)
     }
 }
 
-static gboolean migrate_once(const DrvRun *run, DrvResult *ret, FpbTestbed *tb,
-                             FpbTestbedVm **vms, GError **error);
+static gboolean migrate_once(const DrvRun *run, DrvResult *ret, FpbTestbed *tb, FpbTestbedVm **vms,
+                             GError **error);
 
 gboolean drv_migrate(const DrvRun *run, DrvResult *ret, GError **error)
 {
@@ -192,8 +194,8 @@ gboolean drv_migrate(const DrvRun *run, DrvResult *ret, GError **error)
     return ok;
 }
 
-static gboolean migrate_once(const DrvRun *run, DrvResult *ret, FpbTestbed *tb,
-                             FpbTestbedVm **vms, GError **error)
+static gboolean migrate_once(const DrvRun *run, DrvResult *ret, FpbTestbed *tb, FpbTestbedVm **vms,
+                             GError **error)
 {
     FpbTestbedVm *src = fpb_testbed_start_source(tb, "src", &run->guest, error);
     if (!src) {
@@ -203,8 +205,8 @@ static gboolean migrate_once(const DrvRun *run, DrvResult *ret, FpbTestbed *tb,
     if (!fpb_testbed_vm_wait_ready(src, BOOT_TIMEOUT_S, error)) {
         return FALSE;
     }
-    if (run->balloon_target_mib &&
-        !balloon_to(src, run->balloon_target_mib, &ret->inflate_s, &ret->actual_after_inflate, error)) {
+    if (run->balloon_target_mib && !balloon_to(src, run->balloon_target_mib, &ret->inflate_s,
+                                               &ret->actual_after_inflate, error)) {
         return FALSE;
     }
     /* The destination starts only now: two TCG guests booting at once on
@@ -215,8 +217,8 @@ static gboolean migrate_once(const DrvRun *run, DrvResult *ret, FpbTestbed *tb,
     }
     vms[1] = dst;
     const char *const no_hints[] = {"postcopy-ram", NULL};
-    if (!fpb_testbed_migrate(src, dst, run->no_hints_capability ? no_hints : NULL, MIGRATE_TIMEOUT_S,
-                             &ret->mig, error)) {
+    if (!fpb_testbed_migrate(src, dst, run->no_hints_capability ? no_hints : NULL,
+                             MIGRATE_TIMEOUT_S, &ret->mig, error)) {
         return FALSE;
     }
     g_autofree char *serial = NULL;
@@ -232,7 +234,8 @@ static gboolean migrate_once(const DrvRun *run, DrvResult *ret, FpbTestbed *tb,
         return FALSE;
     }
     if (run->balloon_target_mib && run->deflate_on_destination) {
-        if (!balloon_to(dst, run->guest.mem_mib, &ret->deflate_s, &ret->actual_after_deflate, error) ||
+        if (!balloon_to(dst, run->guest.mem_mib, &ret->deflate_s, &ret->actual_after_deflate,
+                        error) ||
             !fpb_testbed_vm_wait_verified(dst, 2, VERIFY_TIMEOUT_S, error)) {
             return FALSE;
         }

@@ -26,7 +26,7 @@ typedef struct {
 
 typedef struct {
     FpbTestbedGuest guest;
-    guint64 balloon_target_mib; /* > 0: inflate to this size before migrating */
+    guint64 balloon_target_mib;      /* > 0: inflate to this size before migrating */
     gboolean deflate_on_destination; /* give the memory back after migrating */
     gboolean no_hints_capability;    /* postcopy-ram on both ends: QEMU skips hints */
     guint verify_passes;

@@ -28,7 +28,8 @@ int main(int argc, char **argv)
     }
     unsigned long mib = strtoul(argv[1], NULL, 10);
     size_t pages = mib * (1024 * 1024 / PAGE);
-    uint8_t *p = mmap(NULL, pages * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    uint8_t *p =
+        mmap(NULL, pages * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) {
         printf("fpb-frag: error: cannot map %lu MiB\n", mib);
         return 1;

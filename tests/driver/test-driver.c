@@ -45,19 +45,15 @@ typedef struct {
 #if DRV_SLOW
 #define MEM_MIB 2048
 static const Config configs[] = {
-    {"idle-free", -1, 1500, 0, 200, 0, 0, 0},
-    {"idle-free-ioa0", 0, 1500, 0, 200, 0, 0, 0},
-    {"writing", -1, 1500, 0, 200, 64, 32, 0},
-    {"fragmented", -1, 0, 1200, 200, 0, 0, 0},
+    {"idle-free", -1, 1500, 0, 200, 0, 0, 0},  {"idle-free-ioa0", 0, 1500, 0, 200, 0, 0, 0},
+    {"writing", -1, 1500, 0, 200, 64, 32, 0},  {"fragmented", -1, 0, 1200, 200, 0, 0, 0},
     {"balloon", -1, 1500, 0, 200, 0, 0, 1024},
 };
 #else
 #define MEM_MIB 1024
 static const Config configs[] = {
-    {"idle-free", -1, 600, 0, 128, 0, 0, 0},
-    {"idle-free-ioa0", 0, 600, 0, 128, 0, 0, 0},
-    {"writing", -1, 600, 0, 128, 32, 16, 0},
-    {"fragmented", -1, 0, 600, 128, 0, 0, 0},
+    {"idle-free", -1, 600, 0, 128, 0, 0, 0}, {"idle-free-ioa0", 0, 600, 0, 128, 0, 0, 0},
+    {"writing", -1, 600, 0, 128, 32, 16, 0}, {"fragmented", -1, 0, 600, 128, 0, 0, 0},
     {"balloon", -1, 600, 0, 128, 0, 0, 600},
 };
 #endif
@@ -134,8 +130,7 @@ static void run_config(gconstpointer data)
     const Config *c = data;
     g_autofree char *qemu_version = NULL;
     gboolean fixed = fpb_testbed_qemu_has_tcg_dirty_fix(&qemu_version);
-    if ((c->dirty_mib || !DRV_SLOW) && !fixed &&
-        !env_flag("FPB_DRIVER_STRICT")) {
+    if ((c->dirty_mib || !DRV_SLOW) && !fixed && !env_flag("FPB_DRIVER_STRICT")) {
         /* Measured (docs/guest-driver.md): this QEMU loses the writes of a
          * guest that keeps writing during a TCG migration, with hints off
          * and without any balloon driver too. A hinting guest writes during
@@ -167,8 +162,9 @@ static void run_config(gconstpointer data)
          * pages back in. */
         const char *more = g_getenv("FPB_DRIVER_APPEND");
         g_autofree char *append =
-            c->frag_mib ? g_strdup_printf("fpb.loglevel=7 fpb.frag=%u %s", c->frag_mib, more ? more : "")
-                        : g_strdup_printf("fpb.loglevel=7 %s", more ? more : "");
+            c->frag_mib
+                ? g_strdup_printf("fpb.loglevel=7 fpb.frag=%u %s", c->frag_mib, more ? more : "")
+                : g_strdup_printf("fpb.loglevel=7 %s", more ? more : "");
         run.guest.hold_mib = c->hold_mib;
         run.guest.dirty_mib = c->dirty_mib;
         run.guest.dirty_rate_mibps = c->dirty_rate ? c->dirty_rate : 16;
@@ -190,11 +186,11 @@ static void run_config(gconstpointer data)
             g_clear_error(&error);
             ok = drv_migrate(&run, &r, &error);
         }
-        g_test_message("%s run %u/%u: %s; %.0f MB sent (%" G_GUINT64_FORMAT " normal pages), %"
-                       G_GUINT64_FORMAT " ms, %" G_GUINT64_FORMAT " syncs; hints: %u cmds, %"
-                       G_GUINT64_FORMAT " pages in %" G_GUINT64_FORMAT " ranges, walk %" G_GUINT64_FORMAT
-                       " us (longest %" G_GUINT64_FORMAT " us), longest lock hold %" G_GUINT64_FORMAT
-                       " us%s",
+        g_test_message("%s run %u/%u: %s; %.0f MB sent (%" G_GUINT64_FORMAT
+                       " normal pages), %" G_GUINT64_FORMAT " ms, %" G_GUINT64_FORMAT
+                       " syncs; hints: %u cmds, %" G_GUINT64_FORMAT " pages in %" G_GUINT64_FORMAT
+                       " ranges, walk %" G_GUINT64_FORMAT " us (longest %" G_GUINT64_FORMAT
+                       " us), longest lock hold %" G_GUINT64_FORMAT " us%s",
                        c->name, i, runs, ok ? "verified" : "FAILED", r.mig.transferred_bytes / 1e6,
                        r.mig.normal_pages, r.mig.total_ms, r.mig.dirty_sync_count, r.hints.cmds,
                        r.hints.pages, r.hints.ranges, r.hints.walk_us, r.hints.max_walk_us,
@@ -229,13 +225,12 @@ static void run_config(gconstpointer data)
             g_assert_cmpuint(r.mig.normal_bytes >> 20, <, in_use_mib);
         }
     }
-    g_test_message("%s [driver %s%s, QEMU %s]: %u/%u verified (%u setup retries), mean %.0f MB, %.1f s",
-                   c->name,
-                   driver_under_test(), env_flag("FPB_DRIVER_NO_HINTS") ? ", no hints" : "",
-                   qemu_version, runs - failed, runs,
-                   setup_retries,
-                   runs > failed ? bytes_sum / 1e6 / (runs - failed) : 0.0,
-                   runs > failed ? ms_sum / 1e3 / (runs - failed) : 0.0);
+    g_test_message(
+        "%s [driver %s%s, QEMU %s]: %u/%u verified (%u setup retries), mean %.0f MB, %.1f s",
+        c->name, driver_under_test(), env_flag("FPB_DRIVER_NO_HINTS") ? ", no hints" : "",
+        qemu_version, runs - failed, runs, setup_retries,
+        runs > failed ? bytes_sum / 1e6 / (runs - failed) : 0.0,
+        runs > failed ? ms_sum / 1e3 / (runs - failed) : 0.0);
     if (failed) {
         /* Not g_error(): the other configurations still run. */
         g_test_message("%s: %u of %u runs failed (%u corrupted the destination):%s", c->name,

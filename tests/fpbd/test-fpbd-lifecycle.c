@@ -249,8 +249,8 @@ static void test_recover_at_start(void)
     g_assert_true(wait_log(f, "recovering 2 journal rows left open", 5000));
     /* the second row's give-back waits for the test driver's balloon */
     for (int i = 0; i < 2; i++) {
-        g_autofree char *want = g_strdup_printf(
-            "journal row %" G_GINT64_FORMAT ": fpbctl (PID", i == 0 ? dead : ballooned);
+        g_autofree char *want = g_strdup_printf("journal row %" G_GINT64_FORMAT ": fpbctl (PID",
+                                                i == 0 ? dead : ballooned);
 
         g_assert_true(wait_log(f, want, 150000));
     }

@@ -169,7 +169,7 @@ static int apply_option(struct config *cfg, const char *key, const char *value)
         const char *name;
         unsigned long *slot;
     } numbers[] = {
-        {"free", &cfg->free_mib},   {"frag", &cfg->frag_mib}, {"hold", &cfg->hold_mib},
+        {"free", &cfg->free_mib},   {"frag", &cfg->frag_mib},   {"hold", &cfg->hold_mib},
         {"dirty", &cfg->dirty_mib}, {"rate", &cfg->rate_mibps}, {"passes", &cfg->passes},
     };
     for (size_t i = 0; i < sizeof(numbers) / sizeof(numbers[0]); i++) {
@@ -218,8 +218,8 @@ static int read_config(struct config *cfg)
 
 static uint8_t *map_pages(size_t pages, const char *what, int small_pages)
 {
-    void *p = mmap(NULL, pages * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                   -1, 0);
+    void *p =
+        mmap(NULL, pages * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) {
         say("fpbw: error: cannot map %zu MiB for %s: %s", pages / PAGES_PER_MIB, what,
             strerror(errno));
@@ -393,7 +393,8 @@ static void verify_forever(const struct config *cfg)
         }
         unsigned long total = bad.zero + bad.stale + bad.torn;
         if (total == 0) {
-            say("fpbw: pass %lu ok pages=%lu ms=%.0f", pass, checked, (now_seconds() - start) * 1e3);
+            say("fpbw: pass %lu ok pages=%lu ms=%.0f", pass, checked,
+                (now_seconds() - start) * 1e3);
         } else {
             say("fpbw: pass %lu bad=%lu zero=%lu stale=%lu torn=%lu pages=%lu", pass, total,
                 bad.zero, bad.stale, bad.torn, checked);

@@ -96,7 +96,8 @@ static void test_stock_hints_init_on_alloc_0(void)
     g_assert_cmpuint(stats.normal_bytes, <, (guint64)400 * 1024 * 1024);
     if (no_hints.normal_bytes) {
         g_test_message("hints sent %.0f%% of the bytes sent without hints",
-                       100.0 * (double)stats.transferred_bytes / (double)no_hints.transferred_bytes);
+                       100.0 * (double)stats.transferred_bytes /
+                           (double)no_hints.transferred_bytes);
     }
 }
 

@@ -137,7 +137,8 @@ static void test_emulator_add(void)
     g_assert_true(fpb_libvirt_xml_is_tcg(domain_xml));
     g_assert_null(fpb_libvirt_xml_emulator("web1", domain_xml, &error));
     g_assert_no_error(error);
-    g_assert_true(fpb_libvirt_xml_set_emulator("web1", domain_xml, "/opt/q/bin/qemu", &out, &error));
+    g_assert_true(
+        fpb_libvirt_xml_set_emulator("web1", domain_xml, "/opt/q/bin/qemu", &out, &error));
     g_assert_no_error(error);
     g_assert_nonnull(strstr(out, "<devices>\n    <emulator>/opt/q/bin/qemu</emulator><serial"));
     path = fpb_libvirt_xml_emulator("web1", out, &error);
@@ -168,8 +169,9 @@ static void test_emulator_no_devices(void)
     g_autoptr(GError) error = NULL;
     char *out = NULL;
 
-    g_assert_false(fpb_libvirt_xml_set_emulator("bare", "<domain type='qemu'><name>bare</name>"
-                                                        "</domain>",
+    g_assert_false(fpb_libvirt_xml_set_emulator("bare",
+                                                "<domain type='qemu'><name>bare</name>"
+                                                "</domain>",
                                                 "/q", &out, &error));
     g_assert_error(error, FPB_LIBVIRT_ERROR, FPB_LIBVIRT_ERROR_INVALID);
     g_assert_nonnull(strstr(error->message, "VM 'bare'"));

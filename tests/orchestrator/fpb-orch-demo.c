@@ -183,8 +183,8 @@ static void best_of(const DemoRun *runs, gsize n, double *ret_bytes, double *ret
 
 static void print_ratio(double value, double best)
 {
-    g_autofree char *cell = value > 0 && best > 0 ? g_strdup_printf("%.2fx", value / best)
-                                                  : g_strdup("-");
+    g_autofree char *cell =
+        value > 0 && best > 0 ? g_strdup_printf("%.2fx", value / best) : g_strdup("-");
     g_print(" %8s", cell);
 }
 
@@ -212,8 +212,8 @@ static void print_table(DemoRun *runs, gsize n)
     best_of(runs, n, &best_bytes, &best_seconds);
     g_print("\n=== every mode on the same guest, predicted / actual (MB = 10^6 bytes); "
             "x: actual as a multiple of the best verified run ===\n");
-    g_print("%-28s %15s %8s %15s %15s %15s %15s %8s  %s\n", "mode (decided)", "sent MB",
-            "x fewest", "prepare s", "migrate s", "restore s", "total s", "x best", "destination");
+    g_print("%-28s %15s %8s %15s %15s %15s %15s %8s  %s\n", "mode (decided)", "sent MB", "x fewest",
+            "prepare s", "migrate s", "restore s", "total s", "x best", "destination");
     for (gsize i = 0; i < n; i++) {
         json_object *o = runs[i].out;
         const char *decided = orch_json_str(o, "decision.mode");

@@ -13,7 +13,7 @@
 
 typedef struct {
     gint64 actual;
-    gint64 stuck_at; /* the guest stops here until asked again */
+    gint64 stuck_at;         /* the guest stops here until asked again */
     guint sets_before_whole; /* requests it needs before it goes all the way */
     GArray *sets;            /* gint64 sizes requested */
     GArray *persistent;      /* gboolean per request */
@@ -45,7 +45,8 @@ static gboolean fake_set(gpointer ctx, gint64 bytes, gboolean persistent, GError
 
 static void fake_init(FakeGuest *g, gint64 actual, gint64 stuck_at, guint sets_before_whole)
 {
-    *g = (FakeGuest){.actual = actual, .stuck_at = stuck_at,
+    *g = (FakeGuest){.actual = actual,
+                     .stuck_at = stuck_at,
                      .sets_before_whole = sets_before_whole,
                      .sets = g_array_new(FALSE, FALSE, sizeof(gint64)),
                      .persistent = g_array_new(FALSE, FALSE, sizeof(gboolean))};
@@ -59,8 +60,12 @@ static void fake_clear(FakeGuest *g)
 
 static FpbBalloonBackend fake_backend(FakeGuest *g, gboolean persistent)
 {
-    return (FpbBalloonBackend){.get_size = fake_get, .set_size = fake_set, .ctx = g,
-                               .persistent = persistent, .always_set = TRUE, .poll_ms = 2};
+    return (FpbBalloonBackend){.get_size = fake_get,
+                               .set_size = fake_set,
+                               .ctx = g,
+                               .persistent = persistent,
+                               .always_set = TRUE,
+                               .poll_ms = 2};
 }
 
 /* Nothing smaller than @full is ever written persistently. */

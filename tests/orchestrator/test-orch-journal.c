@@ -310,8 +310,9 @@ static void test_tightened(Fixture *f, gconstpointer data)
     g_assert_true(g_file_set_contents(wal, "", 0, NULL));
     g_assert_cmpint(chmod(f->db, 0644), ==, 0);
     g_assert_cmpint(chmod(wal, 0666), ==, 0);
-    g_test_expect_message("fpb-journal", G_LOG_LEVEL_WARNING,
-                          "journal '*journal.db': mode 0644 lets others read it, tightening to 0600");
+    g_test_expect_message(
+        "fpb-journal", G_LOG_LEVEL_WARNING,
+        "journal '*journal.db': mode 0644 lets others read it, tightening to 0600");
     g_test_expect_message("fpb-journal", G_LOG_LEVEL_WARNING,
                           "journal '*-wal': mode 0666 lets others read it, tightening to 0600");
     j = fpb_journal_open(f->db, &error);

@@ -28,9 +28,9 @@ static void scenario(FpbTestbedGuest *g)
 
 typedef struct {
     const char *mode;
-    const char *hints;     /* expected "hints", NULL: any */
-    gboolean balloon;      /* the mode inflates */
-    gboolean debian_qemu;  /* run on Debian's QEMU (PATH), whatever the default */
+    const char *hints;    /* expected "hints", NULL: any */
+    gboolean balloon;     /* the mode inflates */
+    gboolean debian_qemu; /* run on Debian's QEMU (PATH), whatever the default */
 } ModeCase;
 
 /* The test bed runs fpb's QEMU when it is installed (FPB_QEMU may name
@@ -174,7 +174,8 @@ static void test_mode(gconstpointer data)
          * and its destination failed to verify. The other cases run the
          * hint path for real on fpb's QEMU. */
         g_test_message("%s: refused as it must be on this QEMU; the hint path runs on fpb's "
-                       "QEMU", c->mode);
+                       "QEMU",
+                       c->mode);
         return;
     }
     orch_run_fpbctl(args, &r);
@@ -224,8 +225,8 @@ static void test_explain(void)
     g_assert_no_error(error);
     db = g_build_filename(fpb_testbed_dir(tb), "journal.db", NULL);
 
-    const char *args[] = {"explain", "--qmp", fpb_testbed_vm_qmp_path(src), "--db", db,
-                          "--json",  NULL, NULL};
+    const char *args[] = {"explain", "--qmp", fpb_testbed_vm_qmp_path(src), "--db", db, "--json",
+                          NULL,      NULL};
     if (qemu_is_stock()) {
         /* No destination: hints stay on, and on this QEMU they are unsafe,
          * so nothing can run; explain says why for every option. */
@@ -276,12 +277,9 @@ static void test_explain(void)
 }
 
 static const ModeCase cases[] = {
-    {"none", "off", FALSE, FALSE},
-    {"hint", "on", FALSE, FALSE},
-    {"balloon", "off", TRUE, FALSE},
-    {"hint+balloon", "on", TRUE, FALSE},
-    {"auto", NULL, FALSE, FALSE},
-    {"hint", NULL, FALSE, TRUE},
+    {"none", "off", FALSE, FALSE},   {"hint", "on", FALSE, FALSE},
+    {"balloon", "off", TRUE, FALSE}, {"hint+balloon", "on", TRUE, FALSE},
+    {"auto", NULL, FALSE, FALSE},    {"hint", NULL, FALSE, TRUE},
 };
 
 int main(int argc, char **argv)

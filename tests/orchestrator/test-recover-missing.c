@@ -86,8 +86,8 @@ static void test_unreachable_stays_missing(void)
         }
     }
     fpb_journal_free(j);
-    for (const char *const *f = (const char *const[]){"journal.db", "journal.db-wal",
-                                                       "journal.db-shm", NULL};
+    for (const char *const *f =
+             (const char *const[]){"journal.db", "journal.db-wal", "journal.db-shm", NULL};
          *f != NULL; f++) {
         g_autofree char *p = g_build_filename(dir, *f, NULL);
 

@@ -194,15 +194,14 @@ static void choose_qemu(void)
 {
     const char *wanted = g_getenv("FPB_TCG_UNFIXED_QEMU");
     /* Debian's qemu-system-x86 from PATH unless named */
-    g_autofree char *qemu = g_find_program_in_path(
-        wanted != NULL && *wanted != '\0' ? wanted : "qemu-system-x86_64");
+    g_autofree char *qemu =
+        g_find_program_in_path(wanted != NULL && *wanted != '\0' ? wanted : "qemu-system-x86_64");
     const char *argv[] = {qemu, "--version", NULL};
     g_autofree char *out = NULL;
     int status = 0;
 
-    if (qemu == NULL ||
-        !g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out, NULL,
-                      &status, NULL)) {
+    if (qemu == NULL || !g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL,
+                                      NULL, &out, NULL, &status, NULL)) {
         skip_reason = g_strdup_printf("no unfixed QEMU '%s' (FPB_TCG_UNFIXED_QEMU)",
                                       wanted ? wanted : "qemu-system-x86_64");
         return;

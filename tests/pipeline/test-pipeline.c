@@ -673,8 +673,8 @@ static void test_restore_lost_found(Fixture *f, gconstpointer data)
     g_assert_cmpstr(o->restore_where, ==, "destination");
     g_assert_cmpint(o->restore_final_bytes, ==, ORIGINAL);
     g_assert_cmpstr(o->error, ==,
-                    "VM '" FAKE_VM_NAME "': lost the connection to " FAKE_BACKEND_NAME "; found VM '" FAKE_VM_NAME
-                    "' again on the destination; "
+                    "VM '" FAKE_VM_NAME "': lost the connection to " FAKE_BACKEND_NAME
+                    "; found VM '" FAKE_VM_NAME "' again on the destination; "
                     "destination memory back to 2048 MiB (done)");
     assert_row_is(f, o);
     assert_guest(f, FPB_END_DESTINATION, ORIGINAL);
@@ -694,8 +694,8 @@ static void test_restore_lost_not_found(Fixture *f, gconstpointer data)
     g_assert_cmpstr(o->phase, ==, FPB_PHASE_FAILED);
     g_assert_cmpstr(o->restore_status, ==, "failed");
     g_assert_cmpstr(o->error, ==,
-                    "VM '" FAKE_VM_NAME "': lost the connection to " FAKE_BACKEND_NAME "; VM '" FAKE_VM_NAME
-                    "' not found running on either end (scripted)");
+                    "VM '" FAKE_VM_NAME "': lost the connection to " FAKE_BACKEND_NAME
+                    "; VM '" FAKE_VM_NAME "' not found running on either end (scripted)");
     assert_row_is(f, o);
     assert_guest(f, FPB_END_DESTINATION, target);
     g_assert_true(fpb_recover_row_memory_missing(o));
@@ -1269,7 +1269,7 @@ static void test_crash_restoring_after_failure(Fixture *f, gconstpointer data)
     g_assert_cmpstr(r->restore_where, ==, "source");
     g_assert_cmpint(r->restore_final_bytes, ==, ORIGINAL);
     assert_guest(f, FPB_END_SOURCE, ORIGINAL);
-    assert_has(r->error, "migration failed"); /* the attempt's own cause stays */
+    assert_has(r->error, "migration failed");              /* the attempt's own cause stays */
     assert_has(r->error, "died during phase 'restoring'"); /* and what recovery did */
 }
 

@@ -50,8 +50,7 @@ static inline void test_facts_2gib(FpbPolicyFacts *f)
 #define TEST_QEMU_PACKAGE_PATCHED "Debian 1:7.2+dfsg-7+deb12u18 fpb-patched"
 
 /* Sets the QEMU the VM runs on; @version "MAJOR.MINOR.MICRO" or NULL. */
-static inline void test_facts_set_qemu(FpbPolicyFacts *f, const char *version,
-                                       const char *package)
+static inline void test_facts_set_qemu(FpbPolicyFacts *f, const char *version, const char *package)
 {
     int major = -1, minor = -1, micro = -1;
 
@@ -92,8 +91,11 @@ static inline void rand_estimate(GRand *r, FpbPolicyEstimate *e, double lo, doub
  * and then an operator override. */
 static inline void rand_qemu(GRand *r, FpbPolicyFacts *f)
 {
-    static const char *const packages[] = {NULL, "", TEST_QEMU_PACKAGE_STOCK,
-                                           TEST_QEMU_PACKAGE_PATCHED, "v8.2.2",
+    static const char *const packages[] = {NULL,
+                                           "",
+                                           TEST_QEMU_PACKAGE_STOCK,
+                                           TEST_QEMU_PACKAGE_PATCHED,
+                                           "v8.2.2",
                                            "Ubuntu 1:8.2.2+ds-0ubuntu1"};
 
     if (g_rand_int_range(r, 0, 4) > 0) {
@@ -132,8 +134,8 @@ static inline void test_facts_random(GRand *r, FpbPolicyFacts *f)
         f->stats.age_seconds = rand_maybe_unknown(r, 0, 60);
     }
     f->dirty_rate_bytes_per_second = rand_maybe_unknown(r, 0, 2e9);
-    f->bandwidth_bytes_per_second = g_rand_boolean(r) ? FPB_POLICY_UNKNOWN
-                                                      : g_rand_double_range(r, 1e5, 2e10);
+    f->bandwidth_bytes_per_second =
+        g_rand_boolean(r) ? FPB_POLICY_UNKNOWN : g_rand_double_range(r, 1e5, 2e10);
     f->downtime_limit_seconds = g_rand_double_range(r, 0.01, 2.0);
     f->can_restore = g_rand_boolean(r);
     f->hints_can_be_disabled = g_rand_boolean(r);

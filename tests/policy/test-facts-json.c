@@ -69,9 +69,9 @@ static void assert_facts_equal(const FpbPolicyFacts *a, const FpbPolicyFacts *b)
  * what a journal can hold, so keep them >= 0. */
 static void make_representable(FpbPolicyFacts *f)
 {
-    FpbPolicyEstimate *e[] = {&f->history.hint_efficiency, &f->history.inflate_rate,
-                              &f->history.deflate_rate, &f->history.zero_share,
-                              &f->history.bandwidth, &f->history.used_zero_share,
+    FpbPolicyEstimate *e[] = {&f->history.hint_efficiency,  &f->history.inflate_rate,
+                              &f->history.deflate_rate,     &f->history.zero_share,
+                              &f->history.bandwidth,        &f->history.used_zero_share,
                               &f->history.zero_page_seconds};
 
     for (gsize i = 0; i < G_N_ELEMENTS(e); i++) {
@@ -120,13 +120,20 @@ static json_object *path_get(json_object *root, const char *path)
 static void test_explain_names(void)
 {
     static const char *const names[] = {
-        "facts.ram_bytes", "facts.guest.free_page_hint", "facts.stats.free_bytes",
-        "facts.stats.available_bytes", "facts.policy.mode", "facts.policy.floor_bytes",
-        "facts.policy.max_prep_seconds", "facts.can_restore", "decision.mode",
-        "decision.balloon_target_bytes", "decision.reasons",
+        "facts.ram_bytes",
+        "facts.guest.free_page_hint",
+        "facts.stats.free_bytes",
+        "facts.stats.available_bytes",
+        "facts.policy.mode",
+        "facts.policy.floor_bytes",
+        "facts.policy.max_prep_seconds",
+        "facts.can_restore",
+        "decision.mode",
+        "decision.balloon_target_bytes",
+        "decision.reasons",
     };
-    static const char *const fields[] = {"bytes", "prep_seconds", "migrate_seconds",
-                                         "restore_seconds", "feasible", "why_not"};
+    static const char *const fields[] = {"bytes",           "prep_seconds", "migrate_seconds",
+                                         "restore_seconds", "feasible",     "why_not"};
     g_autoptr(FpbPolicyDecision) d = NULL;
     g_autoptr(json_object) out = NULL;
     json_object *reason = NULL;
@@ -155,7 +162,7 @@ static void test_explain_names(void)
 
 typedef struct {
     const char *json;
-    int code; /* FpbFactsJsonError, or -1 for FPB_POLICY_ERROR_INVALID_FACTS */
+    int code;            /* FpbFactsJsonError, or -1 for FPB_POLICY_ERROR_INVALID_FACTS */
     const char *message; /* must appear in the error message */
 } BadCase;
 
@@ -203,8 +210,7 @@ static const BadCase bad_cases[] = {
      "facts.policy.floor_bytes: must be between 0 and facts.ram_bytes"},
     {"{" BASE ", \"policy\": {\"max_prep_seconds\": null}}", FPB_FACTS_JSON_ERROR_FIELD,
      "facts.policy.max_prep_seconds: expected a number >= 0"},
-    {"{" BASE ", \"policy\": {\"max_prep_seconds\": 7200}}", -1,
-     "facts.policy.max_prep_seconds"},
+    {"{" BASE ", \"policy\": {\"max_prep_seconds\": 7200}}", -1, "facts.policy.max_prep_seconds"},
     {"{" BASE ", \"accelerator\": \"hvf\"}", FPB_FACTS_JSON_ERROR_FIELD, "facts.accelerator"},
     {"{" BASE ", \"can_restore\": \"yes\"}", FPB_FACTS_JSON_ERROR_FIELD,
      "facts.can_restore: expected true or false"},
@@ -337,9 +343,9 @@ static void test_qemu(void)
     };
 
     for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
-        g_autofree char *json =
-            cases[i].qemu != NULL ? g_strdup_printf("{" BASE ", \"qemu\": %s}", cases[i].qemu)
-                                  : g_strdup("{" BASE "}");
+        g_autofree char *json = cases[i].qemu != NULL
+                                    ? g_strdup_printf("{" BASE ", \"qemu\": %s}", cases[i].qemu)
+                                    : g_strdup("{" BASE "}");
         g_autoptr(GError) error = NULL;
         FpbPolicyFacts f;
 

@@ -102,23 +102,44 @@ typedef struct {
 static const UsageCase usage_cases[] = {
     {"/fpbctl/usage/no-command", {NULL}, 2, NULL, "Usage: fpbctl COMMAND"},
     {"/fpbctl/usage/help", {"--help", NULL}, 0, "explain", NULL},
-    {"/fpbctl/usage/unknown-command", {"frobnicate", NULL}, 2, NULL, "unknown command 'frobnicate'"},
+    {"/fpbctl/usage/unknown-command",
+     {"frobnicate", NULL},
+     2,
+     NULL,
+     "unknown command 'frobnicate'"},
     {"/fpbctl/usage/explain-help", {"explain", "--help", NULL}, 0, "--facts", NULL},
     {"/fpbctl/usage/explain-no-facts", {"explain", NULL}, 2, NULL, "--facts FILE is required"},
-    {"/fpbctl/usage/explain-bad-option", {"explain", "--qmp", "x", "--db", "@DB@", NULL}, 2, NULL,
+    {"/fpbctl/usage/explain-bad-option",
+     {"explain", "--qmp", "x", "--db", "@DB@", NULL},
+     2,
+     NULL,
      "fpbctl explain:"},
-    {"/fpbctl/usage/explain-extra-arg", {"explain", "--facts", "@GOLDEN@/facts-2gib-stock-tcg.facts.json", "vm1", NULL}, 2,
-     NULL, "unexpected argument 'vm1'"},
-    {"/fpbctl/refused/missing-file", {"explain", "--facts", "/nonexistent/f.json", NULL}, 2, NULL,
+    {"/fpbctl/usage/explain-extra-arg",
+     {"explain", "--facts", "@GOLDEN@/facts-2gib-stock-tcg.facts.json", "vm1", NULL},
+     2,
+     NULL,
+     "unexpected argument 'vm1'"},
+    {"/fpbctl/refused/missing-file",
+     {"explain", "--facts", "/nonexistent/f.json", NULL},
+     2,
+     NULL,
      "/nonexistent/f.json: cannot open"},
-    {"/fpbctl/refused/malformed", {"explain", "--facts", "@BAD@", NULL}, 2, NULL,
+    {"/fpbctl/refused/malformed",
+     {"explain", "--facts", "@BAD@", NULL},
+     2,
+     NULL,
      ": malformed JSON"},
     /* issue 20: ram_bytes near INT64_MAX overflowed the cost model */
     {"/fpbctl/refused/ram-near-int64-max",
-     {"explain", "--facts", "@GOLDEN@/refused-ram-near-int64-max.json", NULL}, 2, NULL,
+     {"explain", "--facts", "@GOLDEN@/refused-ram-near-int64-max.json", NULL},
+     2,
+     NULL,
      "facts.ram_bytes: must be positive and at most 4503599627370496 (4 PiB)"},
-    {"/fpbctl/human/table", {"explain", "--facts", "@GOLDEN@/facts-2gib-stock-tcg.facts.json", NULL},
-     0, "Decision: none", NULL},
+    {"/fpbctl/human/table",
+     {"explain", "--facts", "@GOLDEN@/facts-2gib-stock-tcg.facts.json", NULL},
+     0,
+     "Decision: none",
+     NULL},
 };
 
 /* @BAD@: a malformed facts file; @DB@: a journal in the case's own
@@ -155,7 +176,7 @@ static void test_usage(gconstpointer data)
     run_fpbctl((const char *const *)args->pdata, &r);
     g_unlink(bad);
     for (const char *const *f = (const char *const[]){"journal.db", "journal.db-wal",
-                                                       "journal.db-shm", "journal.db-journal", NULL};
+                                                      "journal.db-shm", "journal.db-journal", NULL};
          *f != NULL; f++) {
         g_autofree char *path = g_build_filename(dir, *f, NULL);
 
@@ -247,8 +268,8 @@ static void add_goldens(void)
     g_ptr_array_sort(names, compare_names);
     g_assert_cmpuint(names->len, >=, 5);
     for (guint i = 0; i < names->len; i++) {
-        g_autofree char *path = g_strdup_printf("/fpbctl/golden/%s",
-                                                (char *)g_ptr_array_index(names, i));
+        g_autofree char *path =
+            g_strdup_printf("/fpbctl/golden/%s", (char *)g_ptr_array_index(names, i));
 
         g_test_add_data_func_full(path, g_ptr_array_index(names, i), test_golden, g_free);
     }

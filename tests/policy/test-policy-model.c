@@ -133,9 +133,14 @@ static FpbPolicyOutcome bench_outcome(FpbPolicyMode mode, gint64 normal, gint64 
                                       double seconds)
 {
     return (FpbPolicyOutcome){
-        .mode = mode, .succeeded = TRUE, .inflated_bytes = 0, .deflated_bytes = 0,
-        .transferred_bytes = normal * 4104 + zero * 9, .normal_bytes = normal * 4096,
-        .zero_pages = zero, .migrate_seconds = seconds,
+        .mode = mode,
+        .succeeded = TRUE,
+        .inflated_bytes = 0,
+        .deflated_bytes = 0,
+        .transferred_bytes = normal * 4104 + zero * 9,
+        .normal_bytes = normal * 4096,
+        .zero_pages = zero,
+        .migrate_seconds = seconds,
     };
 }
 
@@ -267,8 +272,7 @@ static void test_observe_speed(void)
 
     bench_facts(&f, IDLE_FREE, UNLIMITED);
     fpb_cost_model_observe(&f.history, &f, &none);
-    assert_within(wire / f.history.bandwidth.value +
-                      31277 * f.history.zero_page_seconds.value,
+    assert_within(wire / f.history.bandwidth.value + 31277 * f.history.zero_page_seconds.value,
                   3.128, 0.001);
     /* both scaled by the same factor: T / k and c_z * k */
     assert_within(f.history.bandwidth.value * f.history.zero_page_seconds.value,
@@ -308,14 +312,27 @@ static void test_observe(void)
     FpbPolicyFacts f;
     FpbPolicyPrediction p = {0};
     FpbPolicyOutcome hint = {
-        .mode = FPB_POLICY_MODE_HINT, .succeeded = TRUE, .inflated_bytes = 0,
-        .transferred_bytes = 500000000, .normal_bytes = 497000000, .zero_pages = 1000,
-        .migrate_seconds = 2.5, .prep_seconds = 0, .deflated_bytes = 0, .restore_seconds = 0,
+        .mode = FPB_POLICY_MODE_HINT,
+        .succeeded = TRUE,
+        .inflated_bytes = 0,
+        .transferred_bytes = 500000000,
+        .normal_bytes = 497000000,
+        .zero_pages = 1000,
+        .migrate_seconds = 2.5,
+        .prep_seconds = 0,
+        .deflated_bytes = 0,
+        .restore_seconds = 0,
     };
     FpbPolicyOutcome balloon = {
-        .mode = FPB_POLICY_MODE_BALLOON, .succeeded = TRUE, .inflated_bytes = 1000 * MIB,
-        .prep_seconds = 2.0, .deflated_bytes = 1000 * MIB, .restore_seconds = 0.5,
-        .transferred_bytes = 330000000, .normal_bytes = 320000000, .zero_pages = 400000,
+        .mode = FPB_POLICY_MODE_BALLOON,
+        .succeeded = TRUE,
+        .inflated_bytes = 1000 * MIB,
+        .prep_seconds = 2.0,
+        .deflated_bytes = 1000 * MIB,
+        .restore_seconds = 0.5,
+        .transferred_bytes = 330000000,
+        .normal_bytes = 320000000,
+        .zero_pages = 400000,
         .migrate_seconds = 1.5,
     };
 
@@ -346,9 +363,15 @@ static void test_observe_garbage(void)
     FpbPolicyFacts f;
     FpbPolicyPrediction p = {0};
     FpbPolicyOutcome o = {
-        .mode = (FpbPolicyMode)77, .succeeded = TRUE, .inflated_bytes = -5,
-        .prep_seconds = NAN, .deflated_bytes = G_MAXINT64, .restore_seconds = 1e-300,
-        .transferred_bytes = G_MAXINT64, .normal_bytes = -1, .zero_pages = G_MAXINT64,
+        .mode = (FpbPolicyMode)77,
+        .succeeded = TRUE,
+        .inflated_bytes = -5,
+        .prep_seconds = NAN,
+        .deflated_bytes = G_MAXINT64,
+        .restore_seconds = 1e-300,
+        .transferred_bytes = G_MAXINT64,
+        .normal_bytes = -1,
+        .zero_pages = G_MAXINT64,
         .migrate_seconds = 0.2,
     };
 

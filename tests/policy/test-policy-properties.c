@@ -102,10 +102,9 @@ static void test_decisions(void)
         d = fpb_policy_decide(&f, &error);
         if (d == NULL) {
             /* refusals are only ever "cannot run", never "invalid" */
-            g_assert_true(g_error_matches(error, FPB_POLICY_ERROR,
-                                          FPB_POLICY_ERROR_FORCED_INFEASIBLE) ||
-                          g_error_matches(error, FPB_POLICY_ERROR,
-                                          FPB_POLICY_ERROR_NO_FEASIBLE_MODE));
+            g_assert_true(
+                g_error_matches(error, FPB_POLICY_ERROR, FPB_POLICY_ERROR_FORCED_INFEASIBLE) ||
+                g_error_matches(error, FPB_POLICY_ERROR, FPB_POLICY_ERROR_NO_FEASIBLE_MODE));
             continue;
         }
         decided++;
@@ -239,9 +238,21 @@ static void test_monotone_in_free_memory(void)
 static gint64 extreme_size(GRand *r, gint64 ram)
 {
     const gint64 sizes[] = {
-        G_MININT64, -2, -1, 0, 1, 4095, 64 * MIB, 64 * GIB, 64 * 1024 * GIB,
-        FPB_POLICY_MAX_RAM_BYTES - 1, FPB_POLICY_MAX_RAM_BYTES, FPB_POLICY_MAX_RAM_BYTES + 1,
-        G_MAXINT64 / 2, G_MAXINT64 - 1, G_MAXINT64,
+        G_MININT64,
+        -2,
+        -1,
+        0,
+        1,
+        4095,
+        64 * MIB,
+        64 * GIB,
+        64 * 1024 * GIB,
+        FPB_POLICY_MAX_RAM_BYTES - 1,
+        FPB_POLICY_MAX_RAM_BYTES,
+        FPB_POLICY_MAX_RAM_BYTES + 1,
+        G_MAXINT64 / 2,
+        G_MAXINT64 - 1,
+        G_MAXINT64,
     };
     guint i = (guint)g_rand_int_range(r, 0, G_N_ELEMENTS(sizes) + 3);
 
@@ -257,8 +268,8 @@ static gint64 extreme_size(GRand *r, gint64 ram)
 static double extreme_number(GRand *r)
 {
     const double numbers[] = {
-        -INFINITY, -1e300, -1, -0.0, 0, 5e-324, 1e-9, 0.3, 1, 1e6, 1e12, 1e18,
-        9.3e18, 1e300, G_MAXDOUBLE, INFINITY, NAN,
+        -INFINITY, -1e300, -1,   -0.0,   0,     5e-324,      1e-9,     0.3, 1,
+        1e6,       1e12,   1e18, 9.3e18, 1e300, G_MAXDOUBLE, INFINITY, NAN,
     };
 
     return numbers[g_rand_int_range(r, 0, G_N_ELEMENTS(numbers))];
@@ -323,7 +334,8 @@ static void test_extremes(void)
         for (int m = 0; m < FPB_POLICY_N_MODES; m++) {
             check_prediction(&d->predictions[m], &f);
             /* 31 passes over RAM with page headers at most */
-            g_assert_cmpfloat((double)d->predictions[m].bytes, <=, 32.0 * (double)f.ram_bytes + 1e6);
+            g_assert_cmpfloat((double)d->predictions[m].bytes, <=,
+                              32.0 * (double)f.ram_bytes + 1e6);
         }
         g_assert_cmpint(d->balloon_target_bytes, >=, 0);
         g_assert_cmpint(d->inflate_bytes, >=, 0);

@@ -15,11 +15,11 @@ typedef void (*Mutate)(FpbPolicyFacts *f);
 typedef struct {
     const char *path;
     Mutate mutate;
-    int expect_mode;        /* FpbPolicyMode, or -1 when refused */
-    int expect_error;       /* FpbPolicyError when refused */
-    FpbReasonCode reason;   /* a reason the decision (or the error text) must carry */
-    int infeasible_mode;    /* a mode that must be infeasible, or -1 */
-    FpbReasonCode why_not;  /* ... for this reason */
+    int expect_mode;       /* FpbPolicyMode, or -1 when refused */
+    int expect_error;      /* FpbPolicyError when refused */
+    FpbReasonCode reason;  /* a reason the decision (or the error text) must carry */
+    int infeasible_mode;   /* a mode that must be infeasible, or -1 */
+    FpbReasonCode why_not; /* ... for this reason */
 } RuleCase;
 
 static void m_none(FpbPolicyFacts *f)
@@ -256,11 +256,9 @@ static const RuleCase cases[] = {
     {"/policy/rules/guard/kvm-unknown-driver", m_unknown_driver, OK(FPB_POLICY_MODE_HINT),
      FPB_REASON_BEST_TOTAL_TIME, -1, 0},
     {"/policy/rules/guard/forced-hint-unfixed", m_forced_hint_unfixed,
-     REFUSED(FPB_POLICY_ERROR_FORCED_INFEASIBLE), FPB_REASON_HINT_UNSAFE_TCG_DIRTY_TRACKING, -1,
-     0},
+     REFUSED(FPB_POLICY_ERROR_FORCED_INFEASIBLE), FPB_REASON_HINT_UNSAFE_TCG_DIRTY_TRACKING, -1, 0},
     {"/policy/rules/guard/forced-hint-balloon-unfixed", m_forced_hint_balloon_unfixed,
-     REFUSED(FPB_POLICY_ERROR_FORCED_INFEASIBLE), FPB_REASON_HINT_UNSAFE_TCG_DIRTY_TRACKING, -1,
-     0},
+     REFUSED(FPB_POLICY_ERROR_FORCED_INFEASIBLE), FPB_REASON_HINT_UNSAFE_TCG_DIRTY_TRACKING, -1, 0},
     {"/policy/rules/guard/forced-hint-patched", m_forced_hint_patched, OK(FPB_POLICY_MODE_HINT),
      FPB_REASON_MODE_FORCED, -1, 0},
     {"/policy/rules/hints-stay-on/unsafe", m_stuck_hints,
@@ -281,8 +279,8 @@ static const RuleCase cases[] = {
      FPB_REASON_BALLOON_PREP_BUDGET_TOO_SMALL},
     {"/policy/rules/budget/limits", m_budget_small, OK(FPB_POLICY_MODE_BALLOON),
      FPB_REASON_BALLOON_LIMITED_BY_PREP_BUDGET, -1, 0},
-    {"/policy/rules/forced/none", m_forced_none, OK(FPB_POLICY_MODE_NONE),
-     FPB_REASON_MODE_FORCED, -1, 0},
+    {"/policy/rules/forced/none", m_forced_none, OK(FPB_POLICY_MODE_NONE), FPB_REASON_MODE_FORCED,
+     -1, 0},
     {"/policy/rules/objective/guest-impact", m_objective_impact, OK(FPB_POLICY_MODE_NONE),
      FPB_REASON_LEAST_GUEST_IMPACT, -1, 0},
     {"/policy/rules/convergence", m_no_convergence, OK(FPB_POLICY_MODE_BALLOON),
@@ -331,8 +329,9 @@ static void run_case(gconstpointer data)
     g_assert_true(fpb_policy_decision_has_reason(d, c->reason));
     if (c->infeasible_mode >= 0) {
         g_assert_false(d->predictions[c->infeasible_mode].feasible);
-        g_assert_cmpstr(fpb_policy_reason_code_to_string(d->predictions[c->infeasible_mode].why_not),
-                        ==, fpb_policy_reason_code_to_string(c->why_not));
+        g_assert_cmpstr(
+            fpb_policy_reason_code_to_string(d->predictions[c->infeasible_mode].why_not), ==,
+            fpb_policy_reason_code_to_string(c->why_not));
         g_assert_nonnull(d->predictions[c->infeasible_mode].why_not_text);
     }
     check_invariants(&f, d);
@@ -366,8 +365,8 @@ static void check_guard(const FpbPolicyFacts *f, const QemuCase *q)
     FpbReasonCode code = FPB_REASON_NONE;
     g_autofree char *text = NULL;
     g_autofree char *warning = NULL;
-    gboolean expect_unsafe = f->accelerator != FPB_POLICY_ACCEL_KVM &&
-                             q->expect != FPB_POLICY_TCG_DIRTY_TRACKING_FIXED;
+    gboolean expect_unsafe =
+        f->accelerator != FPB_POLICY_ACCEL_KVM && q->expect != FPB_POLICY_TCG_DIRTY_TRACKING_FIXED;
     FpbHintSafety s = fpb_hint_guard_check(f, &code, &text);
 
     g_assert_cmpint(fpb_policy_facts_tcg_dirty_tracking(f), ==, q->expect);
@@ -435,17 +434,17 @@ static void test_tcg_dirty_tracking_derive(void)
     };
 
     for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
-        g_assert_cmpint(fpb_policy_tcg_dirty_tracking_derive(cases[i].major, cases[i].minor,
-                                                             cases[i].package),
-                        ==, cases[i].expect);
+        g_assert_cmpint(
+            fpb_policy_tcg_dirty_tracking_derive(cases[i].major, cases[i].minor, cases[i].package),
+            ==, cases[i].expect);
     }
 }
 
 static void test_qemu_version(void)
 {
-    static const char *const bad[] = {"", "7", "7.2", "7.2.", "7.2.22.1", "v7.2.22", "7.2.22 ",
-                                      " 7.2.22", "7..2", "-1.0.0", "7.2.x", "10000.0.0",
-                                      "7.2.+1"};
+    static const char *const bad[] = {"",        "7",         "7.2",     "7.2.", "7.2.22.1",
+                                      "v7.2.22", "7.2.22 ",   " 7.2.22", "7..2", "-1.0.0",
+                                      "7.2.x",   "10000.0.0", "7.2.+1"};
     FpbPolicyQemu q = {.major = -1, .minor = -1, .micro = -1};
     int major = 42, minor = 42, micro = 42;
     g_autofree char *s = NULL;
@@ -489,8 +488,8 @@ static void test_method_by_qemu(void)
             const QemuCase *q = &qemu_cases[qi];
             g_autoptr(FpbPolicyDecision) d = NULL;
             FpbPolicyFacts f;
-            gboolean expect = acc != FPB_POLICY_ACCEL_KVM &&
-                              q->expect != FPB_POLICY_TCG_DIRTY_TRACKING_FIXED;
+            gboolean expect =
+                acc != FPB_POLICY_ACCEL_KVM && q->expect != FPB_POLICY_TCG_DIRTY_TRACKING_FIXED;
 
             test_facts_2gib(&f);
             f.accelerator = (FpbPolicyAccel)acc;
@@ -589,8 +588,8 @@ static void m_kvm_stock_qemu_method(FpbPolicyFacts *f)
 static const MethodCase method_cases[] = {
     {"/policy/method/tcg-stock/postcopy", m_tcg_stock_qemu, FPB_POLICY_METHOD_POSTCOPY, 0,
      FPB_REASON_METHOD_POSTCOPY_TCG, FPB_REASON_TCG_LIVE_MIGRATION_UNSAFE},
-    {"/policy/method/tcg-stock/no-destination-paused", m_no_destination,
-     FPB_POLICY_METHOD_PAUSED, 0, FPB_REASON_DESTINATION_STAYS_PAUSED, FPB_REASON_NONE},
+    {"/policy/method/tcg-stock/no-destination-paused", m_no_destination, FPB_POLICY_METHOD_PAUSED,
+     0, FPB_REASON_DESTINATION_STAYS_PAUSED, FPB_REASON_NONE},
     {"/policy/method/tcg-stock/allow-unsafe", m_allow_unsafe, FPB_POLICY_METHOD_PRECOPY, 0,
      FPB_REASON_TCG_LIVE_MIGRATION_UNSAFE, FPB_REASON_METHOD_POSTCOPY_TCG},
     {"/policy/method/tcg-stock/precopy-refused", m_ask_precopy, -1,
@@ -599,8 +598,8 @@ static const MethodCase method_cases[] = {
     {"/policy/method/tcg-unknown-qemu/precopy-refused", m_ask_precopy_unknown_qemu, -1,
      FPB_POLICY_ERROR_UNSAFE_LIVE_MIGRATION, FPB_REASON_LIVE_MIGRATION_REFUSED_TCG,
      FPB_REASON_NONE},
-    {"/policy/method/tcg-stock/precopy-allowed", m_ask_precopy_allowed,
-     FPB_POLICY_METHOD_PRECOPY, 0, FPB_REASON_TCG_LIVE_MIGRATION_UNSAFE, FPB_REASON_NONE},
+    {"/policy/method/tcg-stock/precopy-allowed", m_ask_precopy_allowed, FPB_POLICY_METHOD_PRECOPY,
+     0, FPB_REASON_TCG_LIVE_MIGRATION_UNSAFE, FPB_REASON_NONE},
     {"/policy/method/tcg-patched/precopy", m_ask_precopy_patched, FPB_POLICY_METHOD_PRECOPY, 0,
      FPB_REASON_METHOD_FORCED, FPB_REASON_TCG_LIVE_MIGRATION_UNSAFE},
     {"/policy/method/kvm/precopy", m_ask_precopy_kvm, FPB_POLICY_METHOD_PRECOPY, 0,

@@ -117,8 +117,7 @@ void fpb_testbed_cleanup_add_dir(const char *dir)
             return;
         }
     }
-    g_warning("test bed: more than %d directories, '%s' not cleaned up on signals", MAX_DIRS,
-              dir);
+    g_warning("test bed: more than %d directories, '%s' not cleaned up on signals", MAX_DIRS, dir);
 }
 
 void fpb_testbed_cleanup_remove_dir(const char *dir)

@@ -83,8 +83,8 @@ static gboolean send_packet(int fd, const char *payload, const char *expect, GEr
     g_autofree char *packet = g_strdup_printf("$%s#%02x", payload, sum);
     gsize len = strlen(packet);
     if (write(fd, packet, len) != (ssize_t)len) {
-        g_set_error(error, FPB_TESTBED_ERROR, FPB_TESTBED_ERROR_GDB,
-                    "gdbstub: write failed: %s", g_strerror(errno));
+        g_set_error(error, FPB_TESTBED_ERROR, FPB_TESTBED_ERROR_GDB, "gdbstub: write failed: %s",
+                    g_strerror(errno));
         return FALSE;
     }
     g_autofree char *reply = read_reply(fd, error);
@@ -130,16 +130,16 @@ gboolean fpb_testbed_vm_poke_phys(FpbTestbedVm *vm, guint64 paddr, const void *d
     }
     /* Attaching pauses the VM. "?" syncs the session; PhyMemMode makes
      * addresses guest-physical; "D" detaches and resumes the VM. */
-    gboolean ok = send_packet(fd, "?", NULL, error) &&
-                  send_packet(fd, "Qqemu.PhyMemMode:1", "OK", error);
+    gboolean ok =
+        send_packet(fd, "?", NULL, error) && send_packet(fd, "Qqemu.PhyMemMode:1", "OK", error);
     for (gsize done = 0; ok && done < len; done += GDB_MAX_WRITE) {
         gsize n = MIN(GDB_MAX_WRITE, len - done);
         g_autofree char *packet = write_packet(paddr + done, (const guint8 *)data + done, n);
         ok = send_packet(fd, packet, "OK", error);
     }
     if (ok) {
-        ok = send_packet(fd, "Qqemu.PhyMemMode:0", "OK", error) &&
-             send_packet(fd, "D", "OK", error);
+        ok =
+            send_packet(fd, "Qqemu.PhyMemMode:0", "OK", error) && send_packet(fd, "D", "OK", error);
     }
     close(fd);
     if (!ok) {

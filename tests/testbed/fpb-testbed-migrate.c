@@ -14,9 +14,8 @@ static gboolean set_capabilities(FpbQmpClient *qmp, const char *const *caps, GEr
         FpbQmpMigrationCapability cap = {.name = caps[i], .state = TRUE};
         g_array_append_val(list, cap);
     }
-    return list->len == 0 ||
-           fpb_qmp_migrate_set_capabilities(qmp, (FpbQmpMigrationCapability *)list->data,
-                                            list->len, error);
+    return list->len == 0 || fpb_qmp_migrate_set_capabilities(
+                                 qmp, (FpbQmpMigrationCapability *)list->data, list->len, error);
 }
 
 static void take_stats(const FpbQmpMigrationInfo *info, FpbTestbedMigration *stats)

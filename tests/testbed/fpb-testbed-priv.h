@@ -22,10 +22,10 @@ struct _FpbTestbedVm {
     GPid pid;
     gboolean reaped;
     int wait_status;
-    gsize serial_offset;    /* bytes of the serial log already judged */
-    GString *partial_line;  /* an unfinished last line */
-    GQueue *tail;           /* the last lines, for error messages */
-    GArray *hold_pfns;      /* guint64 per "hold-page" line, in order */
+    gsize serial_offset;   /* bytes of the serial log already judged */
+    GString *partial_line; /* an unfinished last line */
+    GQueue *tail;          /* the last lines, for error messages */
+    GArray *hold_pfns;     /* guint64 per "hold-page" line, in order */
 };
 
 /* Line judges for fpb_testbed_vm_wait_lines(). */

@@ -11,9 +11,16 @@
 
 /* What a broken guest kernel prints; any of these fails a wait. */
 static const char *const kernel_trouble[] = {
-    "Kernel panic",        "BUG:",           "Oops:",          "general protection fault",
-    "list_add corruption", "list_del corruption", "stack-protector", "stack guard page",
-    "Unable to handle",    "kernel BUG at",
+    "Kernel panic",
+    "BUG:",
+    "Oops:",
+    "general protection fault",
+    "list_add corruption",
+    "list_del corruption",
+    "stack-protector",
+    "stack guard page",
+    "Unable to handle",
+    "kernel BUG at",
 };
 
 static void remember(FpbTestbedVm *vm, const char *line)
@@ -139,8 +146,8 @@ static FpbTestbedLineVerdict judge_ready(FpbTestbedVm *vm, const char *line, gpo
 gboolean fpb_testbed_vm_wait_ready(FpbTestbedVm *vm, guint timeout_s, GError **error)
 {
     gboolean seen_ready = FALSE;
-    return fpb_testbed_vm_wait_lines(vm, timeout_s, judge_ready, &seen_ready,
-                                     "a ready workload", error);
+    return fpb_testbed_vm_wait_lines(vm, timeout_s, judge_ready, &seen_ready, "a ready workload",
+                                     error);
 }
 
 static FpbTestbedLineVerdict judge_passes(FpbTestbedVm *vm, const char *line, gpointer data)

@@ -71,8 +71,9 @@ gboolean fpb_testbed_qemu_has_tcg_dirty_fix(char **ret_version)
     g_autofree char *out = NULL;
     int status = 0;
     *ret_version = NULL;
-    if (!qemu || !g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL,
-                               &out, NULL, &status, NULL) ||
+    if (!qemu ||
+        !g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out, NULL,
+                      &status, NULL) ||
         !out) {
         *ret_version = g_strdup("unknown");
         return FALSE;
@@ -200,9 +201,9 @@ static GPtrArray *qemu_argv(FpbTestbedVm *vm, const FpbTestbedGuest *g, gboolean
 {
     FpbTestbed *tb = vm->testbed;
     GPtrArray *a = g_ptr_array_new_with_free_func(g_free);
-    const char *fixed[] = {"-accel", "tcg", "-cpu", "max", "-machine", "q35", "-smp", "1",
-                           "-nodefaults", "-display", "none", "-no-reboot", "-object",
-                           "iothread,id=io0"};
+    const char *fixed[] = {
+        "-accel", "tcg",         "-cpu",     "max",  "-machine",   "q35",     "-smp",
+        "1",      "-nodefaults", "-display", "none", "-no-reboot", "-object", "iothread,id=io0"};
     g_ptr_array_add(a, g_strdup(tb->qemu));
     g_ptr_array_add(a, g_strdup("-name"));
     g_ptr_array_add(a, g_strdup(vm->name));
@@ -256,9 +257,9 @@ static gboolean spawn_qemu(FpbTestbedVm *vm, GPtrArray *argv, GError **error)
         return FALSE;
     }
     g_autoptr(GError) local = NULL;
-    gboolean ok = g_spawn_async_with_fds(NULL, (char **)argv->pdata, NULL,
-                                         G_SPAWN_DO_NOT_REAP_CHILD, child_setup, NULL, &vm->pid,
-                                         -1, log_fd, log_fd, &local);
+    gboolean ok =
+        g_spawn_async_with_fds(NULL, (char **)argv->pdata, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
+                               child_setup, NULL, &vm->pid, -1, log_fd, log_fd, &local);
     close(log_fd);
     if (!ok) {
         g_set_error(error, FPB_TESTBED_ERROR, FPB_TESTBED_ERROR_SETUP,
@@ -320,8 +321,7 @@ static gboolean valid_name(const char *name, GError **error)
     for (const char *p = name; *p; p++) {
         if (!g_ascii_isalnum(*p) && *p != '-' && *p != '_') {
             g_set_error(error, FPB_TESTBED_ERROR, FPB_TESTBED_ERROR_SETUP,
-                        "test bed: VM name '%s' may only hold letters, digits, '-' and '_'",
-                        name);
+                        "test bed: VM name '%s' may only hold letters, digits, '-' and '_'", name);
             return FALSE;
         }
     }

@@ -32,19 +32,19 @@ typedef enum {
 /* What guest to boot. Zero-initialise, then set what matters; see
  * fpb_testbed_guest_init() for the defaults. */
 typedef struct {
-    guint mem_mib;                 /* guest RAM */
-    gboolean free_page_hint;       /* virtio-balloon free-page-hint=on (+ iothread) */
-    gboolean free_page_reporting;  /* virtio-balloon free-page-reporting=on */
-    int init_on_alloc;             /* -1: kernel default (1 on Debian), else 0 or 1 */
-    const char *balloon_driver;    /* "stock" or "none" */
-    guint free_mib;                /* workload: write and free */
-    guint frag_mib;                /* workload: fragment (free every other page) */
-    guint hold_mib;                /* workload: hold with a pattern */
-    guint dirty_mib;               /* workload: region rewritten continuously */
-    guint dirty_rate_mibps;        /* workload: how fast */
-    const char *selftest;          /* workload: NULL, "zero", "stale" or "torn" */
-    const char *extra_append;      /* more kernel command line, may be NULL */
-    gboolean gdbstub;              /* open a gdbstub socket (fpb_testbed_vm_poke_phys) */
+    guint mem_mib;                /* guest RAM */
+    gboolean free_page_hint;      /* virtio-balloon free-page-hint=on (+ iothread) */
+    gboolean free_page_reporting; /* virtio-balloon free-page-reporting=on */
+    int init_on_alloc;            /* -1: kernel default (1 on Debian), else 0 or 1 */
+    const char *balloon_driver;   /* "stock" or "none" */
+    guint free_mib;               /* workload: write and free */
+    guint frag_mib;               /* workload: fragment (free every other page) */
+    guint hold_mib;               /* workload: hold with a pattern */
+    guint dirty_mib;              /* workload: region rewritten continuously */
+    guint dirty_rate_mibps;       /* workload: how fast */
+    const char *selftest;         /* workload: NULL, "zero", "stale" or "torn" */
+    const char *extra_append;     /* more kernel command line, may be NULL */
+    gboolean gdbstub;             /* open a gdbstub socket (fpb_testbed_vm_poke_phys) */
 } FpbTestbedGuest;
 
 void fpb_testbed_guest_init(FpbTestbedGuest *guest);
@@ -104,8 +104,7 @@ gboolean fpb_testbed_vm_wait_ready(FpbTestbedVm *vm, guint timeout_s, GError **e
 gboolean fpb_testbed_vm_wait_verified(FpbTestbedVm *vm, guint passes, guint timeout_s,
                                       GError **error);
 /* The value of "fpbw: hold-page index=N pfn=0x…" lines printed at ready. */
-gboolean fpb_testbed_vm_hold_pfn(FpbTestbedVm *vm, guint index, guint64 *ret_pfn,
-                                 GError **error);
+gboolean fpb_testbed_vm_hold_pfn(FpbTestbedVm *vm, guint index, guint64 *ret_pfn, GError **error);
 /* Writes guest-physical memory behind the guest's back through the gdbstub
  * (guest started with gdbstub = TRUE). The VM is paused for the write and
  * resumed after. */
