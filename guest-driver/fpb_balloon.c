@@ -22,6 +22,11 @@
  * is argued in docs/guest-driver.md of the fpb project.
  *
  * Counters: /sys/bus/virtio/devices/virtioN/fpb/ (one value per file).
+ *
+ * Identity: every statistics buffer ends with a few extra tags (far above
+ * the tags virtio defines, which stock QEMU ignores) that give the host
+ * this driver's name, version and feature bits; fpb's QEMU shows them as
+ * the balloon device's "guest-driver" property.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -48,6 +53,30 @@
 #include <linux/page-isolation.h>
 #include <linux/delay.h>
 
+/* Bumped whenever what the driver tells the host changes (0.2.0: identity). */
+#define FPB_BALLOON_VERSION "0.2.0"
+
+/*
+ * The identity tags (the same numbers are in fpb's QEMU patch set). Strings
+ * take 16 bytes in two values, byte i in bits 8i..8i+7, NUL-padded; the
+ * host accepts the others only after the magic value.
+ */
+#define FPB_S_ID_MAGIC		0xfb00
+#define FPB_S_ID_NAME0		0xfb01
+#define FPB_S_ID_NAME1		0xfb02
+#define FPB_S_ID_VERSION0	0xfb03
+#define FPB_S_ID_VERSION1	0xfb04
+#define FPB_S_ID_FEATURES	0xfb05
+#define FPB_S_ID_TAGS		6
+#define FPB_ID_MAGIC		0x003164692d627066ULL	/* "fpb-id1" */
+#define FPB_ID_LEN		16
+
+/* Feature bits: what this driver does when the device asks for it. */
+#define FPB_ID_F_HINT_NO_ALLOC	BIT_ULL(0)	/* hints leave pages in the allocator */
+#define FPB_ID_F_HINT_FRAGMENTED BIT_ULL(1)	/* hints cover blocks of every order */
+#define FPB_ID_F_REPORTING	BIT_ULL(2)	/* free page reporting (not implemented) */
+#define FPB_ID_FEATURES		(FPB_ID_F_HINT_NO_ALLOC | FPB_ID_F_HINT_FRAGMENTED)
+
 #if PAGE_SHIFT != VIRTIO_BALLOON_PFN_SHIFT
 #error "fpb_balloon assumes 4 KiB pages (the balloon protocol's PFN unit)"
 #endif
@@ -69,6 +98,10 @@ MODULE_PARM_DESC(max_walk_ms, "Give up a hint walk after this long (ms, default 
 static unsigned int oom_pages = 256;
 module_param(oom_pages, uint, 0644);
 MODULE_PARM_DESC(oom_pages, "Pages to deflate per OOM notification (default 256)");
+
+static bool identify = true;
+module_param(identify, bool, 0644);
+MODULE_PARM_DESC(identify, "Name this driver to the host in every statistics buffer (default on)");
 
 static bool verbose = true;
 module_param(verbose, bool, 0644);
@@ -127,8 +160,8 @@ struct fpb_balloon {
 	struct balloon_dev_info bdi;
 	struct notifier_block oom_nb;
 
-	/* statistics queue */
-	struct virtio_balloon_stat stats[VIRTIO_BALLOON_S_NR];
+	/* statistics queue: the statistics, then the identity tags */
+	struct virtio_balloon_stat stats[VIRTIO_BALLOON_S_NR + FPB_S_ID_TAGS];
 	unsigned long events[NR_VM_EVENT_ITEMS];
 
 	/* free-page hinting */
@@ -343,16 +376,46 @@ static int fpb_oom_notify(struct notifier_block *nb, unsigned long unused, void 
 
 /* ---- statistics queue ----------------------------------------------------- */
 
+static void fpb_put_stat(struct fpb_balloon *vb, unsigned int *i, u16 tag, u64 val)
+{
+	vb->stats[*i].tag = cpu_to_virtio16(vb->vdev, tag);
+	vb->stats[*i].val = cpu_to_virtio64(vb->vdev, val);
+	(*i)++;
+}
+
+/* Bytes 8 * word .. 8 * word + 7 of @s, NUL-padded, byte i in bits 8i..8i+7. */
+static u64 fpb_id_word(const char *s, unsigned int word)
+{
+	size_t len = strnlen(s, FPB_ID_LEN);
+	u64 v = 0;
+	unsigned int b;
+
+	for (b = 0; b < 8; b++) {
+		size_t at = word * 8 + b;
+
+		if (at < len)
+			v |= (u64)(u8)s[at] << (8 * b);
+	}
+	return v;
+}
+
+/* Who we are, for a host that knows the tags; others ignore them. */
+static void fpb_fill_identity(struct fpb_balloon *vb, unsigned int *i)
+{
+	fpb_put_stat(vb, i, FPB_S_ID_MAGIC, FPB_ID_MAGIC);
+	fpb_put_stat(vb, i, FPB_S_ID_NAME0, fpb_id_word(KBUILD_MODNAME, 0));
+	fpb_put_stat(vb, i, FPB_S_ID_NAME1, fpb_id_word(KBUILD_MODNAME, 1));
+	fpb_put_stat(vb, i, FPB_S_ID_VERSION0, fpb_id_word(FPB_BALLOON_VERSION, 0));
+	fpb_put_stat(vb, i, FPB_S_ID_VERSION1, fpb_id_word(FPB_BALLOON_VERSION, 1));
+	fpb_put_stat(vb, i, FPB_S_ID_FEATURES, FPB_ID_FEATURES);
+}
+
 static unsigned int fpb_fill_stats(struct fpb_balloon *vb)
 {
 	struct sysinfo si;
 	unsigned int i = 0;
 
-#define FPB_STAT(t, v) do { \
-		vb->stats[i].tag = cpu_to_virtio16(vb->vdev, t); \
-		vb->stats[i].val = cpu_to_virtio64(vb->vdev, v); \
-		i++; \
-	} while (0)
+#define FPB_STAT(t, v) fpb_put_stat(vb, &i, t, v)
 
 	all_vm_events(vb->events);
 	si_meminfo(&si);
@@ -371,6 +434,8 @@ static unsigned int fpb_fill_stats(struct fpb_balloon *vb)
 	FPB_STAT(VIRTIO_BALLOON_S_AVAIL, (u64)si_mem_available() << PAGE_SHIFT);
 	FPB_STAT(VIRTIO_BALLOON_S_CACHES, (u64)global_node_page_state(NR_FILE_PAGES) << PAGE_SHIFT);
 #undef FPB_STAT
+	if (READ_ONCE(identify))
+		fpb_fill_identity(vb, &i);
 	return i;
 }
 
@@ -950,7 +1015,7 @@ static int fpb_probe(struct virtio_device *vdev)
 		fpb_queue(vb, system_freezable_wq, &vb->size_work);
 	if (vb->hint_on)
 		fpb_queue(vb, vb->hint_wq, &vb->hint_work);
-	dev_info(&vdev->dev, "fpb_balloon bound: hints %s, stats %s, deflate-on-oom %s, chunk %u\n",
+	dev_info(&vdev->dev, "fpb_balloon " FPB_BALLOON_VERSION " bound: hints %s, stats %s, deflate-on-oom %s, chunk %u\n",
 		 vb->hint_on ? "on (free-list walk)" : "off",
 		 vb->vqs[VQ_STATS] ? "on" : "off", fpb_deflate_on_oom(vb) ? "on" : "off", chunk);
 	return 0;
@@ -1033,3 +1098,4 @@ MODULE_DEVICE_TABLE(virtio, fpb_id_table);
 MODULE_DESCRIPTION("virtio-balloon driver whose free-page hints walk the buddy free lists");
 MODULE_AUTHOR("fpb project");
 MODULE_LICENSE("GPL");
+MODULE_VERSION(FPB_BALLOON_VERSION);

@@ -12,3 +12,4 @@
 #include "fpb-qmp-dirty-rate.h"
 #include "fpb-qmp-migration.h"
 #include "fpb-qmp-event.h"
+#include "fpb-qmp-hints.h"

@@ -7,7 +7,9 @@
 #include "fpb-libvirt-conn.h"
 #include "fpb-libvirt-facts.h"
 #include "fpb-libvirt-recover.h"
+#include "fpb-libvirt-qmp.h"
 #include "fpb-libvirt-steps.h"
+#include "fpb-qmp-hints.h"
 
 typedef struct {
     FpbBackend parent;
@@ -98,6 +100,23 @@ static gboolean balloon_run(FpbBackend *be, FpbEnd end, gint64 target, gboolean 
                                    budget_s, stall_ms, ret, error);
 }
 
+/* fpb's QEMU's hint switch on the source, through QMP pass-through (libvirt
+ * has no flag for it; it leaves capabilities it does not know alone). */
+static gboolean set_hint_switch(virDomainPtr dom, gboolean on, GError **error)
+{
+    g_autoptr(json_object) args = json_object_new_object();
+    json_object *caps = json_object_new_array();
+    json_object *cap = json_object_new_object();
+    g_autoptr(json_object) r = NULL;
+
+    json_object_object_add(cap, "capability", json_object_new_string(FPB_QMP_HINTS_CAPABILITY));
+    json_object_object_add(cap, "state", json_object_new_boolean(on));
+    json_object_array_add(caps, cap);
+    json_object_object_add(args, "capabilities", caps);
+    r = fpb_libvirt_qmp_call(dom, "migrate-set-capabilities", args, json_type_object, error);
+    return r != NULL;
+}
+
 static gboolean migrate_run(FpbBackend *be, const FpbBackendMigration *m, FpbOutcome *row,
                             GError **error)
 {
@@ -108,11 +127,25 @@ static gboolean migrate_run(FpbBackend *be, const FpbBackendMigration *m, FpbOut
         .listen_address = b->listen_address,
         .max_bandwidth = m->max_bandwidth,
         .timeout_s = m->timeout_s,
-        .hints_off = m->hints_off,
+        /* without fpb's switch: VIR_MIGRATE_POSTCOPY, never started */
+        .hints_off = m->hints_off && !m->hint_switch,
         .method = m->method,
     };
+    gboolean ok;
 
-    return fpb_libvirt_migrate_run(b->dom, b->dconn, &plan, row, error);
+    /* The hint counters are not read here: libvirt ends the source QEMU
+     * when the migration completes, and its QMP pass-through waits for the
+     * migration job (docs/libvirt.md). */
+    if (m->hint_switch && !set_hint_switch(b->dom, !m->hints_off, error)) {
+        g_prefix_error(error, "VM '%s': cannot switch free-page hints %s: ", b->domain,
+                       m->hints_off ? "off" : "on");
+        return FALSE;
+    }
+    ok = fpb_libvirt_migrate_run(b->dom, b->dconn, &plan, row, error);
+    if (!ok && m->hint_switch && m->hints_off && !set_hint_switch(b->dom, TRUE, NULL)) {
+        g_debug("VM '%s': putting %s back on failed", b->domain, FPB_QMP_HINTS_CAPABILITY);
+    }
+    return ok;
 }
 
 static gboolean end_alive(FpbBackend *be, FpbEnd end)

@@ -95,9 +95,12 @@ static gboolean migrate_run(FpbBackend *be, const FpbBackendMigration *m, FpbOut
         .max_bandwidth = m->max_bandwidth,
         .timeout_s = m->timeout_s,
         /* postcopy-ram must be set on both ends: without the destination's
-         * socket hints cannot be switched off (the policy knows). */
-        .hints_off = m->hints_off && b->dst != NULL,
+         * socket hints cannot be switched off that way (the policy knows);
+         * fpb's QEMU switches them on the source alone. */
+        .hints_off = m->hints_off && (b->dst != NULL || m->hint_switch),
         .method = m->method,
+        .hint_switch = m->hint_switch,
+        .hint_stats = m->hint_stats,
     };
 
     return fpb_migration_step_run(b->src, b->dst, &plan, row, error);

@@ -16,10 +16,40 @@ gboolean fpb_migration_step_set_postcopy(FpbQmpClient *qmp, gboolean state, GErr
     return fpb_qmp_migrate_set_capabilities(qmp, &cap, 1, error);
 }
 
-/* postcopy-ram: to switch hints off, or for the postcopy method. */
+/* postcopy-ram: to switch hints off on a QEMU without fpb's switch, or
+ * for the postcopy method. */
 static gboolean wants_postcopy_ram(const FpbMigrationPlan *plan)
 {
-    return plan->hints_off || plan->method == FPB_POLICY_METHOD_POSTCOPY;
+    return (plan->hints_off && !plan->hint_switch) || plan->method == FPB_POLICY_METHOD_POSTCOPY;
+}
+
+/* fpb's switch, on the source: the balloon there starts the hinting. */
+static gboolean set_hint_switch(FpbQmpClient *src, const FpbMigrationPlan *plan, const char *vm,
+                                GError **error)
+{
+    if (!plan->hint_switch || fpb_qmp_hints_set_switch(src, !plan->hints_off, error)) {
+        return TRUE;
+    }
+    g_prefix_error(error, "VM '%s': cannot switch free-page hints %s (%s): ", vm,
+                   plan->hints_off ? "off" : "on", FPB_QMP_HINTS_CAPABILITY);
+    return FALSE;
+}
+
+/* What the hints did, read on the source after the migration ended; a
+ * failure costs only the counters. */
+static void read_hint_stats(FpbQmpClient *src, const FpbMigrationPlan *plan, FpbOutcome *o)
+{
+    g_autoptr(GError) error = NULL;
+    FpbQmpHintStats st;
+
+    if (!plan->hint_stats) {
+        return;
+    }
+    if (!fpb_qmp_query_hint_stats(src, &st, &error)) {
+        g_debug("VM '%s': reading the hint counters failed: %s", o->vm, error->message);
+        return;
+    }
+    fpb_outcome_take_hint_stats(o, &st);
 }
 
 static const char *postcopy_ram_purpose(const FpbMigrationPlan *plan, gboolean on)
@@ -240,10 +270,16 @@ static gboolean set_bandwidth(FpbQmpClient *src, gint64 bandwidth, gboolean post
 /* Puts back what fpb changed on the source; failures here do not change
  * the outcome (the source may be gone), so they are dropped. @old: the
  * bandwidth parameters before, has_* FALSE for those not to touch. */
-static void put_back(FpbQmpClient *src, gboolean postcopy_ram, const FpbQmpMigrationParameters *old)
+static void put_back(FpbQmpClient *src, const FpbMigrationPlan *plan, gboolean postcopy_ram,
+                     const FpbQmpMigrationParameters *old)
 {
     g_autoptr(GError) ignored = NULL;
 
+    /* the switch's default is on: later migrations (not fpb's) hint */
+    if (plan->hint_switch && plan->hints_off && !fpb_qmp_hints_set_switch(src, TRUE, &ignored)) {
+        g_debug("putting %s back on failed: %s", FPB_QMP_HINTS_CAPABILITY, ignored->message);
+        g_clear_error(&ignored);
+    }
     if (postcopy_ram && !fpb_migration_step_set_postcopy(src, FALSE, &ignored)) {
         g_debug("putting postcopy-ram back failed: %s", ignored->message);
         g_clear_error(&ignored);
@@ -330,13 +366,15 @@ gboolean fpb_migration_step_run(FpbQmpClient *src, FpbQmpClient *dst, const FpbM
 
     current_bandwidth(src, plan, &old_bandwidth);
     fpb_outcome_set(&o->mig_status, "not-started");
-    if (!set_capabilities(src, dst, plan, o->vm, error)) {
+    if (!set_hint_switch(src, plan, o->vm, error) ||
+        !set_capabilities(src, dst, plan, o->vm, error)) {
+        put_back(src, plan, FALSE, &untouched);
         return FALSE;
     }
     if (plan->max_bandwidth > 0 &&
         !set_bandwidth(src, plan->max_bandwidth, plan->method == FPB_POLICY_METHOD_POSTCOPY,
                        error)) {
-        put_back(src, postcopy_ram, &untouched);
+        put_back(src, plan, postcopy_ram, &untouched);
         return FALSE;
     }
     stopped_at = g_get_monotonic_time();
@@ -344,7 +382,7 @@ gboolean fpb_migration_step_run(FpbQmpClient *src, FpbQmpClient *dst, const FpbM
          !stop_source(src, o->vm, &stopped_by_fpb, error)) ||
         !start(src, plan, o->vm, error)) {
         resume_source(src, stopped_by_fpb);
-        put_back(src, postcopy_ram, &old_bandwidth);
+        put_back(src, plan, postcopy_ram, &old_bandwidth);
         return FALSE;
     }
     info = poll_until_final(src, plan, o, &timed_out, error);
@@ -352,7 +390,8 @@ gboolean fpb_migration_step_run(FpbQmpClient *src, FpbQmpClient *dst, const FpbM
     if (!ok && info != NULL) {
         resume_source(src, stopped_by_fpb);
     }
-    put_back(src, postcopy_ram, &old_bandwidth);
+    read_hint_stats(src, plan, o);
+    put_back(src, plan, postcopy_ram, &old_bandwidth);
     return ok && (plan->method != FPB_POLICY_METHOD_PAUSED ||
                   finish_paused(dst, stopped_by_fpb, stopped_at, o, error));
 }

@@ -26,6 +26,11 @@ typedef struct {
     /* The decision's method. POSTCOPY needs @dest; PAUSED without @dest
      * leaves the destination paused (nothing can resume it). */
     FpbPolicyMethod method;
+    /* fpb's QEMU: hints_off through x-fpb-free-page-hints on the source
+     * (put back on after), not postcopy-ram. */
+    gboolean hint_switch;
+    /* fpb's QEMU: the migration's hint counters into @outcome (hint_*). */
+    gboolean hint_stats;
 } FpbMigrationPlan;
 
 /**

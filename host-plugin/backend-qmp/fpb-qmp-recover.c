@@ -134,6 +134,9 @@ void fpb_backend_qmp_repair_row(FpbBackend *held, FpbOutcome *row, gboolean open
     }
     if (open && !moved && src != NULL && g_strcmp0(row->hints, "off") == 0) {
         fpb_migration_step_set_postcopy(src, FALSE, NULL);
+        /* and fpb's own switch, back to its default; a QEMU without it
+         * refuses, which changes nothing */
+        fpb_qmp_hints_set_switch(src, TRUE, NULL);
     }
     if (!fpb_recover_row_used_balloon(row)) {
         fpb_outcome_set(&row->restore_status, "not-needed");

@@ -212,13 +212,13 @@ static int run_explain(Options *o, const char *domain)
         json_object_object_add(out, "vm", json_object_new_string(domain));
         json_object_object_add(out, "qemu_version",
                                vf->qemu_version ? json_object_new_string(vf->qemu_version) : NULL);
-        fpbctl_add_qemu_binary_json(out, vf);
+        fpbctl_add_vm_runs_json(out, vf);
         fpbctl_print_json(out, TRUE);
         return FPBCTL_EXIT_OK;
     }
     printf("Facts:    libvirt domain '%s' (QEMU %s; init_on_alloc from %s)\n", domain,
            vf->qemu_version ? vf->qemu_version : "?", vf->init_on_alloc_source);
-    fpbctl_print_qemu_binary(vf);
+    fpbctl_print_vm_runs(vf);
     fpbctl_print_facts(&vf->facts);
     fpbctl_print_decision(d);
     fpbctl_print_predictions(d);

@@ -195,19 +195,55 @@ void fpbctl_print_predictions(const FpbPolicyDecision *d)
     }
 }
 
-void fpbctl_print_qemu_binary(const FpbVmFacts *vf)
+/* "fpb_balloon 0.4 (identified)", "virtio_balloon (presumed: statistics
+ * without a name)", "unknown (...)". (transfer full) */
+static char *driver_text(const FpbVmFacts *vf)
 {
+    if (g_strcmp0(vf->driver_seen, "identified") == 0) {
+        return g_strdup_printf("%s %s (it named itself, features 0x%" G_GINT64_MODIFIER "x)",
+                               vf->driver_name, vf->driver_version ? vf->driver_version : "?",
+                               vf->driver_features);
+    }
+    if (g_strcmp0(vf->driver_seen, "stock") == 0) {
+        return g_strdup_printf("%s (presumed: statistics without a name)", vf->driver_name);
+    }
+    return g_strdup_printf("unknown (%s)", vf->driver_seen == NULL ? "not asked"
+                                           : g_str_equal(vf->driver_seen, "unsupported")
+                                               ? "this QEMU cannot tell"
+                                               : "no statistics from the guest yet");
+}
+
+void fpbctl_print_vm_runs(const FpbVmFacts *vf)
+{
+    g_autofree char *driver = driver_text(vf);
+
     printf("Binary:   %s: %s\n", vf->qemu_binary ? vf->qemu_binary : "unknown",
            fpb_vm_facts_qemu_is_fpb(vf) ? "fpb's QEMU (package fpb-qemu-system-x86)"
                                         : "not fpb's QEMU");
+    printf("Hints:    per-migration switch %s, counters %s\n",
+           vf->qemu_hint_switch ? "x-fpb-free-page-hints" : "none (postcopy-ram is used)",
+           vf->qemu_hint_stats ? "x-fpb-query-hint-stats" : "none");
+    printf("Driver:   %s\n", driver);
 }
 
-void fpbctl_add_qemu_binary_json(json_object *out, const FpbVmFacts *vf)
+void fpbctl_add_vm_runs_json(json_object *out, const FpbVmFacts *vf)
 {
+    json_object *driver = json_object_new_object();
+
     json_object_object_add(out, "qemu_binary",
                            vf->qemu_binary ? json_object_new_string(vf->qemu_binary) : NULL);
     json_object_object_add(out, "qemu_is_fpb",
                            json_object_new_boolean(fpb_vm_facts_qemu_is_fpb(vf)));
+    json_object_object_add(out, "qemu_hint_switch", json_object_new_boolean(vf->qemu_hint_switch));
+    json_object_object_add(out, "qemu_hint_stats", json_object_new_boolean(vf->qemu_hint_stats));
+    json_object_object_add(driver, "seen",
+                           vf->driver_seen ? json_object_new_string(vf->driver_seen) : NULL);
+    json_object_object_add(driver, "name",
+                           vf->driver_name ? json_object_new_string(vf->driver_name) : NULL);
+    json_object_object_add(driver, "version",
+                           vf->driver_version ? json_object_new_string(vf->driver_version) : NULL);
+    json_object_object_add(driver, "features", json_object_new_int64((gint64)vf->driver_features));
+    json_object_object_add(out, "guest_driver", driver);
 }
 
 void fpbctl_print_facts(const FpbPolicyFacts *f)
@@ -266,7 +302,7 @@ static int print_vm_explain_json(const FpbVmFacts *vf, const FpbPolicyDecision *
                            vf->qemu_version ? json_object_new_string(vf->qemu_version) : NULL);
     json_object_object_add(out, "init_on_alloc_source",
                            json_object_new_string(vf->init_on_alloc_source));
-    fpbctl_add_qemu_binary_json(out, vf);
+    fpbctl_add_vm_runs_json(out, vf);
     for (guint i = 0; i < vf->notes->len; i++) {
         json_object_array_add(notes, json_object_new_string(vf->notes->pdata[i]));
     }
@@ -281,7 +317,7 @@ static int print_vm_explain_human(const FpbctlQmpRequest *req, const FpbVmFacts 
     printf("Facts:    QMP socket '%s' (VM '%s', QEMU %s; init_on_alloc from %s)\n",
            req->target.source_qmp, vf->name ? vf->name : "?",
            vf->qemu_version ? vf->qemu_version : "?", vf->init_on_alloc_source);
-    fpbctl_print_qemu_binary(vf);
+    fpbctl_print_vm_runs(vf);
     fpbctl_print_facts(&vf->facts);
     fpbctl_print_decision(d);
     fpbctl_print_predictions(d);

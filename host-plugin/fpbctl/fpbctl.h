@@ -100,9 +100,11 @@ void fpbctl_print_json(json_object *obj, gboolean pretty);
 void fpbctl_print_decision(const FpbPolicyDecision *d);
 void fpbctl_print_predictions(const FpbPolicyDecision *d);
 void fpbctl_print_facts(const FpbPolicyFacts *f);
-/* The "Binary:" line of explain: which QEMU the VM runs, and whether it is
- * fpb's; and the same as "qemu_binary"/"qemu_is_fpb" members of @out. */
-void fpbctl_print_qemu_binary(const FpbVmFacts *vf);
-void fpbctl_add_qemu_binary_json(json_object *out, const FpbVmFacts *vf);
+/* What the VM runs, for explain: the QEMU binary and whether it is fpb's,
+ * fpb's hint switch and counters, the guest's balloon driver ("Binary:",
+ * "Hints:", "Driver:" lines; members qemu_binary, qemu_is_fpb,
+ * qemu_hint_switch, qemu_hint_stats, guest_driver of @out). */
+void fpbctl_print_vm_runs(const FpbVmFacts *vf);
+void fpbctl_add_vm_runs_json(json_object *out, const FpbVmFacts *vf);
 
 G_END_DECLS

@@ -74,6 +74,14 @@ static const char upgrade_2_sql[] =
     "THEN 'libvirt' ELSE 'qmp' END;"
     "UPDATE schema_version SET version = 3;";
 
+/* Version 3 -> 4: what free-page hints did, from fpb's QEMU (issue 15). */
+static const char upgrade_3_sql[] = "ALTER TABLE migrations ADD COLUMN hint_reported_bytes INTEGER;"
+                                    "ALTER TABLE migrations ADD COLUMN hint_reports INTEGER;"
+                                    "ALTER TABLE migrations ADD COLUMN hint_cleared_bytes INTEGER;"
+                                    "ALTER TABLE migrations ADD COLUMN hint_report_ms INTEGER;"
+                                    "ALTER TABLE migrations ADD COLUMN hint_rounds INTEGER;"
+                                    "UPDATE schema_version SET version = 4;";
+
 static gboolean sql_error(FpbJournal *j, const char *what, GError **error)
 {
     g_set_error(error, FPB_JOURNAL_ERROR, FPB_JOURNAL_ERROR_SQL, "journal '%s': %s failed: %s",
@@ -128,7 +136,8 @@ static gboolean check_schema(FpbJournal *j, GError **error)
     if ((version == 0 && !exec(j, "INSERT INTO schema_version (version) VALUES (2)",
                                "writing the schema version", error)) ||
         (version == 1 && !exec(j, upgrade_1_sql, "upgrading the schema to version 2", error)) ||
-        (version < 3 && !exec(j, upgrade_2_sql, "upgrading the schema to version 3", error))) {
+        (version < 3 && !exec(j, upgrade_2_sql, "upgrading the schema to version 3", error)) ||
+        (version < 4 && !exec(j, upgrade_3_sql, "upgrading the schema to version 4", error))) {
         exec(j, "ROLLBACK", "rollback", NULL);
         return FALSE;
     }

@@ -23,7 +23,7 @@ G_BEGIN_DECLS
 
 #define FPB_JOURNAL_DEFAULT_PATH "/var/lib/fpb/journal.db"
 /* 2: vm_history gained used_zero_share and zero_page_seconds */
-#define FPB_JOURNAL_SCHEMA_VERSION 3
+#define FPB_JOURNAL_SCHEMA_VERSION 4
 
 #define FPB_JOURNAL_ERROR (fpb_journal_error_quark())
 GQuark fpb_journal_error_quark(void);

@@ -49,6 +49,11 @@ static const FpbOutcomeField fields[] = {
     F(restore_where, "restore", "where", TEXT),
     F(restore_seconds, "restore", "seconds", REAL),
     F(restore_final_bytes, "restore", "final_bytes", INT),
+    F(hint_reported_bytes, "hint_stats", "reported_bytes", INT),
+    F(hint_reports, "hint_stats", "reports", INT),
+    F(hint_cleared_bytes, "hint_stats", "cleared_bytes", INT),
+    F(hint_report_ms, "hint_stats", "report_ms", INT),
+    F(hint_rounds, "hint_stats", "rounds", INT),
     F(error, NULL, "error", TEXT),
     F(backend, NULL, NULL, TEXT),
 };
@@ -182,6 +187,20 @@ json_object *fpb_outcome_to_json(const FpbOutcome *o)
     return top;
 }
 
+static gint64 clamp_count(guint64 v)
+{
+    return (gint64)MIN(v, (guint64)G_MAXINT64);
+}
+
+void fpb_outcome_take_hint_stats(FpbOutcome *o, const FpbQmpHintStats *st)
+{
+    o->hint_reported_bytes = clamp_count(st->reported_bytes);
+    o->hint_reports = clamp_count(st->buffers);
+    o->hint_cleared_bytes = clamp_count(st->cleared_bytes);
+    o->hint_report_ms = clamp_count(st->report_time_us / 1000);
+    o->hint_rounds = clamp_count(st->commands_finished);
+}
+
 char *fpb_outcome_summary(const FpbOutcome *o)
 {
     GString *s = g_string_new(NULL);
@@ -204,6 +223,14 @@ char *fpb_outcome_summary(const FpbOutcome *o)
         o->mig_status ? o->mig_status : "-", (double)o->mig_total_ms / 1000,
         (double)o->mig_transferred_bytes / 1e6, (double)o->mig_normal_bytes / 1e6,
         o->mig_downtime_ms, o->mig_dirty_sync_count);
+    if (o->hint_cleared_bytes >= 0) {
+        g_string_append_printf(s,
+                               "  hints:     %.1f MB reported in %" G_GINT64_FORMAT
+                               " buffers, %.1f MB cleared from the dirty bitmap, %" G_GINT64_FORMAT
+                               " ms reporting\n",
+                               (double)o->hint_reported_bytes / 1e6, o->hint_reports,
+                               (double)o->hint_cleared_bytes / 1e6, o->hint_report_ms);
+    }
     g_string_append_printf(s, "  restore:   %s%s%s, %.1f s\n",
                            o->restore_status ? o->restore_status : "-",
                            o->restore_where ? " on the " : "",

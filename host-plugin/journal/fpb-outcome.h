@@ -13,6 +13,7 @@
 #include <glib.h>
 #include <json-c/json.h>
 
+#include "fpb-qmp-hints.h"
 #include "fpb-qmp-json.h"
 
 G_BEGIN_DECLS
@@ -67,6 +68,14 @@ typedef struct {
     char *restore_where;  /* destination, source */
     double restore_seconds;
     gint64 restore_final_bytes; /* balloon actual after restoring */
+    /* What the guest's free-page hints did in this migration, as fpb's QEMU
+     * counts it on the source (x-fpb-query-hint-stats); -1 on a QEMU
+     * without the counters, or when hints did not run. */
+    gint64 hint_reported_bytes; /* the guest said these were free (untrusted) */
+    gint64 hint_reports;        /* buffers of free pages QEMU acted on */
+    gint64 hint_cleared_bytes;  /* dirty bits QEMU cleared because of them */
+    gint64 hint_report_ms;      /* the guest's reporting time, summed over rounds */
+    gint64 hint_rounds;         /* hint commands the guest finished */
     char *error;
     char *backend; /* the backend that wrote the row: FpbBackendOps.name */
 } FpbOutcome;
@@ -98,6 +107,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpbOutcome, fpb_outcome_free)
 void fpb_outcome_set(char **field, const char *value);
 /* Sets o->error unless one is already set: the first error is the cause. */
 void fpb_outcome_set_error(FpbOutcome *outcome, const char *message);
+
+/* Copies fpb's QEMU's hint counters of the migration into hint_*. */
+void fpb_outcome_take_hint_stats(FpbOutcome *outcome, const FpbQmpHintStats *stats);
 
 /* The outcome as a JSON object (transfer full); docs/journal.md. */
 json_object *fpb_outcome_to_json(const FpbOutcome *outcome);

@@ -38,6 +38,10 @@ typedef struct {
      * mode does not hint, but the guest's driver negotiated hinting). */
     gboolean hints_off;
     FpbPolicyMethod method;
+    /* fpb's QEMU: switch hints with its own capability (not postcopy-ram),
+     * and read what they did into the row's hint_* fields. */
+    gboolean hint_switch;
+    gboolean hint_stats;
 } FpbBackendMigration;
 
 typedef struct _FpbBackend FpbBackend;

@@ -5,6 +5,7 @@
 
 #include "fpb-facts-build.h"
 #include "fpb-qmp-dirty-rate.h"
+#include "fpb-qmp-hints.h"
 #include "fpb-qmp-json.h"
 #include "fpb-qmp-virtio.h"
 
@@ -130,6 +131,65 @@ static void collect_dirty_rate(const FpbFactsSource *s, FpbVmFacts *v)
     }
 }
 
+/* What fpb's QEMU adds, from its schema: absent on any other QEMU. */
+static void collect_qemu_extensions(const FpbFactsSource *s, FpbVmFacts *v)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(json_object) schema = s->qmp(s->ctx, "query-qmp-schema", NULL, &error);
+    FpbQmpHintsSupport support;
+
+    if (schema == NULL || !fpb_qmp_hints_schema_parse(schema, &support, &error)) {
+        fpb_vm_facts_note(v, "QMP schema", error);
+        return;
+    }
+    v->qemu_hint_switch = support.hint_switch;
+    v->qemu_hint_stats = support.hint_stats;
+}
+
+/* The policy's driver kind from what the device saw; the operator's word
+ * (--guest-driver) wins. */
+static void take_driver(FpbVmFacts *v, const FpbVmFactsOptions *o, const FpbQmpGuestDriver *d)
+{
+    v->driver_seen = fpb_qmp_guest_driver_kind_to_string(d->kind);
+    v->driver_name = g_strdup(d->name);
+    v->driver_version = g_strdup(d->version);
+    v->driver_features = d->features;
+    if (o->driver != FPB_POLICY_DRIVER_UNKNOWN) {
+        return;
+    }
+    if (d->kind == FPB_QMP_GUEST_DRIVER_IDENTIFIED && g_strcmp0(d->name, "fpb_balloon") == 0) {
+        v->facts.guest.driver = FPB_POLICY_DRIVER_FPB;
+    } else if (d->kind == FPB_QMP_GUEST_DRIVER_STOCK) {
+        v->facts.guest.driver = FPB_POLICY_DRIVER_STOCK;
+    }
+}
+
+/* Who the guest's driver is (fpb's QEMU's guest-driver property, filled
+ * from the statistics queue: asked after the stats). */
+static void collect_driver(const FpbFactsSource *s, const FpbVmFactsOptions *o, FpbVmFacts *v)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(json_object) args = json_object_new_object();
+    g_autoptr(json_object) r = NULL;
+    g_autoptr(FpbQmpGuestDriver) d = NULL;
+
+    if (v->balloon_qom_path == NULL) {
+        return;
+    }
+    json_object_object_add(args, "path", json_object_new_string(v->balloon_qom_path));
+    json_object_object_add(args, "property", json_object_new_string("guest-driver"));
+    r = s->qmp(s->ctx, "qom-get", args, &error);
+    if (r == NULL && fpb_qmp_guest_driver_error_is_unsupported(error)) {
+        v->driver_seen = fpb_qmp_guest_driver_kind_to_string(FPB_QMP_GUEST_DRIVER_UNSUPPORTED);
+        return;
+    }
+    if (r == NULL || (d = fpb_qmp_guest_driver_parse(r, &error)) == NULL) {
+        fpb_vm_facts_note(v, "guest driver", error);
+        return;
+    }
+    take_driver(v, o, d);
+}
+
 FpbVmFacts *fpb_facts_build(const FpbFactsSource *s, const FpbVmFactsOptions *o, GError **error)
 {
     g_autoptr(FpbVmFacts) v = fpb_vm_facts_new(o);
@@ -144,6 +204,11 @@ FpbVmFacts *fpb_facts_build(const FpbFactsSource *s, const FpbVmFactsOptions *o,
     collect_features(s, v);
     collect_kernel_cmdline(s, o, v);
     s->stats(s->ctx, o, v);
+    collect_driver(s, o, v);
+    collect_qemu_extensions(s, v);
+    /* fpb's QEMU switches hints off on the source alone: no destination
+     * socket needed for postcopy-ram on both ends. */
+    v->facts.hints_can_be_disabled = v->facts.hints_can_be_disabled || v->qemu_hint_switch;
     s->migration_parameters(s->ctx, o, v);
     if (o->sample_dirty_rate) {
         collect_dirty_rate(s, v);

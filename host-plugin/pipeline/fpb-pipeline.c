@@ -215,6 +215,8 @@ static gboolean migrate(Run *run)
         .hints_off =
             run->vf->facts.guest.free_page_hint && !fpb_policy_mode_uses_hints(run->d->mode),
         .method = run->d->method,
+        .hint_switch = run->vf->qemu_hint_switch,
+        .hint_stats = run->vf->qemu_hint_stats,
     };
     gboolean ok;
 

@@ -31,6 +31,8 @@ void fpb_vm_facts_free(FpbVmFacts *v)
     g_free(v->qemu_version);
     g_free(v->qemu_binary);
     g_free(v->balloon_qom_path);
+    g_free(v->driver_name);
+    g_free(v->driver_version);
     g_ptr_array_unref(v->notes);
     g_free(v);
 }

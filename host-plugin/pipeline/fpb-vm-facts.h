@@ -43,8 +43,19 @@ typedef struct {
     gboolean balloon_driver_ok;
     const char *init_on_alloc_source; /* static string: where init_on_alloc came from */
     gboolean stats_polling_enabled;   /* fpb switched stats polling on */
-    GPtrArray *notes;                 /* char*: facts that could not be collected */
-    FpbPolicyFacts facts;             /* history is left empty: the journal's business */
+    /* fpb's QEMU (query-qmp-schema): a per-migration hint switch, and
+     * counters of what hints did (fpb-qmp-hints.h). */
+    gboolean qemu_hint_switch;
+    gboolean qemu_hint_stats;
+    /* The guest's balloon driver as the device saw it: "identified" (it
+     * named itself), "stock" (statistics without a name), "none" or
+     * "unsupported" (this QEMU cannot tell); static. */
+    const char *driver_seen;
+    char *driver_name;    /* "fpb_balloon", "virtio_balloon" (presumed), NULL */
+    char *driver_version; /* identified drivers only */
+    guint64 driver_features;
+    GPtrArray *notes;     /* char*: facts that could not be collected */
+    FpbPolicyFacts facts; /* history is left empty: the journal's business */
 } FpbVmFacts;
 
 /* An empty FpbVmFacts with @options' policy and the policy's defaults,

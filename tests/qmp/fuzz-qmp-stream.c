@@ -21,6 +21,9 @@ static void parse_reply(json_object *value)
     FpbQmpBalloonStats stats;
     FpbQmpMigrationParameters params;
     FpbQmpDirtyRateInfo dirty;
+    FpbQmpHintsSupport support;
+    FpbQmpHintStats hint_stats;
+    gboolean present, on;
     guint64 actual;
 
     fpb_qmp_status_free(fpb_qmp_status_parse(value, NULL));
@@ -42,6 +45,10 @@ static void parse_reply(json_object *value)
     fpb_qmp_balloon_stats_parse(value, &stats, NULL);
     fpb_qmp_migration_parameters_parse(value, &params, NULL);
     fpb_qmp_dirty_rate_info_parse(value, &dirty, NULL);
+    fpb_qmp_hints_schema_parse(value, &support, NULL);
+    fpb_qmp_hints_capabilities_parse(value, &present, &on, NULL);
+    fpb_qmp_hint_stats_parse(value, &hint_stats, NULL);
+    fpb_qmp_guest_driver_free(fpb_qmp_guest_driver_parse(value, NULL));
 }
 
 static void handle(json_object *msg)

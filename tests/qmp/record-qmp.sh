@@ -18,18 +18,9 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 out=${1:-$here/recordings}
 qemu=${QEMU:-qemu-system-x86_64}
-tmp=$(mktemp -d /tmp/fpb-record-qmp.XXXXXX)
-pids=()
-
-cleanup() {
-    local pid
-    for pid in "${pids[@]}"; do
-        kill "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+me=record-qmp
+# shellcheck source=record-lib.sh
+. "$here/record-lib.sh"
 
 # start_qemu NAME [EXTRA ARGS...]: a QEMU with a free-page-hint balloon whose
 # QMP socket is $tmp/NAME.sock.
@@ -42,85 +33,7 @@ start_qemu() {
         -device virtio-balloon-pci,id=balloon0,free-page-hint=on,iothread=io0 \
         "$@" >"$tmp/$name.log" 2>&1 &
     pids+=("$!")
-    for _ in $(seq 100); do
-        [ -S "$tmp/$name.sock" ] && return 0
-        sleep 0.05
-    done
-    echo "record-qmp: QEMU '$name' did not create its socket" >&2
-    cat "$tmp/$name.log" >&2
-    exit 1
-}
-
-# Connection state of the current session: fds to and from socat, its PID,
-# the recording file.
-serial=0
-sess_in="" sess_out="" sess_pid="" rec=""
-
-# open_session SOCK FILE: connects through socat and two FIFOs, records the
-# greeting.
-open_session() {
-    local fifo
-    fifo=$tmp/fifo.$RANDOM$RANDOM
-    mkfifo "$fifo.in" "$fifo.out"
-    socat -t 5 - "UNIX-CONNECT:$1" <"$fifo.in" >"$fifo.out" &
-    sess_pid=$!
-    pids+=("$sess_pid")
-    exec {sess_out}>"$fifo.in" {sess_in}<"$fifo.out"
-    rec=$2
-    : >"$rec"
-    read_message 5
-}
-
-close_session() {
-    exec {sess_out}>&-
-    drain 0.3
-    exec {sess_in}<&-
-    wait "$sess_pid" 2>/dev/null || true
-}
-
-# read_message TIMEOUT: reads one message, records it, leaves it in $line.
-read_message() {
-    line=""
-    IFS= read -r -t "$1" line <&"$sess_in" || return 1
-    line=${line%$'\r'}
-    printf '{"dir": "s2c", "msg": %s}\n' "$line" >>"$rec"
-}
-
-# drain SECONDS: records whatever QEMU sends (events) for SECONDS.
-drain() {
-    while read_message "$1"; do :; done
-}
-
-# cmd JSON-WITHOUT-ID: sends a command, records everything up to its reply.
-cmd() {
-    local req
-    serial=$((serial + 1))
-    req="${1%\}}, \"id\": \"rec-$serial\"}"
-    printf '{"dir": "c2s", "msg": %s}\n' "$req" >>"$rec"
-    printf '%s\n' "$req" >&"$sess_out"
-    while read_message 30; do
-        # QEMU puts "id" first in error replies and "timestamp" first in
-        # events, so tell them apart by what is not an event.
-        case $line in
-        '{"timestamp"'* | *'"event": "'*'"timestamp"'*) ;;
-        *) return 0 ;;
-        esac
-    done
-    echo "record-qmp: no reply to $req" >&2
-    exit 1
-}
-
-# poll_migrate: query-migrate until the migration is over.
-poll_migrate() {
-    for _ in $(seq 300); do
-        cmd '{"execute": "query-migrate"}'
-        case $line in
-        *'"completed"'* | *'"failed"'* | *'"cancelled"'*) return 0 ;;
-        esac
-        sleep 0.1
-    done
-    echo "record-qmp: migration did not finish" >&2
-    exit 1
+    wait_socket "$name" "$tmp/$name.log"
 }
 
 bal=/machine/peripheral/balloon0

@@ -5,32 +5,11 @@
 
 #include "fake-qmp-server.h"
 #include "fpb-qmp.h"
+#include "qmp-replay.h"
 #include "qmp-test-util.h"
 
 #define TIMEOUT 5000
 #define BALLOON "/machine/peripheral/balloon0"
-
-static FpbQmpClient *serve(FakeQmpServer *server)
-{
-    g_autoptr(GError) error = NULL;
-    FpbQmpClient *client;
-
-    fake_qmp_server_start(server);
-    client = fpb_qmp_client_connect(fake_qmp_server_get_path(server), TIMEOUT, &error);
-    g_assert_no_error(error);
-    return client;
-}
-
-static void finish(FakeQmpServer *server, FpbQmpClient *client)
-{
-    g_autofree char *failures = NULL;
-
-    fpb_qmp_client_free(client);
-    failures = fake_qmp_server_join(server);
-    if (failures != NULL) {
-        g_error("fake QMP server: %s", failures);
-    }
-}
 
 /* The order of queries.jsonl: status, version, name, balloon. */
 static void check_machine_queries(FpbQmpClient *client)
@@ -124,65 +103,19 @@ static void check_migration_queries(FpbQmpClient *client)
     g_assert_no_error(error);
 }
 
-static void check_requests(FakeQmpServer *server, const char *recording);
-
 static void test_recorded_queries(void)
 {
     g_autoptr(FakeQmpServer) server = fake_qmp_server_new();
     FpbQmpClient *client;
 
     fake_qmp_server_load(server, "queries.jsonl");
-    client = serve(server);
+    client = qmp_replay_serve(server);
     check_machine_queries(client);
     check_virtio_queries(client);
     check_balloon_properties(client);
     check_migration_queries(client);
-    finish(server, client);
-    check_requests(server, "queries.jsonl");
-}
-
-/* Every request the helpers sent equals the recorded one (ids aside), so the
- * helpers build what QEMU 7.2 was seen to accept. @uri_commands carry a
- * per-run temporary path and are compared by name only. */
-static void check_requests(FakeQmpServer *server, const char *recording)
-{
-    g_autofree char *path = qmp_test_recording_path(recording);
-    g_autofree char *text = NULL;
-    g_auto(GStrv) lines = NULL;
-    GPtrArray *sent = fake_qmp_server_get_requests(server);
-    guint n = 0;
-
-    g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
-    lines = g_strsplit(text, "\n", -1);
-    for (guint i = 0; lines[i] != NULL && lines[i][0] != '\0'; i++) {
-        g_autoptr(json_object) line = json_tokener_parse(lines[i]);
-        g_autoptr(json_object) got = NULL;
-        json_object *want = json_object_object_get(line, "msg");
-        const char *command;
-
-        if (!g_str_equal(json_object_get_string(json_object_object_get(line, "dir")), "c2s")) {
-            continue;
-        }
-        g_assert_cmpuint(n, <, sent->len);
-        /* Every byte costs with QEMU 7.2: no escaped slashes in QOM paths. */
-        g_assert_null(strstr(sent->pdata[n], "\\/"));
-        got = json_tokener_parse(sent->pdata[n++]);
-        g_assert_nonnull(got);
-        /* Ids are bare integers, counted from 1 (qmp_capabilities). */
-        g_assert_true(json_object_is_type(json_object_object_get(got, "id"), json_type_int));
-        g_assert_cmpint(json_object_get_int64(json_object_object_get(got, "id")), ==, n);
-        json_object_object_del(got, "id");
-        json_object_object_del(want, "id");
-        command = json_object_get_string(json_object_object_get(want, "execute"));
-        if (g_str_equal(command, "migrate") || g_str_equal(command, "migrate-incoming")) {
-            json_object_object_del(got, "arguments");
-            json_object_object_del(want, "arguments");
-        }
-        if (!json_object_equal(got, want)) {
-            g_error("sent %s, recorded %s", json_object_to_json_string(got),
-                    json_object_to_json_string(want));
-        }
-    }
+    qmp_replay_finish(server, client);
+    qmp_replay_check_requests(server, "queries.jsonl");
 }
 
 typedef struct {
@@ -220,7 +153,7 @@ static void test_recorded_events(void)
     guint64 actual = 0;
 
     fake_qmp_server_load(server, "events.jsonl");
-    client = serve(server);
+    client = qmp_replay_serve(server);
     fpb_qmp_client_set_event_handler(client, collect, &events, NULL);
     stopped = fpb_qmp_client_execute(client, "stop", NULL, TIMEOUT, &error);
     /* The STOP event came before the reply: it is already delivered. */
@@ -242,8 +175,8 @@ static void test_recorded_events(void)
     g_assert_cmpint(dirty.status, ==, FPB_QMP_DIRTY_RATE_MEASURED);
     g_assert_true(dirty.has_dirty_rate);
     g_assert_no_error(error);
-    finish(server, client);
-    check_requests(server, "events.jsonl");
+    qmp_replay_finish(server, client);
+    qmp_replay_check_requests(server, "events.jsonl");
     g_ptr_array_unref(events.events);
 }
 
@@ -282,7 +215,7 @@ static void test_recorded_migration(void)
     FpbQmpClient *client;
 
     fake_qmp_server_load(server, "migration.jsonl");
-    client = serve(server);
+    client = qmp_replay_serve(server);
     fpb_qmp_client_set_event_handler(client, collect, &events, NULL);
     g_assert_true(fpb_qmp_migrate_set_capabilities(client, caps, 1, &error));
     g_assert_true(fpb_qmp_migrate_set_parameters(client, &set, &error));
@@ -310,8 +243,8 @@ static void test_recorded_migration(void)
     g_assert_cmpstr(status->status, ==, "postmigrate");
     g_assert_true(fpb_qmp_migrate_cancel(client, &error));
     g_assert_no_error(error);
-    finish(server, client);
-    check_requests(server, "migration.jsonl");
+    qmp_replay_finish(server, client);
+    qmp_replay_check_requests(server, "migration.jsonl");
     check_migration_events(&events);
     g_ptr_array_unref(events.events);
 }
@@ -329,7 +262,7 @@ static void test_recorded_incoming(void)
     FpbQmpClient *client;
 
     fake_qmp_server_load(server, "incoming.jsonl");
-    client = serve(server);
+    client = qmp_replay_serve(server);
     fpb_qmp_client_set_event_handler(client, collect, &events, NULL);
     g_assert_true(fpb_qmp_migrate_set_capabilities(client, caps, 1, &error));
     g_assert_true(fpb_qmp_migrate_incoming(client, "unix:/recorded", &error));
@@ -344,8 +277,8 @@ static void test_recorded_incoming(void)
     g_assert_cmpint(last->type, ==, FPB_QMP_EVENT_SHUTDOWN);
     g_assert_false(last->shutdown_guest);
     g_assert_cmpstr(last->shutdown_reason, ==, "host-qmp-quit");
-    finish(server, client);
-    check_requests(server, "incoming.jsonl");
+    qmp_replay_finish(server, client);
+    qmp_replay_check_requests(server, "incoming.jsonl");
     g_ptr_array_unref(events.events);
 }
 
@@ -495,7 +428,7 @@ static void test_wrong_shapes(void)
         fake_qmp_server_handshake(server);
         fake_qmp_server_expect(server, shapes[i].command);
         fake_qmp_server_reply(server, reply);
-        client = serve(server);
+        client = qmp_replay_serve(server);
         g_assert_false(shapes[i].call(client, &error));
         g_assert_error(error, FPB_QMP_ERROR, FPB_QMP_ERROR_PROTOCOL);
         prefix = g_strdup_printf("QMP socket '%s': command '%s'", fake_qmp_server_get_path(server),
@@ -505,7 +438,7 @@ static void test_wrong_shapes(void)
         }
         /* A bad reply is the command's problem, not the connection's. */
         g_assert_false(fpb_qmp_client_is_broken(client));
-        finish(server, client);
+        qmp_replay_finish(server, client);
     }
 }
 
@@ -568,7 +501,7 @@ static void test_invalid_arguments(void)
     GError *error = NULL;
 
     fake_qmp_server_handshake(server);
-    client = serve(server);
+    client = qmp_replay_serve(server);
     g_assert_false(fpb_qmp_balloon_set_target(client, 0, &error));
     g_assert_error(error, FPB_QMP_ERROR, FPB_QMP_ERROR_INVALID);
     g_clear_error(&error);
@@ -585,7 +518,7 @@ static void test_invalid_arguments(void)
     g_assert_error(error, FPB_QMP_ERROR, FPB_QMP_ERROR_INVALID);
     g_clear_error(&error);
     /* Nothing was sent. */
-    finish(server, client);
+    qmp_replay_finish(server, client);
     g_assert_cmpuint(fake_qmp_server_get_requests(server)->len, ==, 1);
 }
 
