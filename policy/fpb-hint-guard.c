@@ -51,13 +51,42 @@ static const char *describe_tracking(const FpbPolicyFacts *facts)
     return broken ? "lacks" : "may lack";
 }
 
+FpbKvmWindow fpb_hint_guard_kvm_window(const FpbPolicyFacts *facts, char **ret_text)
+{
+    gboolean accepted = facts->policy.accept_kvm_dirty_log_window;
+
+    if (facts->accelerator != FPB_POLICY_ACCEL_KVM ||
+        facts->guest.driver != FPB_POLICY_DRIVER_FPB || facts->qemu.hint_window_closed) {
+        return FPB_KVM_WINDOW_NONE;
+    }
+    if (ret_text != NULL) {
+        *ret_text = g_strdup_printf(
+            "fpb's guest driver on KVM with a QEMU that does not clear the dirty log before a "
+            "hint command (fpb's QEMU does, patch 0005): a page written after the guest saw it "
+            "free and before QEMU clears its chunk's log %s lost (docs/guest-driver.md)%s",
+            accepted ? "may be" : "would be",
+            accepted ? "; the operator accepted this risk (--accept-risk "
+                       "" FPB_POLICY_RISK_KVM_DIRTY_LOG_WINDOW ")"
+                     : "; accept it with --accept-risk " FPB_POLICY_RISK_KVM_DIRTY_LOG_WINDOW
+                       " or run the VM on fpb's QEMU");
+    }
+    return accepted ? FPB_KVM_WINDOW_ACCEPTED : FPB_KVM_WINDOW_OPEN;
+}
+
 FpbHintSafety fpb_hint_guard_check(const FpbPolicyFacts *facts, FpbReasonCode *ret_code,
                                    char **ret_text)
 {
     g_autofree char *qemu = NULL;
 
     if (!at_risk(facts)) {
-        return FPB_HINT_SAFE;
+        if (fpb_hint_guard_kvm_window(facts, NULL) != FPB_KVM_WINDOW_OPEN) {
+            return FPB_HINT_SAFE;
+        }
+        if (ret_code != NULL) {
+            *ret_code = FPB_REASON_HINT_KVM_DIRTY_LOG_WINDOW;
+        }
+        fpb_hint_guard_kvm_window(facts, ret_text);
+        return FPB_HINT_UNSAFE;
     }
     if (ret_code != NULL) {
         *ret_code = FPB_REASON_HINT_UNSAFE_TCG_DIRTY_TRACKING;

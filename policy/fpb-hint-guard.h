@@ -21,13 +21,33 @@ typedef enum {
     FPB_HINT_UNSAFE, /* refuse hints */
 } FpbHintSafety;
 
-/* Whether hints may be used: unsafe iff the accelerator is not KVM (TCG or
+/* Whether hints may be used: unsafe when the accelerator is not KVM (TCG or
  * unknown) and fpb_policy_facts_tcg_dirty_tracking() is not FIXED, for any
- * driver and any init_on_alloc. On FPB_HINT_UNSAFE, *ret_code (if not NULL)
- * is FPB_REASON_HINT_UNSAFE_TCG_DIRTY_TRACKING and *ret_text (if not NULL) a
- * newly allocated sentence naming the QEMU version. Pure. */
+ * driver and any init_on_alloc (*ret_code
+ * FPB_REASON_HINT_UNSAFE_TCG_DIRTY_TRACKING); also when
+ * fpb_hint_guard_kvm_window() is OPEN (FPB_REASON_HINT_KVM_DIRTY_LOG_WINDOW).
+ * On FPB_HINT_UNSAFE, *ret_code and *ret_text (each if not NULL) say which,
+ * the text newly allocated and naming the QEMU. Pure. */
 FpbHintSafety fpb_hint_guard_check(const FpbPolicyFacts *facts, FpbReasonCode *ret_code,
                                    char **ret_text);
+
+/* The KVM dirty-log window (docs/guest-driver.md, "KVM with manual
+ * dirty-log protect"): fpb's driver leaves a hinted page allocatable at
+ * once, so on KVM a write between the guest's look at the free lists and
+ * QEMU's clear of that chunk's dirty log can be lost, unless QEMU clears
+ * the log before it publishes the command (fpb's QEMU, patch 0005). */
+typedef enum {
+    FPB_KVM_WINDOW_NONE = 0, /* not KVM, not fpb's driver, or the QEMU closes it */
+    FPB_KVM_WINDOW_OPEN,     /* open and not accepted: no hints */
+    FPB_KVM_WINDOW_ACCEPTED, /* open, the operator accepted it by name */
+} FpbKvmWindow;
+
+/* Which of the three holds for @facts; on OPEN and ACCEPTED *ret_text (if
+ * not NULL) is a newly allocated sentence. Only a driver known to be fpb's
+ * counts: the stock driver holds hinted pages until the command ends, and
+ * an unknown one is the stock driver on every QEMU that cannot tell (fpb's
+ * QEMU names the driver). Pure. */
+FpbKvmWindow fpb_hint_guard_kvm_window(const FpbPolicyFacts *facts, char **ret_text);
 
 /* TRUE when a live precopy of this VM may lose guest writes (the same
  * condition: not KVM, tracking not FIXED); then *ret_text (if not NULL) is a

@@ -213,6 +213,17 @@ static void explain_model(const FpbCostInputs *in, FpbPolicyDecision *d)
                                          "its priors (FACTS.md, the benchmark)"));
 }
 
+/* Hints used under a window the operator accepted: said every time. */
+static void explain_accepted_risk(const FpbPolicyFacts *facts, FpbPolicyDecision *d)
+{
+    char *text = NULL;
+
+    if (fpb_policy_mode_uses_hints(d->mode) &&
+        fpb_hint_guard_kvm_window(facts, &text) == FPB_KVM_WINDOW_ACCEPTED) {
+        add_reason(d, FPB_REASON_HINT_KVM_DIRTY_LOG_WINDOW_ACCEPTED, text);
+    }
+}
+
 static void set_no_feasible_error(const FpbPolicyDecision *d, GError **error)
 {
     g_autoptr(GString) why = g_string_new(NULL);
@@ -278,5 +289,6 @@ FpbPolicyDecision *fpb_policy_decide(const FpbPolicyFacts *facts, GError **error
     explain_balloon_limit(d);
     explain_stats(facts, &in, d);
     explain_model(&in, d);
+    explain_accepted_risk(facts, d);
     return g_steal_pointer(&d);
 }

@@ -108,6 +108,11 @@ typedef struct {
     char package[FPB_POLICY_QEMU_PACKAGE_MAX];
     gboolean tcg_dirty_tracking_overridden;
     FpbPolicyTcgDirtyTracking tcg_dirty_tracking_override; /* when overridden */
+    /* This QEMU clears the dirty log of every pending chunk before it
+     * publishes a hint command (fpb's patch 0005, seen in query-qmp-schema
+     * as x-fpb-query-hint-stats): the KVM window of docs/guest-driver.md is
+     * closed. FALSE: not known to be. */
+    gboolean hint_window_closed;
 } FpbPolicyQemu;
 
 typedef enum {
@@ -158,7 +163,14 @@ typedef struct {
      * TCG writes (fpbctl --allow-unsafe-live-migration); never from a
      * config file. */
     gboolean allow_unsafe_live_migration;
+    /* The operator accepts the KVM dirty-log window for fpb's driver's
+     * hints on a QEMU that does not close it (fpbctl --accept-risk
+     * FPB_POLICY_RISK_KVM_DIRTY_LOG_WINDOW); never from a config file. */
+    gboolean accept_kvm_dirty_log_window;
 } FpbPolicySettings;
+
+/* The risk's name, as the operator accepts it. */
+#define FPB_POLICY_RISK_KVM_DIRTY_LOG_WINDOW "kvm-dirty-log-window"
 
 /* Largest guest RAM the policy accepts: 2^52 bytes (4 PiB), the physical
  * address space of x86-64 with 5-level paging and of arm64 with 52-bit

@@ -46,6 +46,11 @@ typedef enum {
     FPB_REASON_METHOD_FORCED,              /* the operator asked for this method */
     FPB_REASON_DESTINATION_STAYS_PAUSED,   /* paused, and fpb cannot resume the destination */
     FPB_REASON_LIVE_MIGRATION_REFUSED_TCG, /* the error of a refused plain live migration */
+    /* issue 15: fpb's driver on KVM, a QEMU that leaves the dirty-log
+     * window open, not accepted by the operator */
+    FPB_REASON_HINT_KVM_DIRTY_LOG_WINDOW,
+    /* the same window accepted by the operator (a warning) */
+    FPB_REASON_HINT_KVM_DIRTY_LOG_WINDOW_ACCEPTED,
     FPB_REASON_N_CODES,
 } FpbReasonCode;
 

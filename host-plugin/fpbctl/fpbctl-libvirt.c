@@ -93,6 +93,8 @@ static void add_entries(Options *o, GOptionContext *ctx, gboolean migrate)
          "auto (default), precopy, postcopy or paused (docs/hint-safety.md)", "METHOD"},
         {"allow-unsafe-live-migration", 0, 0, G_OPTION_ARG_NONE, &lv->allow_unsafe_live_migration,
          "Plain live precopy even on a QEMU that may lose guest writes under TCG", NULL},
+        {"accept-risk", 0, 0, G_OPTION_ARG_STRING, &lv->accept_risk,
+         FPB_POLICY_RISK_KVM_DIRTY_LOG_WINDOW " (docs/guest-driver.md)", "RISK"},
         {"json", 0, 0, G_OPTION_ARG_NONE, &o->json, "Print JSON", NULL},
         G_OPTION_ENTRY_NULL,
     };

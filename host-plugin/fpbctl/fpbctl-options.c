@@ -68,6 +68,11 @@ void fpbctl_vm_options_add(FpbctlVmOptions *o, GOptionContext *ctx)
          "Migrate with plain live precopy even on a QEMU that may lose guest writes under TCG "
          "(QEMU < 9.0 without the fix): the destination guest may be corrupted",
          NULL},
+        {"accept-risk", 0, 0, G_OPTION_ARG_STRING, &r->accept_risk,
+         "Accept a named risk fpb refuses by default: " FPB_POLICY_RISK_KVM_DIRTY_LOG_WINDOW
+         " (hints of fpb's guest driver on KVM with a QEMU that is not fpb's; "
+         "docs/guest-driver.md)",
+         "RISK"},
         {"json", 0, 0, G_OPTION_ARG_NONE, &o->json, "Print JSON instead of tables", NULL},
         G_OPTION_ENTRY_NULL,
     };

@@ -272,19 +272,58 @@ static int print_explain_human(const char *source, const FpbPolicyFacts *facts,
     return FPBCTL_EXIT_OK;
 }
 
-static int explain_from_file(const char *facts_path, gboolean json)
+/* The options given on the command line win over the file, as they win
+ * over what a VM says (its policy keys, the operator's word on the guest
+ * and QEMU, the cap, the method and the risks accepted), so a saved
+ * situation can be replayed with what a migration would be asked for. */
+static void options_onto_facts(const FpbConfPolicy *given, const FpbPipelineRequest *req,
+                               FpbPolicyFacts *f)
+{
+    const FpbVmFactsOptions *o = &req->facts;
+
+    fpb_run_options_apply_policy(given, &f->policy);
+    f->policy.method = o->policy.method;
+    f->policy.allow_unsafe_live_migration = o->policy.allow_unsafe_live_migration;
+    f->policy.accept_kvm_dirty_log_window = o->policy.accept_kvm_dirty_log_window;
+    if (o->driver != FPB_POLICY_DRIVER_UNKNOWN) {
+        f->guest.driver = o->driver;
+    }
+    if (o->init_on_alloc != FPB_POLICY_INIT_ON_ALLOC_UNKNOWN) {
+        f->guest.init_on_alloc = o->init_on_alloc;
+    }
+    if (o->tcg_dirty_tracking != FPB_POLICY_TCG_DIRTY_TRACKING_UNKNOWN) {
+        f->qemu.tcg_dirty_tracking_overridden = TRUE;
+        f->qemu.tcg_dirty_tracking_override = o->tcg_dirty_tracking;
+    }
+    if (o->max_bandwidth > 0) {
+        f->bandwidth_bytes_per_second = (double)o->max_bandwidth;
+    }
+}
+
+static int explain_from_file(const char *facts_path, const FpbctlVmOptions *o)
 {
     g_autoptr(GError) error = NULL;
     g_autoptr(FpbPolicyDecision) decision = NULL;
+    FpbPipelineRequest req;
+    FpbConfPolicy given;
     FpbPolicyFacts facts;
 
-    if (!fpb_facts_json_load_file(facts_path, &facts, &error) ||
-        (decision = fpb_policy_decide(&facts, &error)) == NULL) {
+    fpb_pipeline_request_init(&req);
+    if (!fpb_run_options_apply(&o->run, &given, &req, &error)) {
+        fprintf(stderr, "fpbctl explain: %s\n", error->message);
+        return FPBCTL_EXIT_USAGE;
+    }
+    if (!fpb_facts_json_load_file(facts_path, &facts, &error)) {
         fprintf(stderr, "fpbctl explain: %s: %s\n", facts_path, error->message);
         return FPBCTL_EXIT_USAGE;
     }
-    return json ? print_explain_json(&facts, decision)
-                : print_explain_human(facts_path, &facts, decision);
+    options_onto_facts(&given, &req, &facts);
+    if ((decision = fpb_policy_decide(&facts, &error)) == NULL) {
+        fprintf(stderr, "fpbctl explain: %s: %s\n", facts_path, error->message);
+        return FPBCTL_EXIT_USAGE;
+    }
+    return o->json ? print_explain_json(&facts, decision)
+                   : print_explain_human(facts_path, &facts, decision);
 }
 
 static void progress_to_stderr(const char *message, gpointer user_data)
@@ -361,7 +400,8 @@ static int cmd_explain(int argc, char **argv)
     const GOptionEntry entries[] = {
         {"facts", 0, 0, G_OPTION_ARG_FILENAME, &facts_path,
          "Read the VM's facts from FILE (JSON, the shape 'explain --json' prints under "
-         "\"facts\"; see docs/cost-model.md) instead of asking a VM",
+         "\"facts\"; see docs/cost-model.md) instead of asking a VM; the VM options below "
+         "given too win over the file",
          "FILE"},
         G_OPTION_ENTRY_NULL,
     };
@@ -397,7 +437,7 @@ static int cmd_explain(int argc, char **argv)
                         "(one of them)\n");
         status = FPBCTL_EXIT_USAGE;
     } else {
-        status = facts_path ? explain_from_file(facts_path, o.json) : explain_from_vm(&o);
+        status = facts_path ? explain_from_file(facts_path, &o) : explain_from_vm(&o);
     }
     fpbctl_vm_options_clear(&o);
     return status;

@@ -44,6 +44,7 @@ static const struct {
     {"qemu-tcg-dirty-tracking", "overrides the hint guard's view of QEMU"},
     {"allow-unsafe-live-migration", "turns off the refusal of a live migration known to lose "
                                     "guest writes"},
+    {"accept-risk", "accepts a risk to the guest's memory that fpb refuses by default"},
     {"guest-driver", "overrides the guest facts the decision rests on"},
     {"guest-init-on-alloc", "overrides the guest facts the decision rests on"},
     {"migrate-uri", "sends the guest's memory to an address the destination guard does not check"},

@@ -404,12 +404,13 @@ static gboolean read_qemu_fields(json_object *obj, FpbPolicyQemu *q, GError **er
         }
         q->tcg_dirty_tracking_overridden = TRUE;
     }
-    return TRUE;
+    return read_bool(obj, path, "hint_window_closed", FALSE, &q->hint_window_closed, error);
 }
 
 static gboolean read_qemu(json_object *top, FpbPolicyQemu *q, GError **error)
 {
-    static const char *const keys[] = {"version", "package", "tcg_dirty_tracking", NULL};
+    static const char *const keys[] = {"version", "package", "tcg_dirty_tracking",
+                                       "hint_window_closed", NULL};
     json_object *obj = NULL;
 
     if (!read_object(top, "facts", "qemu", FALSE, &obj, error)) {
@@ -660,6 +661,8 @@ static json_object *qemu_to_json(const FpbPolicyQemu *q)
     json_object_object_add(obj, "package",
                            q->package_known ? json_object_new_string(q->package) : NULL);
     json_object_object_add(obj, "tcg_dirty_tracking", tracking);
+    json_object_object_add(obj, "hint_window_closed",
+                           json_object_new_boolean(q->hint_window_closed));
     return obj;
 }
 

@@ -144,6 +144,9 @@ static void collect_qemu_extensions(const FpbFactsSource *s, FpbVmFacts *v)
     }
     v->qemu_hint_switch = support.hint_switch;
     v->qemu_hint_stats = support.hint_stats;
+    /* Patches 0003 (the statistics) and 0005 (the early clear) ship
+     * together in fpb's QEMU, from package revision 2. */
+    v->facts.qemu.hint_window_closed = support.hint_stats;
 }
 
 /* The policy's driver kind from what the device saw; the operator's word

@@ -26,6 +26,7 @@ void fpb_run_options_clear(FpbRunOptions *o)
     g_free(o->guest_init_on_alloc);
     g_free(o->tcg);
     g_free(o->migration_method);
+    g_free(o->accept_risk);
     g_free(o->migrate_uri);
     g_free(o->listen_address);
     fpb_run_options_init(o);
@@ -94,6 +95,12 @@ static gboolean check_run(const FpbRunOptions *o, FpbPipelineRequest *r, GError 
                           "auto, precopy, postcopy or paused");
     }
     p->allow_unsafe_live_migration = o->allow_unsafe_live_migration;
+    if (o->accept_risk != NULL &&
+        !g_str_equal(o->accept_risk, FPB_POLICY_RISK_KVM_DIRTY_LOG_WINDOW)) {
+        return bad_option(error, "accept-risk", o->accept_risk,
+                          "a risk fpb knows (" FPB_POLICY_RISK_KVM_DIRTY_LOG_WINDOW ")");
+    }
+    p->accept_kvm_dirty_log_window = o->accept_risk != NULL;
     if (o->max_bandwidth != -1 && o->max_bandwidth <= 0) {
         g_autofree char *v = g_strdup_printf("%" G_GINT64_FORMAT, o->max_bandwidth);
 
@@ -175,6 +182,7 @@ static const OptionSlot slots[] = {
     {"migration-method", KIND_STRING, G_STRUCT_OFFSET(FpbRunOptions, migration_method)},
     {"allow-unsafe-live-migration", KIND_BOOLEAN,
      G_STRUCT_OFFSET(FpbRunOptions, allow_unsafe_live_migration)},
+    {"accept-risk", KIND_STRING, G_STRUCT_OFFSET(FpbRunOptions, accept_risk)},
     {"max-bandwidth", KIND_INTEGER, G_STRUCT_OFFSET(FpbRunOptions, max_bandwidth)},
     {"timeout", KIND_NUMBER, G_STRUCT_OFFSET(FpbRunOptions, timeout_s)},
     {"migrate-uri", KIND_STRING, G_STRUCT_OFFSET(FpbRunOptions, migrate_uri)},

@@ -38,6 +38,7 @@ typedef struct {
      * file or the domain's metadata */
     char *migration_method;               /* auto, precopy, postcopy, paused */
     gboolean allow_unsafe_live_migration; /* precopy on a QEMU that may lose TCG writes */
+    char *accept_risk;                    /* FPB_POLICY_RISK_KVM_DIRTY_LOG_WINDOW */
     gint64 max_bandwidth;                 /* bytes/s, -1: not given */
     double timeout_s;                     /* 0: never */
     /* the libvirt backend's data connection (the bare-QMP form's --to is

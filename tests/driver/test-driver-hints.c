@@ -193,8 +193,7 @@ static void parse_both_logs(FpbTestbedVm *src, FpbTestbedVm *dst, DrvHintLog *re
  * destination some time after it resumed (seen on CI: QEMU had two
  * commands' reports, the log one). So the log is read until it holds as
  * many commands as QEMU counted answered, or the bound passes. */
-static void read_hint_log(FpbTestbedVm *src, FpbTestbedVm *dst, guint64 answered,
-                          DrvHintLog *ret)
+static void read_hint_log(FpbTestbedVm *src, FpbTestbedVm *dst, guint64 answered, DrvHintLog *ret)
 {
     gint64 end = g_get_monotonic_time() + LOG_SETTLE_S * G_USEC_PER_SEC;
 

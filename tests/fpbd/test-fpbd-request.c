@@ -84,6 +84,12 @@ static void test_root_only(void)
     g_assert_cmpstr(fpbd_request_root_only_option(o, &why), ==, "qemu-tcg-dirty-tracking");
     g_assert_nonnull(strstr(why, "hint guard"));
     g_assert_cmpstr(fpbd_request_root_only_option(mig, &why), ==, "migrate-uri");
+    {
+        g_autoptr(json_object) risk =
+            json_tokener_parse("{\"accept-risk\":\"kvm-dirty-log-window\"}");
+
+        g_assert_cmpstr(fpbd_request_root_only_option(risk, &why), ==, "accept-risk");
+    }
     g_assert_null(fpbd_request_root_only_option(plain, &why));
     g_assert_null(fpbd_request_root_only_option(NULL, &why));
 }

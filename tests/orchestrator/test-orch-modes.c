@@ -306,6 +306,11 @@ static void test_explain(void)
                     !qemu_is_stock());
     g_assert_cmpint(json_object_get_boolean(json_object_object_get(out, "qemu_hint_stats")), ==,
                     !qemu_is_stock());
+    /* ... and closes the KVM dirty-log window (patch 0005, with the stats) */
+    g_assert_cmpint(json_object_get_boolean(json_object_object_get(
+                        json_object_object_get(json_object_object_get(out, "facts"), "qemu"),
+                        "hint_window_closed")),
+                    ==, !qemu_is_stock());
     if (qemu_is_stock()) {
         g_assert_cmpstr(orch_json_str(out, "predictions.none.why_not.code"), ==,
                         "HINTS_CANNOT_BE_DISABLED");

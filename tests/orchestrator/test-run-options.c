@@ -140,6 +140,8 @@ static const BadCase bad_cases[] = {
      "--guest-init-on-alloc: '2' is not 0 or 1"},
     {"/run-options/bad/qemu-tcg-dirty-tracking", "{\"qemu-tcg-dirty-tracking\": \"maybe\"}",
      "--qemu-tcg-dirty-tracking: 'maybe' is not fixed or broken"},
+    {"/run-options/bad/accept-risk", "{\"accept-risk\": \"everything\"}",
+     "--accept-risk: 'everything' is not a risk fpb knows (kvm-dirty-log-window)"},
     {"/run-options/bad/migration-method", "{\"migration-method\": \"live\"}",
      "--migration-method: 'live' is not auto, precopy, postcopy or paused"},
     {"/run-options/bad/max-bandwidth", "{\"max-bandwidth\": 0}",

@@ -124,6 +124,8 @@ static inline void test_facts_random(GRand *r, FpbPolicyFacts *f)
     f->guest.stats_queue = g_rand_boolean(r);
     f->guest.deflate_on_oom = g_rand_boolean(r);
     f->guest.free_page_reporting = g_rand_boolean(r);
+    f->qemu.hint_window_closed = g_rand_boolean(r);
+    f->policy.accept_kvm_dirty_log_window = g_rand_int_range(r, 0, 4) == 0;
     f->guest.driver = (FpbPolicyDriver)g_rand_int_range(r, 0, 3);
     f->guest.init_on_alloc = (FpbPolicyInitOnAlloc)g_rand_int_range(r, 0, 3);
     if (g_rand_int_range(r, 0, 5) > 0) {

@@ -39,6 +39,7 @@ static void assert_facts_equal(const FpbPolicyFacts *a, const FpbPolicyFacts *b)
     g_assert_cmpint(a->qemu.micro, ==, b->qemu.micro);
     g_assert_cmpint(a->qemu.package_known, ==, b->qemu.package_known);
     g_assert_cmpstr(a->qemu.package, ==, b->qemu.package);
+    g_assert_cmpint(a->qemu.hint_window_closed, ==, b->qemu.hint_window_closed);
     g_assert_cmpint(a->qemu.tcg_dirty_tracking_overridden, ==,
                     b->qemu.tcg_dirty_tracking_overridden);
     if (a->qemu.tcg_dirty_tracking_overridden) {

@@ -245,6 +245,53 @@ static void test_forced_hint_unfixed_tcg(void)
     g_assert_cmpuint(strchr(r.err, '\n') - r.err + 1, ==, strlen(r.err));
 }
 
+/* The mode explain --facts FILE --json picks with @extra options. */
+static char *mode_with(const char *name, const char *extra_a, const char *extra_b, char **ret_codes)
+{
+    g_autofree char *facts = g_strdup_printf("%s/%s.facts.json", golden_dir, name);
+    const char *args[] = {"explain", "--facts", facts, "--json", extra_a, extra_b, NULL};
+    g_auto(RunResult) r = {0};
+    g_autoptr(json_object) out = NULL;
+    json_object *decision = NULL;
+    json_object *reasons = NULL;
+    g_autoptr(GString) codes = g_string_new(NULL);
+
+    run_fpbctl(args, &r);
+    g_assert_cmpint(r.status, ==, 0);
+    out = json_tokener_parse(r.out);
+    g_assert_nonnull(out);
+    g_assert_true(json_object_object_get_ex(out, "decision", &decision));
+    g_assert_true(json_object_object_get_ex(decision, "reasons", &reasons));
+    for (size_t i = 0; i < json_object_array_length(reasons); i++) {
+        json_object *code = json_object_object_get(json_object_array_get_idx(reasons, i), "code");
+
+        g_string_append_printf(codes, "%s ", json_object_get_string(code));
+    }
+    *ret_codes = g_strdup(codes->str);
+    return g_strdup(json_object_get_string(json_object_object_get(decision, "mode")));
+}
+
+/* Options on the command line win over the facts file, as over a VM's
+ * facts: the risk accepted by name lets hints run on KVM with fpb's driver
+ * and a QEMU that leaves the dirty-log window open (issue 15); --mode and
+ * --guest-driver replay the file as a migration would be asked for. */
+static void test_options_over_file(void)
+{
+    const char *open_window = "kvm-8gib-fpb-driver-window-open";
+    g_autofree char *c1 = NULL, *c2 = NULL, *c3 = NULL;
+    g_autofree char *plain = mode_with(open_window, NULL, NULL, &c1);
+    g_autofree char *accepted =
+        mode_with(open_window, "--accept-risk", "kvm-dirty-log-window", &c2);
+    g_autofree char *stock = mode_with(open_window, "--guest-driver", "stock", &c3);
+
+    g_assert_cmpstr(plain, ==, "none");
+    g_assert_nonnull(strstr(c1, "HINT_KVM_DIRTY_LOG_WINDOW "));
+    g_assert_cmpstr(accepted, ==, "hint");
+    g_assert_nonnull(strstr(c2, "HINT_KVM_DIRTY_LOG_WINDOW_ACCEPTED"));
+    g_assert_cmpstr(stock, ==, "hint");
+    g_assert_null(strstr(c3, "HINT_KVM_DIRTY_LOG_WINDOW"));
+}
+
 static gint compare_names(gconstpointer a, gconstpointer b)
 {
     return g_strcmp0(*(char *const *)a, *(char *const *)b);
@@ -289,6 +336,7 @@ int main(int argc, char **argv)
         g_test_add_data_func(usage_cases[i].path, &usage_cases[i], test_usage);
     }
     g_test_add_func("/fpbctl/refused/forced-infeasible", test_forced_infeasible);
+    g_test_add_func("/fpbctl/explain/options-over-file", test_options_over_file);
     g_test_add_func("/fpbctl/refused/forced-hint-unfixed-tcg", test_forced_hint_unfixed_tcg);
     return g_test_run();
 }

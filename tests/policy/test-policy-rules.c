@@ -196,6 +196,36 @@ static void m_calibrated(FpbPolicyFacts *f)
     f->history.bandwidth = (FpbPolicyEstimate){.value = 300e6, .samples = 1};
 }
 
+/* issue 15, the KVM dirty-log window: fpb's driver on KVM */
+static void m_kvm_fpb_driver_open(FpbPolicyFacts *f)
+{
+    m_stock_kvm(f);
+    f->guest.driver = FPB_POLICY_DRIVER_FPB;
+    f->policy.balloon_allowed = FALSE;
+}
+static void m_kvm_fpb_driver_forced(FpbPolicyFacts *f)
+{
+    m_kvm_fpb_driver_open(f);
+    f->policy.mode = FPB_POLICY_REQUEST_HINT;
+}
+static void m_kvm_fpb_driver_closed(FpbPolicyFacts *f)
+{
+    m_kvm_fpb_driver_open(f);
+    f->qemu.hint_window_closed = TRUE;
+}
+static void m_kvm_fpb_driver_accepted(FpbPolicyFacts *f)
+{
+    m_kvm_fpb_driver_open(f);
+    f->policy.accept_kvm_dirty_log_window = TRUE;
+}
+/* accepting the window does not touch the TCG guard */
+static void m_tcg_fpb_driver_accepted(FpbPolicyFacts *f)
+{
+    m_tcg_stock_qemu(f);
+    f->guest.driver = FPB_POLICY_DRIVER_FPB;
+    f->policy.accept_kvm_dirty_log_window = TRUE;
+}
+
 #define OK(m) (m), -1
 #define REFUSED(e) -1, (e)
 
@@ -255,6 +285,18 @@ static const RuleCase cases[] = {
      FPB_REASON_BEST_TOTAL_TIME, -1, 0},
     {"/policy/rules/guard/kvm-unknown-driver", m_unknown_driver, OK(FPB_POLICY_MODE_HINT),
      FPB_REASON_BEST_TOTAL_TIME, -1, 0},
+    {"/policy/rules/guard/kvm-fpb-driver-window-open", m_kvm_fpb_driver_open,
+     OK(FPB_POLICY_MODE_NONE), FPB_REASON_HINT_KVM_DIRTY_LOG_WINDOW, FPB_POLICY_MODE_HINT,
+     FPB_REASON_HINT_KVM_DIRTY_LOG_WINDOW},
+    {"/policy/rules/guard/kvm-fpb-driver-window-forced", m_kvm_fpb_driver_forced,
+     REFUSED(FPB_POLICY_ERROR_FORCED_INFEASIBLE), FPB_REASON_HINT_KVM_DIRTY_LOG_WINDOW, -1, 0},
+    {"/policy/rules/guard/kvm-fpb-driver-window-closed", m_kvm_fpb_driver_closed,
+     OK(FPB_POLICY_MODE_HINT), FPB_REASON_BEST_TOTAL_TIME, -1, 0},
+    {"/policy/rules/guard/kvm-fpb-driver-window-accepted", m_kvm_fpb_driver_accepted,
+     OK(FPB_POLICY_MODE_HINT), FPB_REASON_HINT_KVM_DIRTY_LOG_WINDOW_ACCEPTED, -1, 0},
+    {"/policy/rules/guard/tcg-window-accepted-not-exempt", m_tcg_fpb_driver_accepted,
+     OK(FPB_POLICY_MODE_BALLOON), FPB_REASON_METHOD_POSTCOPY_TCG, FPB_POLICY_MODE_HINT,
+     FPB_REASON_HINT_UNSAFE_TCG_DIRTY_TRACKING},
     {"/policy/rules/guard/forced-hint-unfixed", m_forced_hint_unfixed,
      REFUSED(FPB_POLICY_ERROR_FORCED_INFEASIBLE), FPB_REASON_HINT_UNSAFE_TCG_DIRTY_TRACKING, -1, 0},
     {"/policy/rules/guard/forced-hint-balloon-unfixed", m_forced_hint_balloon_unfixed,
@@ -367,11 +409,20 @@ static void check_guard(const FpbPolicyFacts *f, const QemuCase *q)
     g_autofree char *warning = NULL;
     gboolean expect_unsafe =
         f->accelerator != FPB_POLICY_ACCEL_KVM && q->expect != FPB_POLICY_TCG_DIRTY_TRACKING_FIXED;
+    /* fpb's driver on KVM, no QEMU in the table closes the window */
+    gboolean window =
+        f->accelerator == FPB_POLICY_ACCEL_KVM && f->guest.driver == FPB_POLICY_DRIVER_FPB;
     FpbHintSafety s = fpb_hint_guard_check(f, &code, &text);
 
     g_assert_cmpint(fpb_policy_facts_tcg_dirty_tracking(f), ==, q->expect);
-    g_assert_cmpint(s == FPB_HINT_UNSAFE, ==, expect_unsafe);
+    g_assert_cmpint(s == FPB_HINT_UNSAFE, ==, expect_unsafe || window);
     g_assert_cmpint(fpb_hint_guard_live_migration_unsafe(f, &warning), ==, expect_unsafe);
+    if (window) {
+        g_assert_cmpint(code, ==, FPB_REASON_HINT_KVM_DIRTY_LOG_WINDOW);
+        g_assert_nonnull(strstr(text, "--accept-risk kvm-dirty-log-window"));
+        g_assert_null(warning);
+        return;
+    }
     if (!expect_unsafe) {
         g_assert_null(text);
         g_assert_null(warning);
