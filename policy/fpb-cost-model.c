@@ -92,6 +92,11 @@ static void inputs_calibrated(const FpbPolicyFacts *facts, FpbCostInputs *in)
                                 prior_hint_efficiency(&facts->guest));
     in->inflate_rate = fpb_policy_estimate_get(&h->inflate_rate, FPB_POLICY_QUANTITY_INFLATE_RATE,
                                                prior_inflate_rate(facts));
+    if (facts->measured_inflate_bytes_per_second > 0) {
+        in->inflate_rate = CLAMP(facts->measured_inflate_bytes_per_second,
+                                 FPB_COST_MIN_MEASURED_INFLATE_RATE, 1e12);
+        in->inflate_rate_measured = TRUE;
+    }
     in->deflate_rate = fpb_policy_estimate_get(&h->deflate_rate, FPB_POLICY_QUANTITY_DEFLATE_RATE,
                                                prior_deflate_rate(facts));
     in->zero_page_seconds =

@@ -61,6 +61,10 @@ G_BEGIN_DECLS
  * the init_on_alloc=0 result. Not yet measured (issue 7). */
 #define FPB_COST_PRIOR_HINT_EFFICIENCY_FPB 1.0
 
+/* A measured inflation slower than this (a guest that gave next to
+ * nothing) is taken at this rate, so predictions stay finite. */
+#define FPB_COST_MIN_MEASURED_INFLATE_RATE 1e6
+
 /* Stats older than this are unknown (QEMU polls every 2 s when enabled). */
 #define FPB_COST_STATS_MAX_AGE_SECONDS 30.0
 /* Memory a ballooned guest keeps free above what it uses. */
@@ -98,6 +102,7 @@ typedef struct {
     gboolean driver_holds_hinted_pages; /* stock/unknown driver allocates what it hints */
     gboolean hinted_pages_resent_zero;  /* ... and init_on_alloc zeroes them: sent again */
     gboolean calibrated;                /* some estimate came from history */
+    gboolean inflate_rate_measured;     /* from this run (facts.measured_inflate_...) */
 } FpbCostInputs;
 
 void fpb_cost_model_inputs(const FpbPolicyFacts *facts, FpbCostInputs *ret);

@@ -39,6 +39,11 @@ static void add_reason(FpbPolicyDecision *d, FpbReasonCode code, char *text)
     }
 }
 
+void fpb_policy_decision_add_reason(FpbPolicyDecision *d, FpbReasonCode code, char *text)
+{
+    add_reason(d, code, text);
+}
+
 /* The best feasible option other than @except (N_MODES for none). Options
  * are considered in tie-rank order (fpb-policy-mode.c): on a tie the
  * earlier one wins. */
@@ -206,6 +211,11 @@ static void explain_model(const FpbCostInputs *in, FpbPolicyDecision *d)
                    g_strdup("the guest dirties memory about as fast as it can be sent: the "
                             "migration may not reach the downtime limit"));
     }
+    if (in->inflate_rate_measured) {
+        add_reason(d, FPB_REASON_INFLATE_RATE_MEASURED,
+                   g_strdup_printf("the guest's inflation rate was measured in this run: %.0f MB/s",
+                                   in->inflate_rate / 1e6));
+    }
     add_reason(d, in->calibrated ? FPB_REASON_CALIBRATED_FROM_HISTORY : FPB_REASON_PRIORS_ONLY,
                g_strdup(in->calibrated ? "the cost model is calibrated from this VM's recorded "
                                          "migrations"
@@ -281,6 +291,9 @@ FpbPolicyDecision *fpb_policy_decide(const FpbPolicyFacts *facts, GError **error
     }
     d->inflate_bytes = d->predictions[d->mode].inflate_bytes;
     d->balloon_target_bytes = d->predictions[d->mode].balloon_target_bytes;
+    d->balloon_ceiling_target_bytes = d->predictions[d->mode].balloon_target_bytes +
+                                      d->predictions[d->mode].inflate_bytes -
+                                      d->predictions[d->mode].inflate_ceiling_bytes;
     explain_choice(facts, d);
     explain_infeasible(d);
     if (!choose_method(facts, d, error)) {

@@ -18,6 +18,10 @@ typedef struct {
      * inflation); the current size when the mode does not inflate. */
     gint64 balloon_target_bytes;
     gint64 inflate_bytes; /* current size - target, 0 without balloon */
+    /* The guest's size when the balloon took all it may, whatever the
+     * time: what the preparation asks for, stopping at the budget (the
+     * current size when the mode does not inflate). */
+    gint64 balloon_ceiling_target_bytes;
     /* How QEMU migrates (fpb-policy-method.h): precopy unless the QEMU may
      * lose TCG writes; its reason (METHOD_*) is among @reasons. */
     FpbPolicyMethod method;
@@ -37,6 +41,10 @@ FpbPolicyDecision *fpb_policy_decide(const FpbPolicyFacts *facts, GError **error
 
 void fpb_policy_decision_free(FpbPolicyDecision *decision);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpbPolicyDecision, fpb_policy_decision_free)
+
+/* Adds a reason (unless one with @code is there); takes @text. For steps
+ * after the decision that change it (fpb-policy-prep.h). */
+void fpb_policy_decision_add_reason(FpbPolicyDecision *decision, FpbReasonCode code, char *text);
 
 /* TRUE if the decision has a reason with @code. */
 gboolean fpb_policy_decision_has_reason(const FpbPolicyDecision *decision, FpbReasonCode code);

@@ -45,6 +45,7 @@ void fpb_policy_facts_init(FpbPolicyFacts *facts)
                 .age_seconds = FPB_POLICY_UNKNOWN,
             },
         .dirty_rate_bytes_per_second = FPB_POLICY_UNKNOWN,
+        .measured_inflate_bytes_per_second = FPB_POLICY_UNKNOWN,
         .bandwidth_bytes_per_second = FPB_POLICY_UNKNOWN,
         .downtime_limit_seconds = DEFAULT_DOWNTIME_LIMIT_SECONDS,
         .can_restore = FALSE,
@@ -140,6 +141,11 @@ gboolean fpb_policy_facts_validate(const FpbPolicyFacts *facts, GError **error)
     if (!isfinite(facts->downtime_limit_seconds) || facts->downtime_limit_seconds <= 0 ||
         facts->downtime_limit_seconds > MAX_DOWNTIME_LIMIT_SECONDS) {
         return invalid(error, "facts.downtime_limit_seconds", "must be in (0, 60]");
+    }
+    if (!optional_ok(facts->measured_inflate_bytes_per_second) ||
+        facts->measured_inflate_bytes_per_second == 0) {
+        return invalid(error, "facts.measured_inflate_bytes_per_second",
+                       "must be positive or unknown");
     }
     if (!optional_ok(facts->stats.age_seconds)) {
         return invalid(error, "facts.stats.age_seconds", "must be finite");

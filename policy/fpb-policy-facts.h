@@ -191,6 +191,10 @@ typedef struct {
     double dirty_rate_bytes_per_second; /* calc-dirty-rate, < 0 unknown */
     double bandwidth_bytes_per_second;  /* max-bandwidth or measured, < 0 unknown */
     double downtime_limit_seconds;      /* QEMU downtime-limit, default 0.3 */
+    /* The guest's inflation rate measured in this very run (a trial
+     * inflation, or the preparation so far: fpb-policy-prep.h); < 0
+     * unknown. When known it is used instead of history and prior. */
+    double measured_inflate_bytes_per_second;
     /* A path exists to give inflated memory back after migration
      * (a destination QMP socket or libvirt on the destination). */
     gboolean can_restore;

@@ -21,10 +21,14 @@ typedef struct {
     double restore_seconds;           /* deflating on the destination afterwards */
     double guest_impact_byte_seconds; /* guest memory taken away x seconds */
     gint64 inflate_bytes;             /* memory the balloon takes, 0 when not inflating */
-    gint64 balloon_target_bytes;      /* QMP 'balloon value': guest size after inflation;
-                                       * the current size when not inflating */
-    gboolean converges;               /* QEMU is predicted to reach the downtime limit */
-    FpbReasonCode limited_by;         /* what capped the balloon (BALLOON_LIMITED_BY_*), or NONE */
+    /* What the balloon could take with no time budget (the free memory
+     * worth taking, the floor, the safety margin): the preparation aims
+     * here and stops at the budget (fpb-policy-prep.h); 0 without balloon */
+    gint64 inflate_ceiling_bytes;
+    gint64 balloon_target_bytes; /* QMP 'balloon value': guest size after inflation;
+                                  * the current size when not inflating */
+    gboolean converges;          /* QEMU is predicted to reach the downtime limit */
+    FpbReasonCode limited_by;    /* what capped the balloon (BALLOON_LIMITED_BY_*), or NONE */
     gboolean feasible;
     FpbReasonCode why_not; /* FPB_REASON_NONE when feasible */
     char *why_not_text;    /* NULL when feasible */

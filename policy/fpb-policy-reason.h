@@ -51,6 +51,10 @@ typedef enum {
     FPB_REASON_HINT_KVM_DIRTY_LOG_WINDOW,
     /* the same window accepted by the operator (a warning) */
     FPB_REASON_HINT_KVM_DIRTY_LOG_WINDOW_ACCEPTED,
+    /* issue 15: the inflation rate was measured in this run */
+    FPB_REASON_INFLATE_RATE_MEASURED,
+    /* issue 15: the prepared mode no longer paid; memory given back */
+    FPB_REASON_PREP_ABANDONED,
     FPB_REASON_N_CODES,
 } FpbReasonCode;
 

@@ -100,6 +100,9 @@ static FpbReasonCode size_balloon(const FpbPolicyFacts *facts, const FpbCostInpu
     fpb_policy_rules_balloon_limits(facts, in, &lim);
     cap = MIN(lim.by_margin, MIN(lim.by_floor, lim.by_budget));
     fpb_cost_model_predict(in, mode, MIN(useful_inflation(in), cap), p);
+    p->inflate_ceiling_bytes = MAX(
+        p->inflate_bytes,
+        fpb_cost_model_round_bytes(MIN(useful_inflation(in), MIN(lim.by_margin, lim.by_floor))));
     if (MIN(lim.by_margin, lim.by_floor) < FPB_COST_MIN_INFLATE_BYTES) {
         return FPB_REASON_BALLOON_NOTHING_TO_TAKE;
     }

@@ -10,5 +10,6 @@
 #include "fpb-policy-method.h"
 #include "fpb-policy-mode.h"
 #include "fpb-policy-prediction.h"
+#include "fpb-policy-prep.h"
 #include "fpb-policy-reason.h"
 #include "fpb-policy-rules.h"

@@ -437,6 +437,8 @@ static gboolean read_top_scalars(json_object *obj, FpbPolicyFacts *f, GError **e
                      &f->bandwidth_bytes_per_second, error) ||
         !read_number(obj, "facts", "downtime_limit_seconds", FALSE, &f->downtime_limit_seconds,
                      error) ||
+        !read_number(obj, "facts", "measured_inflate_bytes_per_second", TRUE,
+                     &f->measured_inflate_bytes_per_second, error) ||
         !read_bool(obj, "facts", "can_restore", TRUE, &f->can_restore, error) ||
         !read_bool(obj, "facts", "hints_can_be_disabled", FALSE, &f->hints_can_be_disabled,
                    error)) {
@@ -465,6 +467,7 @@ gboolean fpb_facts_json_read(json_object *obj, FpbPolicyFacts *ret_facts, GError
                                        "dirty_rate_bytes_per_second",
                                        "bandwidth_bytes_per_second",
                                        "downtime_limit_seconds",
+                                       "measured_inflate_bytes_per_second",
                                        "can_restore",
                                        "hints_can_be_disabled",
                                        "policy",
@@ -698,6 +701,8 @@ json_object *fpb_facts_json_from_facts(const FpbPolicyFacts *f)
                            new_number(f->bandwidth_bytes_per_second));
     json_object_object_add(obj, "downtime_limit_seconds",
                            json_object_new_double(f->downtime_limit_seconds));
+    json_object_object_add(obj, "measured_inflate_bytes_per_second",
+                           new_number(f->measured_inflate_bytes_per_second));
     json_object_object_add(obj, "can_restore", json_object_new_boolean(f->can_restore));
     json_object_object_add(obj, "hints_can_be_disabled",
                            json_object_new_boolean(f->hints_can_be_disabled));

@@ -53,7 +53,8 @@ typedef struct {
     gint64 prep_target_bytes;
     gint64 prep_reached_bytes;
     double prep_seconds;
-    char *prep_stopped; /* target, no-progress, budget, error, not-needed */
+    char *prep_stopped; /* target, no-progress, budget, error, not-needed,
+                         * trial, abandoned (docs/journal.md) */
     char *mig_status;   /* QEMU's MigrationStatus, or "not-started" */
     gint64 mig_total_ms;
     gint64 mig_downtime_ms;

@@ -29,6 +29,7 @@ typedef struct {
     FpbOutcome *o;
     FpbVmFacts *vf;
     FpbPolicyDecision *d;
+    double probe_seconds; /* the trial inflation's time, part of the budget */
 } Run;
 
 static void progress(const Run *run, const char *format, ...) G_GNUC_PRINTF(2, 3);
@@ -131,6 +132,10 @@ static void record_decision(Run *run)
     FpbOutcome *o = run->o;
     const FpbPolicyFacts *f = &run->vf->facts;
 
+    /* called again when a step after the decision changes it */
+    g_clear_pointer(&o->facts, json_object_put);
+    g_clear_pointer(&o->decision, json_object_put);
+    g_clear_pointer(&o->predictions, json_object_put);
     o->facts = fpb_facts_json_from_facts(f);
     fpb_outcome_set(&o->qemu_version, run->vf->qemu_version);
     o->prep_original_bytes = f->balloon_actual_bytes > 0 ? f->balloon_actual_bytes : f->ram_bytes;
@@ -156,7 +161,7 @@ static gboolean decide(Run *run, GError **error)
 static gboolean ignored_balloon(Run *run, const FpbBalloonStep *step)
 {
     g_autofree char *m = NULL;
-    gint64 taken = step->start_bytes - step->reached_bytes;
+    gint64 taken = run->o->prep_original_bytes - step->reached_bytes;
 
     if (g_strcmp0(step->stopped, FPB_BALLOON_STOPPED_TARGET) == 0 ||
         taken >= (gint64)FPB_COST_MIN_INFLATE_BYTES) {
@@ -171,6 +176,145 @@ static gboolean ignored_balloon(Run *run, const FpbBalloonStep *step)
     return FALSE;
 }
 
+/* Gives the memory back on the source before migrating (a trial, or a
+ * mode abandoned): the row's restore says so, and the later restore step
+ * has nothing left to do. */
+static gboolean give_back_now(Run *run, const char *why)
+{
+    g_autoptr(GError) error = NULL;
+    FpbBalloonStep step;
+
+    progress(run, "VM '%s': giving the %s memory back on the source", run->o->vm, why);
+    fpb_outcome_set(&run->o->restore_where, fpb_end_to_string(FPB_END_SOURCE));
+    if (!run->be->ops->balloon_run(run->be, FPB_END_SOURCE, run->o->prep_original_bytes, TRUE,
+                                   RESTORE_BUDGET_S, RESTORE_STALL_MS, &step, &error)) {
+        g_autofree char *m = g_strdup_printf("VM '%s': giving the %s memory back failed: %s",
+                                             run->o->vm, why, error->message);
+
+        fpb_outcome_set(&run->o->restore_status, "failed");
+        fail(run, m);
+        save(run);
+        return FALSE;
+    }
+    run->o->restore_seconds = step.seconds;
+    run->o->restore_final_bytes = step.reached_bytes;
+    fpb_outcome_set(&run->o->restore_status,
+                    g_strcmp0(step.stopped, FPB_BALLOON_STOPPED_TARGET) == 0 ? "done" : "partial");
+    save(run);
+    if (g_strcmp0(run->o->restore_status, "done") != 0) {
+        g_autofree char *m = g_strdup_printf(
+            "VM '%s': the guest did not take all its %s memory back in time", run->o->vm, why);
+
+        fail(run, m);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* The decision again with the rate the balloon showed; the row gets it. */
+static void redecide(Run *run, FpbReasonCode code, char *text)
+{
+    g_autoptr(GError) error = NULL;
+    FpbPolicyDecision *d = fpb_policy_decide(&run->vf->facts, &error);
+
+    if (d == NULL) {
+        progress(run, "VM '%s': deciding again failed (%s): keeping '%s'", run->o->vm,
+                 error->message, fpb_policy_mode_to_string(run->d->mode));
+        g_free(text);
+        return;
+    }
+    fpb_policy_decision_add_reason(d, code, text);
+    fpb_policy_decision_free(run->d);
+    run->d = d;
+    record_decision(run);
+    save(run);
+}
+
+/* A trial inflation when the choice hangs on an unmeasured inflation rate
+ * (fpb-policy-prep.h). FALSE when the run must stop (the backend failed,
+ * or the trial memory could not be given back). */
+static gboolean probe(Run *run)
+{
+    g_autoptr(GError) error = NULL;
+    FpbBalloonStep step;
+    const char *before = fpb_policy_mode_to_string(run->d->mode);
+    gint64 taken;
+
+    if (!fpb_policy_probe_worthwhile(&run->vf->facts, run->d)) {
+        return TRUE;
+    }
+    run->o->prep_target_bytes = run->o->prep_original_bytes - FPB_POLICY_PROBE_BYTES;
+    set_phase(run, FPB_PHASE_PREPARING);
+    progress(run,
+             "VM '%s': trying %" G_GINT64_FORMAT " MiB of inflation: at the prior rate '%s' "
+             "wins, at a rate guests have shown a balloon would",
+             run->o->vm, FPB_POLICY_PROBE_BYTES / (1024 * 1024), before);
+    if (!run->be->ops->balloon_run(run->be, FPB_END_SOURCE, run->o->prep_target_bytes, FALSE,
+                                   FPB_POLICY_PROBE_SECONDS, run->req->stall_ms, &step, &error)) {
+        g_autofree char *m =
+            g_strdup_printf("VM '%s': the trial inflation failed: %s", run->o->vm, error->message);
+
+        run->o->prep_reached_bytes = step.reached_bytes;
+        fpb_outcome_set(&run->o->prep_stopped, "error");
+        fail(run, m);
+        save(run);
+        return FALSE;
+    }
+    run->o->prep_reached_bytes = step.reached_bytes;
+    run->o->prep_seconds = run->probe_seconds = step.seconds;
+    taken = run->o->prep_original_bytes - step.reached_bytes;
+    if (fpb_policy_facts_set_measured_inflation(&run->vf->facts, taken, step.seconds)) {
+        redecide(run, FPB_REASON_INFLATE_RATE_MEASURED,
+                 g_strdup_printf("a trial inflation took %" G_GINT64_FORMAT " MiB in %.2f s "
+                                 "(%.0f MB/s); the decision before it was '%s'",
+                                 MAX(taken, 0) / (1024 * 1024), step.seconds,
+                                 run->vf->facts.measured_inflate_bytes_per_second / 1e6, before));
+    }
+    progress(run, "VM '%s': the trial measured %.0f MB/s: '%s'", run->o->vm,
+             run->vf->facts.measured_inflate_bytes_per_second / 1e6, run->o->mode);
+    if (fpb_policy_mode_uses_balloon(run->d->mode)) {
+        return TRUE;
+    }
+    fpb_outcome_set(&run->o->prep_stopped, "trial");
+    return give_back_now(run, "trial");
+}
+
+/* After the preparation: a mode that no longer pays at the measured rate
+ * is abandoned and its memory given back (fpb-policy-prep.h). */
+static gboolean recheck(Run *run)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *why = NULL;
+    FpbPolicyFacts *f = &run->vf->facts;
+    gint64 taken = run->o->prep_original_bytes - run->o->prep_reached_bytes;
+    FpbPolicyMode mode;
+
+    if (!fpb_policy_facts_set_measured_inflation(f, taken, run->o->prep_seconds)) {
+        return TRUE;
+    }
+    mode = fpb_policy_recheck_prepared(f, run->d, taken, &why);
+    record_decision(run); /* the facts now carry the measured rate */
+    if (mode == run->d->mode) {
+        return TRUE;
+    }
+    progress(run, "VM '%s': %s", run->o->vm, why);
+    fpb_policy_decision_add_reason(run->d, FPB_REASON_PREP_ABANDONED, g_steal_pointer(&why));
+    run->d->mode = mode;
+    run->d->inflate_bytes = 0;
+    run->d->balloon_target_bytes = run->d->balloon_ceiling_target_bytes =
+        run->o->prep_original_bytes;
+    if (!fpb_policy_method_choose(f, fpb_policy_mode_uses_hints(mode), &run->d->method,
+                                  run->d->reasons, &error)) {
+        g_autofree char *m = g_strdup_printf("VM '%s': %s", run->o->vm, error->message);
+
+        fail(run, m);
+        return FALSE;
+    }
+    record_decision(run);
+    fpb_outcome_set(&run->o->prep_stopped, "abandoned");
+    return give_back_now(run, "prepared");
+}
+
 /* Inflates toward the decision's target (live only). FALSE when the
  * backend failed or the guest did not answer. */
 static gboolean prepare(Run *run)
@@ -180,19 +324,28 @@ static gboolean prepare(Run *run)
     gboolean ok;
 
     if (!fpb_policy_mode_uses_balloon(run->d->mode)) {
-        fpb_outcome_set(&run->o->prep_stopped, "not-needed");
-        run->o->prep_seconds = 0;
+        if (run->o->prep_stopped == NULL) { /* else the trial's */
+            fpb_outcome_set(&run->o->prep_stopped, "not-needed");
+            run->o->prep_seconds = 0;
+        }
         return TRUE;
     }
-    run->o->prep_target_bytes = run->d->balloon_target_bytes;
+    /* Aimed at all the balloon may take; the budget stops it, so the
+     * guest's real rate sizes it, not the prior (fpb-policy-prep.h). */
+    run->o->prep_target_bytes = run->d->balloon_ceiling_target_bytes;
     set_phase(run, FPB_PHASE_PREPARING);
-    progress(run, "VM '%s': inflating the balloon by %" G_GINT64_FORMAT " MiB", run->o->vm,
-             run->d->inflate_bytes / (1024 * 1024));
-    ok = run->be->ops->balloon_run(run->be, FPB_END_SOURCE, run->d->balloon_target_bytes, FALSE,
-                                   run->vf->facts.policy.max_prep_seconds, run->req->stall_ms,
-                                   &step, &error);
+    progress(run,
+             "VM '%s': inflating the balloon by up to %" G_GINT64_FORMAT
+             " MiB (predicted %" G_GINT64_FORMAT " MiB in the %.0f s budget)",
+             run->o->vm,
+             (run->o->prep_original_bytes - run->d->balloon_ceiling_target_bytes) / (1024 * 1024),
+             run->d->inflate_bytes / (1024 * 1024), run->vf->facts.policy.max_prep_seconds);
+    ok = run->be->ops->balloon_run(
+        run->be, FPB_END_SOURCE, run->d->balloon_ceiling_target_bytes, FALSE,
+        MAX(run->vf->facts.policy.max_prep_seconds - run->probe_seconds, 0.5), run->req->stall_ms,
+        &step, &error);
     run->o->prep_reached_bytes = step.reached_bytes;
-    run->o->prep_seconds = step.seconds;
+    run->o->prep_seconds = run->probe_seconds + step.seconds;
     fpb_outcome_set(&run->o->prep_stopped, ok ? step.stopped : "error");
     save(run);
     if (!ok) {
@@ -202,8 +355,8 @@ static gboolean prepare(Run *run)
         return FALSE;
     }
     progress(run, "VM '%s': balloon at %" G_GINT64_FORMAT " MiB after %.1f s (%s)", run->o->vm,
-             step.reached_bytes / (1024 * 1024), step.seconds, step.stopped);
-    return ignored_balloon(run, &step);
+             step.reached_bytes / (1024 * 1024), run->o->prep_seconds, step.stopped);
+    return ignored_balloon(run, &step) && recheck(run);
 }
 
 static gboolean migrate(Run *run)
@@ -276,6 +429,9 @@ static gboolean restore(Run *run, gboolean migrated)
     FpbEnd end = migrated ? FPB_END_DESTINATION : FPB_END_SOURCE;
     FpbBalloonStep step;
 
+    if (g_strcmp0(run->o->restore_status, "done") == 0) {
+        return TRUE; /* given back on the source before migrating */
+    }
     if (nothing_taken(run->o)) {
         fpb_outcome_set(&run->o->restore_status, "not-needed");
         return TRUE;
@@ -417,7 +573,7 @@ static FpbMigrateResult run_steps(Run *run)
     if (!journal_intent(run)) {
         return finish(run, FPB_PHASE_FAILED, FPB_MIGRATE_FAILED);
     }
-    migrated = prepare(run) && migrate(run);
+    migrated = probe(run) && prepare(run) && migrate(run);
     if (!restore(run, migrated) || !migrated) {
         return finish(run, FPB_PHASE_FAILED, FPB_MIGRATE_FAILED);
     }

@@ -47,6 +47,12 @@ gboolean fpb_recover_row_used_balloon(const FpbOutcome *row)
 {
     FpbPolicyMode mode;
 
+    /* a trial inflation (fpb-policy-prep.h) asks for a size before the
+     * row's mode inflates, or under a mode that never does */
+    if (row->prep_target_bytes >= 0 && row->prep_original_bytes > 0 &&
+        row->prep_target_bytes < row->prep_original_bytes) {
+        return TRUE;
+    }
     return row->mode != NULL && fpb_policy_mode_from_string(row->mode, &mode) &&
            fpb_policy_mode_uses_balloon(mode);
 }

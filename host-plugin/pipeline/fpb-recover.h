@@ -32,7 +32,8 @@ gboolean fpb_recover_row_owner_alive(const FpbOutcome *row);
 void fpb_recover_note_restore(FpbOutcome *row, const char *where, const FpbBalloonStep *step,
                               const GError *error, GString *notes);
 
-/* TRUE if @row's mode inflated the balloon (memory may be missing). */
+/* TRUE if @row asked the balloon for memory (its mode inflates, or a trial
+ * inflation ran): memory may be missing. */
 gboolean fpb_recover_row_used_balloon(const FpbOutcome *row);
 
 /**

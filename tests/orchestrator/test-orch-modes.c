@@ -325,6 +325,101 @@ static void test_explain(void)
     orch_run_clear(&r);
 }
 
+static gboolean has_reason(json_object *decision, const char *code)
+{
+    json_object *reasons = json_object_object_get(decision, "reasons");
+
+    for (size_t i = 0; i < json_object_array_length(reasons); i++) {
+        json_object *r = json_object_array_get_idx(reasons, i);
+
+        if (g_strcmp0(json_object_get_string(json_object_object_get(r, "code")), code) == 0) {
+            return TRUE;
+        }
+    }
+    return FALSE;
+}
+
+/* Issue 15, items 4 and 6: a VM fpb has never seen, no hints (the guest
+ * did not negotiate them), a 64 MiB/s cap. At the prior TCG inflation
+ * rate (66 MB/s) 'none' wins, at a rate TCG guests have shown (380 MB/s)
+ * a balloon: fpb tries 64 MiB first, decides with the measured rate, and
+ * if it inflates, takes what the budget lets the real guest give. The
+ * journaled facts carry the rate; the decision replayed from them agrees;
+ * the destination verifies every page and has all its memory. */
+static void test_auto_unseen(void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(FpbTestbed) tb = fpb_testbed_new(&error);
+    g_autofree char *db = NULL;
+    g_autoptr(json_object) out = NULL;
+    g_autoptr(FpbOutcome) row = NULL;
+    FpbTestbedGuest g;
+    OrchRun r;
+    double rate;
+    const char *mode;
+
+    g_assert_no_error(error);
+    scenario(&g);
+    g.free_page_hint = FALSE;
+    FpbTestbedVm *src = fpb_testbed_start_source(tb, "src", &g, &error);
+    g_assert_no_error(error);
+    FpbTestbedVm *dst = fpb_testbed_start_destination(tb, "dst", &g, FALSE, &error);
+    g_assert_no_error(error);
+    g_assert_true(fpb_testbed_vm_wait_ready(src, BOOT_TIMEOUT_S, &error));
+    g_assert_no_error(error);
+    db = g_build_filename(fpb_testbed_dir(tb), "journal.db", NULL);
+    const char *args[] = {"migrate",
+                          "--qmp",
+                          fpb_testbed_vm_qmp_path(src),
+                          "--dest-qmp",
+                          fpb_testbed_vm_qmp_path(dst),
+                          "--to",
+                          fpb_testbed_vm_incoming_uri(dst),
+                          "--max-bandwidth",
+                          "67108864",
+                          "--db",
+                          db,
+                          "--json",
+                          "--timeout",
+                          "300",
+                          NULL};
+    orch_run_fpbctl(args, &r);
+    g_assert_cmpint(r.status, ==, 0);
+    out = orch_parse_last_line(r.out);
+    g_assert_nonnull(out);
+    g_assert_cmpstr(orch_json_str(out, "phase"), ==, "done");
+    g_assert_true(has_reason(json_object_object_get(out, "decision"), "INFLATE_RATE_MEASURED"));
+    row = orch_journal_row(db, orch_json_int(out, "id"));
+    rate = json_object_get_double(
+        json_object_object_get(row->facts, "measured_inflate_bytes_per_second"));
+    mode = orch_json_str(out, "decision.mode");
+    g_test_message("unseen VM: trial measured %.0f MB/s, decided %s, inflated %.0f MiB in %.2f s "
+                   "(%s), sent %.0f MB, migration %" G_GINT64_FORMAT " ms",
+                   rate / 1e6, mode,
+                   (orch_json_int(out, "prepare.original_bytes") -
+                    orch_json_int(out, "prepare.reached_bytes")) /
+                       (double)MIB,
+                   orch_json_num(out, "prepare.seconds"), orch_json_str(out, "prepare.stopped"),
+                   orch_json_int(out, "migration.transferred_bytes") / 1e6,
+                   orch_json_int(out, "migration.total_ms"));
+    g_assert_cmpfloat(rate, >, 0);
+    if (g_str_equal(mode, "none")) {
+        g_assert_cmpstr(orch_json_str(out, "prepare.stopped"), ==, "trial");
+        g_assert_cmpstr(orch_json_str(out, "restore.where"), ==, "source");
+    } else {
+        g_assert_cmpstr(mode, ==, "balloon");
+        g_assert_cmpstr(orch_json_str(out, "restore.where"), ==, "destination");
+        g_assert_cmpint(orch_json_int(out, "prepare.reached_bytes"), <,
+                        orch_json_int(out, "prepare.original_bytes") - 128 * MIB);
+    }
+    g_assert_cmpstr(orch_json_str(out, "restore.status"), ==, "done");
+    g_assert_true(fpb_testbed_vm_wait_verified(dst, 2, VERIFY_TIMEOUT_S, &error));
+    g_assert_no_error(error);
+    g_assert_cmpint(orch_balloon_actual(fpb_testbed_vm_qmp_path(dst)), ==, 1024 * MIB);
+    check_journal(db, out);
+    orch_run_clear(&r);
+}
+
 static const ModeCase cases[] = {
     {"none", "off", FALSE, FALSE},   {"hint", "on", FALSE, FALSE},
     {"balloon", "off", TRUE, FALSE}, {"hint+balloon", "on", TRUE, FALSE},
@@ -336,6 +431,7 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     orch_set_fpbctl(argc, argv);
     g_test_add_func("/orchestrator/explain/qmp", test_explain);
+    g_test_add_func("/orchestrator/auto/unseen-vm-trial", test_auto_unseen);
     for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
         g_autofree char *path = g_strdup_printf("/orchestrator/mode/%s%s", cases[i].mode,
                                                 cases[i].debian_qemu ? "/debian-qemu" : "");

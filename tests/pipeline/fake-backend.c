@@ -168,7 +168,10 @@ static void fill_facts(const FakeWorld *w, FpbVmFacts *v)
     (void)fpb_policy_qemu_set_package(&f->qemu, "fake");
     f->ram_bytes = w->ram_bytes;
     f->balloon_actual_bytes = w->actual_bytes;
-    f->accelerator = FPB_POLICY_ACCEL_KVM;
+    f->accelerator = w->script.tcg ? FPB_POLICY_ACCEL_TCG : FPB_POLICY_ACCEL_KVM;
+    if (w->script.tcg) {
+        (void)fpb_policy_qemu_set_package(&f->qemu, "fake fpb-patched");
+    }
     f->guest.free_page_hint = w->script.free_page_hint;
     f->guest.stats_queue = TRUE;
     f->guest.driver = FPB_POLICY_DRIVER_STOCK;
@@ -181,7 +184,7 @@ static void fill_facts(const FakeWorld *w, FpbVmFacts *v)
         .age_seconds = 1.0,
     };
     f->dirty_rate_bytes_per_second = 1.0 * FAKE_MIB;
-    f->bandwidth_bytes_per_second = 1e9;
+    f->bandwidth_bytes_per_second = w->script.tcg ? 128.0 * FAKE_MIB : 1e9;
     f->downtime_limit_seconds = 0.3;
     f->can_restore = !w->script.no_restore_path;
     f->hints_can_be_disabled = TRUE;
@@ -226,9 +229,10 @@ static gint64 answer(const FakeWorld *w, const FakeBalloonScript *s, gint64 star
 /* The balloon of the guest on @end toward @target, as @s says (the
  * fpb_balloon_drive() contract). */
 static gboolean step_guest(FakeWorld *w, FpbEnd end, const FakeBalloonScript *s, gint64 target,
-                           FpbBalloonStep *ret, GError **error)
+                           double budget_s, FpbBalloonStep *ret, GError **error)
 {
     gint64 start = w->actual_bytes;
+    double rate = target < start ? w->script.inflate_rate : 0;
 
     *ret = (FpbBalloonStep){.start_bytes = -1, .reached_bytes = -1, .seconds = 0, .stopped = NULL};
     if (w->runs_on != end) {
@@ -239,6 +243,13 @@ static gboolean step_guest(FakeWorld *w, FpbEnd end, const FakeBalloonScript *s,
     w->actual_bytes = answer(w, s, start, target);
     ret->start_bytes = start;
     ret->seconds = 0.1 + (double)ABS(w->actual_bytes - start) / 1e9;
+    if (rate > 0) {
+        ret->seconds = (double)(start - w->actual_bytes) / rate;
+        if (budget_s > 0 && ret->seconds > budget_s) {
+            w->actual_bytes = start - (gint64)(rate * budget_s);
+            ret->seconds = budget_s;
+        }
+    }
     if (s->how == FAKE_BALLOON_ERROR) {
         g_set_error_literal(error, FAKE_ERROR, 0,
                             "QMP command 'query-balloon' failed: scripted I/O error");
@@ -247,7 +258,8 @@ static gboolean step_guest(FakeWorld *w, FpbEnd end, const FakeBalloonScript *s,
     ret->reached_bytes = w->actual_bytes;
     ret->stopped = ABS(ret->reached_bytes - target) <= FPB_BALLOON_TOLERANCE_BYTES
                        ? FPB_BALLOON_STOPPED_TARGET
-                       : FPB_BALLOON_STOPPED_NO_PROGRESS;
+                   : rate > 0 && ret->seconds >= budget_s ? FPB_BALLOON_STOPPED_BUDGET
+                                                          : FPB_BALLOON_STOPPED_NO_PROGRESS;
     return TRUE;
 }
 
@@ -271,7 +283,7 @@ static gboolean balloon_run(FpbBackend *be, FpbEnd end, gint64 target, gboolean 
     if (!give_back && w->script.die == FAKE_DIE_INFLATE_START) {
         die(b);
     }
-    ok = step_guest(w, end, s, target, ret, error);
+    ok = step_guest(w, end, s, target, budget_s, ret, error);
     if ((!give_back && w->script.die == FAKE_DIE_INFLATE) ||
         (give_back && w->script.die == FAKE_DIE_GIVE_BACK)) {
         die(b);
@@ -359,7 +371,7 @@ static void give_back_where_it_runs(FakeWorld *w, const FakeBalloonScript *s, Fp
         g_string_append_printf(notes, "; the original memory size of the %s is unknown", where);
         return;
     }
-    step_guest(w, w->runs_on, s, row->prep_original_bytes, &step, &error);
+    step_guest(w, w->runs_on, s, row->prep_original_bytes, 0, &step, &error);
     fpb_recover_note_restore(row, where, &step, error, notes);
 }
 

@@ -75,6 +75,12 @@ typedef struct {
     gboolean repair_unreachable;   /* repair_row cannot reach the guest */
     FakeBalloonScript repair_give_back;
     FakeDie die;
+    /* issue 15: a TCG guest on fpb's QEMU behind a 128 MiB/s cap, where
+     * the prior inflation rate makes 'none' win and a fast guest's real
+     * rate a balloon; and how fast the guest inflates (bytes/s, 0: at
+     * once), the budget then cutting an inflation short */
+    gboolean tcg;
+    double inflate_rate;
 } FakeScript;
 
 #define FAKE_MAX_CALLS 64

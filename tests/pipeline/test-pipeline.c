@@ -191,7 +191,10 @@ static gint64 decided_target(Fixture *f)
     g_assert_no_error(error);
     fake_world_forget_calls(f->world);
     g_assert_cmpint(d->inflate_bytes, >=, (gint64)FPB_COST_MIN_INFLATE_BYTES);
-    return d->balloon_target_bytes;
+    /* the preparation asks for the ceiling (fpb-policy-prep.h); here, at
+     * the KVM prior's rate, the budget does not bind and they agree */
+    g_assert_cmpint(d->balloon_ceiling_target_bytes, <=, d->balloon_target_bytes);
+    return d->balloon_ceiling_target_bytes;
 }
 
 static void assert_no_warnings(Fixture *f)
@@ -852,6 +855,157 @@ static void test_success_none_hints_off(Fixture *f, gconstpointer data)
 
 /* ---- explain: decides, changes nothing ---- */
 
+/* ---- preparation in the loop (issue 15, items 4 and 6) ---- */
+
+#define PROBE_TARGET (ORIGINAL - FPB_POLICY_PROBE_BYTES)
+
+/* The decision's reasons in the row, as codes joined by spaces. */
+static char *row_reason_codes(const FpbOutcome *o)
+{
+    g_autoptr(GString) s = g_string_new(NULL);
+    json_object *reasons = NULL;
+
+    g_assert_true(json_object_object_get_ex(o->decision, "reasons", &reasons));
+    for (size_t i = 0; i < json_object_array_length(reasons); i++) {
+        json_object *r = json_object_array_get_idx(reasons, i);
+
+        g_string_append_printf(s, "%s ", json_object_get_string(json_object_object_get(r, "code")));
+    }
+    return g_string_free(g_steal_pointer(&s), FALSE);
+}
+
+static double row_measured_rate(const FpbOutcome *o)
+{
+    json_object *v = NULL;
+
+    g_assert_true(json_object_object_get_ex(o->facts, "measured_inflate_bytes_per_second", &v));
+    return json_object_get_double(v);
+}
+
+/* A never-seen TCG guest: at the prior rate (66 MB/s) 'none' wins, at
+ * 500 MB/s a balloon; a trial of 64 MiB shows the real rate, and the
+ * balloon then takes all it may within the budget. */
+static void test_probe_fast_guest(Fixture *f, gconstpointer data)
+{
+    FpbMigrateResult result = FPB_MIGRATE_FAILED;
+    g_autoptr(FpbOutcome) o = NULL;
+    g_autofree char *codes = NULL;
+    g_autofree char *calls = NULL;
+
+    (void)data;
+    f->world->script.tcg = TRUE;
+    f->world->script.inflate_rate = 500e6;
+    o = run_pipeline(f, NULL, &result);
+    g_assert_cmpint(result, ==, FPB_MIGRATE_OK);
+    g_assert_cmpstr(o->mode, ==, "balloon");
+    codes = row_reason_codes(o);
+    assert_has(codes, "INFLATE_RATE_MEASURED");
+    g_assert_cmpfloat(row_measured_rate(o), >, 400e6);
+    /* trial, then the ceiling: the free memory that is not zero pages
+     * (the prior zero share, 0.25), which the 10 s budget now fits */
+    g_assert_cmpint(o->prep_target_bytes, <, PROBE_TARGET);
+    g_assert_cmpint(o->prep_reached_bytes, ==, o->prep_target_bytes);
+    g_assert_cmpint(o->prep_original_bytes - o->prep_reached_bytes, >=,
+                    (gint64)(0.9 * 0.75 * (ORIGINAL - FAKE_GUEST_USED_BYTES)));
+    calls = g_strdup_printf("open|facts|balloon source %" G_GINT64_FORMAT
+                            "|balloon source %" G_GINT64_FORMAT
+                            "|migrate|alive destination|balloon destination "
+                            "%" G_GINT64_FORMAT " give-back",
+                            PROBE_TARGET, o->prep_target_bytes, ORIGINAL);
+    assert_calls(f, calls);
+    assert_phases(f, "-|-|preparing|preparing|migrating|restoring|restoring");
+    g_assert_cmpfloat(o->prep_seconds, <=, 10.0);
+    assert_row_is(f, o);
+    assert_guest(f, FPB_END_DESTINATION, ORIGINAL);
+    assert_no_warnings(f);
+}
+
+/* The same guest inflating at 20 MB/s: the trial shows it, 'none' stays,
+ * and the trial's memory goes back before the migration. */
+static void test_probe_slow_guest(Fixture *f, gconstpointer data)
+{
+    FpbMigrateResult result = FPB_MIGRATE_FAILED;
+    g_autoptr(FpbOutcome) o = NULL;
+    g_autofree char *codes = NULL;
+    g_autofree char *calls = NULL;
+    gint64 reached = ORIGINAL - (gint64)(20e6 * FPB_POLICY_PROBE_SECONDS);
+
+    (void)data;
+    f->world->script.tcg = TRUE;
+    f->world->script.inflate_rate = 20e6;
+    o = run_pipeline(f, NULL, &result);
+    g_assert_cmpint(result, ==, FPB_MIGRATE_OK);
+    g_assert_cmpstr(o->mode, ==, "none");
+    codes = row_reason_codes(o);
+    assert_has(codes, "INFLATE_RATE_MEASURED");
+    g_assert_cmpfloat(row_measured_rate(o), ==, 20e6);
+    g_assert_cmpint(o->prep_target_bytes, ==, PROBE_TARGET);
+    g_assert_cmpint(o->prep_reached_bytes, ==, reached);
+    g_assert_cmpstr(o->prep_stopped, ==, "trial");
+    g_assert_cmpfloat(o->prep_seconds, ==, FPB_POLICY_PROBE_SECONDS);
+    g_assert_cmpstr(o->restore_where, ==, "source");
+    g_assert_cmpstr(o->restore_status, ==, "done");
+    g_assert_cmpint(o->restore_final_bytes, ==, ORIGINAL);
+    calls = g_strdup_printf("open|facts|balloon source %" G_GINT64_FORMAT
+                            "|balloon source %" G_GINT64_FORMAT " give-back|migrate",
+                            PROBE_TARGET, ORIGINAL);
+    assert_calls(f, calls);
+    assert_row_is(f, o);
+    assert_guest(f, FPB_END_DESTINATION, ORIGINAL);
+    assert_no_warnings(f);
+}
+
+/* A balloon asked for (forced) on a guest slower than the prior: the
+ * preparation aims at the ceiling and stops at the budget with what fit,
+ * no trial (the mode is not the policy's to choose). */
+static void test_prep_stops_at_budget(Fixture *f, gconstpointer data)
+{
+    FpbMigrateResult result = FPB_MIGRATE_FAILED;
+    g_autoptr(FpbOutcome) o = NULL;
+
+    (void)data;
+    force_mode(f, FPB_POLICY_REQUEST_BALLOON, "balloon");
+    f->world->script.tcg = TRUE;
+    f->world->script.inflate_rate = 50e6;
+    o = run_pipeline(f, NULL, &result);
+    g_assert_cmpint(result, ==, FPB_MIGRATE_OK);
+    g_assert_cmpstr(o->mode, ==, "balloon");
+    g_assert_cmpstr(o->prep_stopped, ==, FPB_BALLOON_STOPPED_BUDGET);
+    g_assert_cmpint(o->prep_reached_bytes, ==, ORIGINAL - (gint64)(50e6 * 10.0));
+    g_assert_cmpint(o->prep_target_bytes, <, o->prep_reached_bytes);
+    g_assert_cmpfloat(row_measured_rate(o), ==, 50e6);
+    g_assert_cmpfloat(f->world->inflate_budget_s, ==, 10.0);
+    assert_guest(f, FPB_END_DESTINATION, ORIGINAL);
+    assert_no_warnings(f);
+}
+
+/* The same guest at 500 MB/s: it gives all the balloon may take, well
+ * past what the prior sized (629 MiB in 10 s at 66 MB/s). */
+static void test_prep_takes_past_prior(Fixture *f, gconstpointer data)
+{
+    FpbMigrateResult result = FPB_MIGRATE_FAILED;
+    g_autoptr(FpbOutcome) o = NULL;
+    g_autoptr(FpbBackend) be = NULL;
+    g_autoptr(FpbVmFacts) vf = NULL;
+    g_autoptr(FpbPolicyDecision) d = NULL;
+
+    (void)data;
+    force_mode(f, FPB_POLICY_REQUEST_BALLOON, "balloon");
+    f->world->script.tcg = TRUE;
+    f->world->script.inflate_rate = 500e6;
+    be = fake_backend_new(f->world, NULL, NULL);
+    vf = be->ops->collect_facts(be, &f->req.facts, NULL);
+    d = fpb_policy_decide(&vf->facts, NULL);
+    fake_world_forget_calls(f->world);
+    o = run_pipeline(f, NULL, &result);
+    g_assert_cmpint(result, ==, FPB_MIGRATE_OK);
+    g_assert_cmpstr(o->prep_stopped, ==, FPB_BALLOON_STOPPED_TARGET);
+    g_assert_cmpint(o->prep_target_bytes, ==, d->balloon_ceiling_target_bytes);
+    g_assert_cmpint(o->prep_original_bytes - o->prep_reached_bytes, >,
+                    d->inflate_bytes + 256 * FAKE_MIB);
+    assert_guest(f, FPB_END_DESTINATION, ORIGINAL);
+}
+
 static void test_explain(Fixture *f, gconstpointer data)
 {
     g_autoptr(FpbBackend) be = fake_backend_new(f->world, NULL, f->journal);
@@ -1088,6 +1242,29 @@ static void test_crash_preparing(Fixture *f, gconstpointer data)
     f->world->script.die = FAKE_DIE_INFLATE;
     calls = g_strdup_printf("repair open|repair balloon source %" G_GINT64_FORMAT, ORIGINAL);
     crash_and_recover(f, FPB_PHASE_PREPARING, FPB_END_SOURCE, calls);
+}
+
+/* Killed in the trial inflation, while the row's mode does not inflate:
+ * recovery still gives the trial's memory back. */
+static void test_crash_probing(Fixture *f, gconstpointer data)
+{
+    g_autoptr(FpbOutcome) r = NULL;
+    g_autofree char *calls = NULL;
+
+    (void)data;
+    f->world->script.tcg = TRUE;
+    f->world->script.inflate_rate = 500e6;
+    f->world->script.die = FAKE_DIE_INFLATE;
+    run_child_until_death(f);
+    g_assert_cmpint(f->world->actual_bytes, ==, PROBE_TARGET);
+    assert_abandoned(f, FPB_PHASE_PREPARING);
+    r = recover(f, 0);
+    assert_repaired(f, r, FPB_PHASE_PREPARING);
+    g_assert_cmpstr(r->mode, ==, "none");
+    g_assert_cmpstr(r->restore_status, ==, "done");
+    calls = g_strdup_printf("repair open|repair balloon source %" G_GINT64_FORMAT, ORIGINAL);
+    assert_calls(f, calls);
+    assert_guest(f, FPB_END_SOURCE, ORIGINAL);
 }
 
 static void test_crash_migrating(Fixture *f, gconstpointer data)
@@ -1476,6 +1653,10 @@ int main(int argc, char **argv)
     ADD("/pipeline/restore/lost-connection-no-give-back-lost", test_restore_lost_no_wait);
     ADD("/pipeline/restore/lost-after-failed-migration", test_restore_lost_after_failed_migration);
     ADD("/pipeline/success/balloon", test_success_balloon);
+    ADD("/pipeline/prep/probe-fast-guest", test_probe_fast_guest);
+    ADD("/pipeline/prep/probe-slow-guest", test_probe_slow_guest);
+    ADD("/pipeline/prep/stops-at-budget", test_prep_stops_at_budget);
+    ADD("/pipeline/prep/takes-past-prior", test_prep_takes_past_prior);
     ADD("/pipeline/success/hints-only", test_success_hints_only);
     ADD("/pipeline/success/none-hints-off", test_success_none_hints_off);
     ADD("/pipeline/explain/changes-nothing", test_explain);
@@ -1485,6 +1666,7 @@ int main(int argc, char **argv)
     ADD("/pipeline/crash/intent", test_crash_intent);
     ADD("/pipeline/crash/intent-inflated", test_crash_intent_inflated);
     ADD("/pipeline/crash/preparing", test_crash_preparing);
+    ADD("/pipeline/crash/probing", test_crash_probing);
     ADD("/pipeline/crash/migrating", test_crash_migrating);
     ADD("/pipeline/crash/migrating-moved", test_crash_migrating_moved);
     ADD("/pipeline/crash/migrating-hints", test_crash_migrating_hints);
