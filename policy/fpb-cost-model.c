@@ -381,6 +381,20 @@ static void observe_zero_share(FpbPolicyHistory *h, const FpbCostInputs *in,
     keep_hint_runs_sum(h, in, in->zero_share);
 }
 
+/* What fpb's QEMU counted: the share of the free memory left after
+ * inflation whose dirty bits hints cleared, the model's e for either
+ * driver (first_pass()); -1 when not counted. Counted, it wins over what
+ * the bytes imply, whatever mode calibrated first (issue 15). */
+static double counted_hint_efficiency(const FpbCostInputs *in, const FpbPolicyOutcome *o)
+{
+    double free_left = MAX(0.0, in->free - (double)MAX(o->inflated_bytes, 0));
+
+    if (o->hint_cleared_bytes < 0 || free_left < MIN_OBSERVED_BYTES) {
+        return -1;
+    }
+    return CLAMP((double)o->hint_cleared_bytes / free_left, 0.0, 1.0);
+}
+
 /* Stock (or unknown) driver: the non-zero bytes hints kept off the wire
  * over the dirty free bytes they could have; the pages it zeroes and QEMU
  * sends again as zero pages count as kept off (they cost 9 bytes). Dirty
@@ -392,7 +406,13 @@ static void observe_stock_hints(FpbPolicyHistory *h, const FpbCostInputs *in,
     double inflate = (double)MAX(o->inflated_bytes, 0);
     double dirty_left = MAX(0.0, (1.0 - in->zero_share) * in->free - inflate);
     double expected = (in->actual - in->free) - used_zero(in) + dirty_left;
+    double counted = counted_hint_efficiency(in, o);
 
+    if (counted >= 0) {
+        fpb_policy_estimate_observe(&h->hint_efficiency, FPB_POLICY_QUANTITY_HINT_EFFICIENCY,
+                                    counted);
+        return;
+    }
     if (o->normal_bytes < 0 || dirty_left < MIN_OBSERVED_BYTES) {
         return;
     }
@@ -431,7 +451,10 @@ static void observe_fpb_hints(FpbPolicyHistory *h, const FpbCostInputs *in,
     if (o->normal_bytes < 0 || o->zero_pages < 0 || free_left < MIN_OBSERVED_BYTES) {
         return;
     }
-    e = CLAMP((in->ram - scanned) / free_left, 0.0, 1.0);
+    e = counted_hint_efficiency(in, o);
+    if (e < 0) {
+        e = CLAMP((in->ram - scanned) / free_left, 0.0, 1.0);
+    }
     fpb_policy_estimate_observe(&h->hint_efficiency, FPB_POLICY_QUANTITY_HINT_EFFICIENCY, e);
     unhinted_zero = (1.0 - e) * MIN(free_zero_bytes_for_hint_run(h, in, e, hint_zero), free_left);
     fpb_policy_estimate_observe(&h->used_zero_share, FPB_POLICY_QUANTITY_USED_ZERO_SHARE,

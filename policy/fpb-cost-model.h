@@ -131,6 +131,11 @@ typedef struct {
     gint64 normal_bytes;      /* ram.normal-bytes */
     gint64 zero_pages;        /* ram.duplicate */
     double migrate_seconds;   /* total-time minus setup-time */
+    /* fpb's QEMU's hint counters (x-fpb-query-hint-stats): the dirty bits
+     * it cleared because the guest reported the pages free; -1 unknown (a
+     * QEMU without the counters, or no hints). A guest asked that never
+     * reported counts 0: it is treated as unhinted from then on. */
+    gint64 hint_cleared_bytes;
 } FpbPolicyOutcome;
 
 /* Calibration: folds @outcome of a migration planned from @facts into

@@ -12,8 +12,7 @@ gboolean fpb_policy_probe_worthwhile(const FpbPolicyFacts *facts, const FpbPolic
     g_autoptr(FpbPolicyDecision) fast = NULL;
     FpbPolicyFacts optimistic = *facts;
 
-    if (facts->measured_inflate_bytes_per_second > 0 ||
-        facts->history.inflate_rate.samples > 0 ||
+    if (facts->measured_inflate_bytes_per_second > 0 || facts->history.inflate_rate.samples > 0 ||
         facts->policy.mode != FPB_POLICY_REQUEST_AUTO || fpb_policy_mode_uses_balloon(d->mode)) {
         return FALSE;
     }
@@ -56,8 +55,7 @@ static void give_back_cost(const FpbCostInputs *in, const FpbPolicyPrediction *m
 }
 
 static char *describe(const FpbPolicyFacts *facts, FpbPolicyMode from, FpbPolicyMode to,
-                      const FpbPolicyPrediction *kept, const FpbPolicyPrediction *alt,
-                      double taken)
+                      const FpbPolicyPrediction *kept, const FpbPolicyPrediction *alt, double taken)
 {
     return g_strdup_printf(
         "'%s' abandoned after the preparation: the guest inflated at %.0f MB/s and the balloon "

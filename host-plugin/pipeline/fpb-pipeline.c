@@ -487,6 +487,7 @@ void fpb_pipeline_policy_outcome(const FpbOutcome *o, FpbPolicyOutcome *ret)
         .migrate_seconds = (o->mig_total_ms >= 0 && o->mig_setup_ms >= 0)
                                ? (double)(o->mig_total_ms - o->mig_setup_ms) / 1000.0
                                : -1.0,
+        .hint_cleared_bytes = o->hint_cleared_bytes,
     };
 }
 

@@ -141,6 +141,7 @@ static FpbPolicyOutcome bench_outcome(FpbPolicyMode mode, gint64 normal, gint64 
         .normal_bytes = normal * 4096,
         .zero_pages = zero,
         .migrate_seconds = seconds,
+        .hint_cleared_bytes = -1,
     };
 }
 
@@ -322,6 +323,7 @@ static void test_observe(void)
         .prep_seconds = 0,
         .deflated_bytes = 0,
         .restore_seconds = 0,
+        .hint_cleared_bytes = -1,
     };
     FpbPolicyOutcome balloon = {
         .mode = FPB_POLICY_MODE_BALLOON,
@@ -334,6 +336,7 @@ static void test_observe(void)
         .normal_bytes = 320000000,
         .zero_pages = 400000,
         .migrate_seconds = 1.5,
+        .hint_cleared_bytes = -1,
     };
 
     test_facts_2gib(&f);
@@ -357,6 +360,38 @@ static void test_observe(void)
     g_assert_cmpuint(f.history.migrations, ==, 3);
 }
 
+/* fpb's QEMU's counters calibrate hint efficiency directly, for either
+ * driver: cleared / free memory; a guest asked that never reported (0
+ * cleared) is unhinted from then on (issue 15). */
+static void test_observe_hint_counters(void)
+{
+    for (int drv = FPB_POLICY_DRIVER_STOCK; drv <= FPB_POLICY_DRIVER_FPB; drv++) {
+        FpbPolicyFacts f;
+        FpbPolicyOutcome o = {
+            .mode = FPB_POLICY_MODE_HINT,
+            .succeeded = TRUE,
+            .inflated_bytes = 0,
+            .transferred_bytes = 500000000,
+            .normal_bytes = 497000000,
+            .zero_pages = 1000,
+            .migrate_seconds = 2.5,
+            .hint_cleared_bytes = 1371000000, /* 3/4 of the 1828 MB free */
+        };
+
+        test_facts_2gib(&f);
+        fpb_policy_history_init(&f.history);
+        f.guest.driver = (FpbPolicyDriver)drv;
+        fpb_cost_model_observe(&f.history, &f, &o);
+        g_assert_cmpuint(f.history.hint_efficiency.samples, ==, 1);
+        assert_within(f.history.hint_efficiency.value, 0.75, 0.001);
+        o.hint_cleared_bytes = 0;
+        for (int i = 0; i < 8; i++) {
+            fpb_cost_model_observe(&f.history, &f, &o);
+        }
+        g_assert_cmpfloat(f.history.hint_efficiency.value, <, 0.1);
+    }
+}
+
 /* Journal rows are outside input: garbage must not break the model. */
 static void test_observe_garbage(void)
 {
@@ -373,6 +408,7 @@ static void test_observe_garbage(void)
         .normal_bytes = -1,
         .zero_pages = G_MAXINT64,
         .migrate_seconds = 0.2,
+        .hint_cleared_bytes = G_MAXINT64,
     };
 
     test_facts_2gib(&f);
@@ -388,6 +424,7 @@ static void test_observe_garbage(void)
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/policy/model/observe-hint-counters", test_observe_hint_counters);
     g_test_add_func("/policy/model/facts-baseline", test_facts_baseline);
     g_test_add_func("/policy/model/kvm-inflate-prior", test_kvm_inflate_prior);
     g_test_add_func("/policy/model/convergence", test_convergence);

@@ -133,8 +133,7 @@ static void test_recheck(void)
                     FPB_POLICY_MODE_BALLOON);
     g_assert_null(why);
     f.policy.objective = FPB_POLICY_OBJECTIVE_GUEST_IMPACT;
-    g_assert_cmpint(fpb_policy_recheck_prepared(&f, d, 200 * MIB, &why), ==,
-                    FPB_POLICY_MODE_NONE);
+    g_assert_cmpint(fpb_policy_recheck_prepared(&f, d, 200 * MIB, &why), ==, FPB_POLICY_MODE_NONE);
     g_assert_nonnull(strstr(why, "'balloon' abandoned after the preparation"));
     g_assert_nonnull(strstr(why, "with 'none'"));
     g_clear_pointer(&why, g_free);
