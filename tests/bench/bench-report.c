@@ -50,6 +50,8 @@ static const Column columns[] = {
     N(restore_s, "restore_s"),
     N(total_s, "total_s"),
     N(taken_bytes, "balloon_taken_bytes"),
+    N(hint_reported_bytes, "hint_reported_bytes"),
+    N(hint_cleared_bytes, "hint_cleared_bytes"),
     N(impact_mib_s, "guest_impact_mib_s"),
     N(pred_bytes, "pred_bytes"),
     N(pred_prep_s, "pred_prep_s"),

@@ -77,6 +77,7 @@ BenchRun *bench_run_new(const char *scenario, const char *mode, const char *driv
     run->syncs = run->downtime_ms = -1;
     run->prep_s = run->mig_s = run->restore_s = run->total_s = -1;
     run->taken_bytes = run->impact_mib_s = -1;
+    run->hint_reported_bytes = run->hint_cleared_bytes = -1;
     run->pred_bytes = run->pred_prep_s = run->pred_mig_s = run->pred_restore_s = -1;
     run->pred_total_s = run->pred_impact_mib_s = run->wall_s = -1;
     return run;
@@ -160,6 +161,8 @@ static void take_outcome(BenchRun *run, json_object *o)
     run->bytes = orch_json_num(o, "migration.transferred_bytes");
     run->normal_pages = orch_json_num(o, "migration.normal_pages");
     run->zero_pages = orch_json_num(o, "migration.zero_pages");
+    run->hint_reported_bytes = orch_json_num(o, "hint_stats.reported_bytes");
+    run->hint_cleared_bytes = orch_json_num(o, "hint_stats.cleared_bytes");
     run->syncs = orch_json_num(o, "migration.dirty_sync_count");
     run->downtime_ms = orch_json_num(o, "migration.downtime_ms");
     run->prep_s = MAX(orch_json_num(o, "prepare.seconds"), 0);

@@ -66,6 +66,8 @@ typedef struct {
     double bytes, normal_pages, zero_pages, syncs, downtime_ms;
     double prep_s, mig_s, restore_s, total_s;
     double taken_bytes, impact_mib_s;
+    /* fpb's QEMU's hint counters (hint_stats in fpbctl's JSON); -1 unknown */
+    double hint_reported_bytes, hint_cleared_bytes;
     double pred_bytes, pred_prep_s, pred_mig_s, pred_restore_s, pred_total_s, pred_impact_mib_s;
     gboolean verified;
     double wall_s;
