@@ -79,12 +79,30 @@ static gboolean history_known(const FpbPolicyHistory *h)
            h->used_zero_share.samples > 0 || h->zero_page_seconds.samples > 0;
 }
 
+/* Before history teaches the zero share of free memory: what the QEMU
+ * process does not hold resident reads as zero (never touched, or given
+ * back by the balloon or by free page reporting), and the balloon's own
+ * pages are out of the guest's size. A lower bound: resident pages may be
+ * zero too (e.g. a preallocated VM), which only makes 'none' look dearer
+ * until one migration calibrates it. */
+static double prior_zero_share(const FpbPolicyFacts *facts, FpbCostInputs *in)
+{
+    if (facts->guest_resident_bytes < 0 || !in->stats_known || in->free < 16.0 * FPB_COST_MIB) {
+        return FPB_COST_PRIOR_ZERO_SHARE;
+    }
+    in->zero_share_from_resident = TRUE;
+    return CLAMP((in->actual - (double)facts->guest_resident_bytes) / in->free, 0.0, 1.0);
+}
+
 static void inputs_calibrated(const FpbPolicyFacts *facts, FpbCostInputs *in)
 {
     const FpbPolicyHistory *h = &facts->history;
 
     in->zero_share = fpb_policy_estimate_get(&h->zero_share, FPB_POLICY_QUANTITY_ZERO_SHARE,
-                                             FPB_COST_PRIOR_ZERO_SHARE);
+                                             prior_zero_share(facts, in));
+    if (h->zero_share.samples > 0) {
+        in->zero_share_from_resident = FALSE;
+    }
     in->used_zero_share = fpb_policy_estimate_get(
         &h->used_zero_share, FPB_POLICY_QUANTITY_USED_ZERO_SHARE, FPB_COST_PRIOR_USED_ZERO_SHARE);
     in->hint_efficiency =

@@ -103,6 +103,7 @@ typedef struct {
     gboolean hinted_pages_resent_zero;  /* ... and init_on_alloc zeroes them: sent again */
     gboolean calibrated;                /* some estimate came from history */
     gboolean inflate_rate_measured;     /* from this run (facts.measured_inflate_...) */
+    gboolean zero_share_from_resident;  /* s bounded by facts.guest_resident_bytes */
 } FpbCostInputs;
 
 void fpb_cost_model_inputs(const FpbPolicyFacts *facts, FpbCostInputs *ret);

@@ -193,7 +193,8 @@ static void explain_stats(const FpbPolicyFacts *facts, const FpbCostInputs *in,
     }
 }
 
-static void explain_model(const FpbCostInputs *in, FpbPolicyDecision *d)
+static void explain_model(const FpbPolicyFacts *facts, const FpbCostInputs *in,
+                          FpbPolicyDecision *d)
 {
     if (in->dirty_rate_unknown) {
         add_reason(d, FPB_REASON_DIRTY_RATE_UNKNOWN,
@@ -210,6 +211,13 @@ static void explain_model(const FpbCostInputs *in, FpbPolicyDecision *d)
         add_reason(d, FPB_REASON_MAY_NOT_CONVERGE,
                    g_strdup("the guest dirties memory about as fast as it can be sent: the "
                             "migration may not reach the downtime limit"));
+    }
+    if (in->zero_share_from_resident) {
+        add_reason(d, FPB_REASON_ZERO_SHARE_FROM_RESIDENT,
+                   g_strdup_printf("QEMU holds %.0f MiB of the guest's memory resident: at least "
+                                   "%.0f%% of its free memory reads as zero",
+                                   (double)facts->guest_resident_bytes / (1024.0 * 1024.0),
+                                   100.0 * in->zero_share));
     }
     if (in->inflate_rate_measured) {
         add_reason(d, FPB_REASON_INFLATE_RATE_MEASURED,
@@ -301,7 +309,7 @@ FpbPolicyDecision *fpb_policy_decide(const FpbPolicyFacts *facts, GError **error
     }
     explain_balloon_limit(d);
     explain_stats(facts, &in, d);
-    explain_model(&in, d);
+    explain_model(facts, &in, d);
     explain_accepted_risk(facts, d);
     return g_steal_pointer(&d);
 }

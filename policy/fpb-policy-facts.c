@@ -46,6 +46,7 @@ void fpb_policy_facts_init(FpbPolicyFacts *facts)
             },
         .dirty_rate_bytes_per_second = FPB_POLICY_UNKNOWN,
         .measured_inflate_bytes_per_second = FPB_POLICY_UNKNOWN,
+        .guest_resident_bytes = FPB_POLICY_UNKNOWN,
         .bandwidth_bytes_per_second = FPB_POLICY_UNKNOWN,
         .downtime_limit_seconds = DEFAULT_DOWNTIME_LIMIT_SECONDS,
         .can_restore = FALSE,
@@ -141,6 +142,10 @@ gboolean fpb_policy_facts_validate(const FpbPolicyFacts *facts, GError **error)
     if (!isfinite(facts->downtime_limit_seconds) || facts->downtime_limit_seconds <= 0 ||
         facts->downtime_limit_seconds > MAX_DOWNTIME_LIMIT_SECONDS) {
         return invalid(error, "facts.downtime_limit_seconds", "must be in (0, 60]");
+    }
+    if (facts->guest_resident_bytes != FPB_POLICY_UNKNOWN &&
+        (facts->guest_resident_bytes < 0 || facts->guest_resident_bytes > facts->ram_bytes)) {
+        return invalid(error, "facts.guest_resident_bytes", "must be within 0..facts.ram_bytes");
     }
     if (!optional_ok(facts->measured_inflate_bytes_per_second) ||
         facts->measured_inflate_bytes_per_second == 0) {

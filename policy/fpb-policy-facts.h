@@ -195,6 +195,11 @@ typedef struct {
      * inflation, or the preparation so far: fpb-policy-prep.h); < 0
      * unknown. When known it is used instead of history and prior. */
     double measured_inflate_bytes_per_second;
+    /* How much of the guest's RAM its QEMU process holds resident
+     * (host-plugin/pipeline/fpb-guest-resident.h), -1 unknown: what is not
+     * resident reads as zero, which bounds the zero share of free memory
+     * before any migration taught it. */
+    gint64 guest_resident_bytes;
     /* A path exists to give inflated memory back after migration
      * (a destination QMP socket or libvirt on the destination). */
     gboolean can_restore;

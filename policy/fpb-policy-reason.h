@@ -55,6 +55,8 @@ typedef enum {
     FPB_REASON_INFLATE_RATE_MEASURED,
     /* issue 15: the prepared mode no longer paid; memory given back */
     FPB_REASON_PREP_ABANDONED,
+    /* issue 15: the zero share of free memory from QEMU's resident memory */
+    FPB_REASON_ZERO_SHARE_FROM_RESIDENT,
     FPB_REASON_N_CODES,
 } FpbReasonCode;
 

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "fpb-guest-resident.h"
 #include "fpb-facts-build.h"
 #include "fpb-qmp-facts.h"
 
@@ -53,6 +54,11 @@ static void identify(gpointer ctx, const FpbVmFactsOptions *o, FpbVmFacts *v)
     /* The socket's peer is QEMU unless a proxy sits in front of it; only
      * shown, never decided on. */
     v->qemu_binary = fpb_qemu_binary_of_pid(fpb_qmp_client_get_peer_pid(qmp));
+    v->facts.guest_resident_bytes =
+        fpb_guest_resident_bytes(fpb_qmp_client_get_peer_pid(qmp), v->facts.ram_bytes, &error);
+    if (v->facts.guest_resident_bytes < 0) {
+        fpb_vm_facts_note(v, "resident guest memory", error);
+    }
 }
 
 /* A VM started with -kernel/-append shows its kernel command line as the

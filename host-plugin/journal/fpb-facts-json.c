@@ -439,6 +439,7 @@ static gboolean read_top_scalars(json_object *obj, FpbPolicyFacts *f, GError **e
                      error) ||
         !read_number(obj, "facts", "measured_inflate_bytes_per_second", TRUE,
                      &f->measured_inflate_bytes_per_second, error) ||
+        !read_size(obj, "facts", "guest_resident_bytes", TRUE, &f->guest_resident_bytes, error) ||
         !read_bool(obj, "facts", "can_restore", TRUE, &f->can_restore, error) ||
         !read_bool(obj, "facts", "hints_can_be_disabled", FALSE, &f->hints_can_be_disabled,
                    error)) {
@@ -468,6 +469,7 @@ gboolean fpb_facts_json_read(json_object *obj, FpbPolicyFacts *ret_facts, GError
                                        "bandwidth_bytes_per_second",
                                        "downtime_limit_seconds",
                                        "measured_inflate_bytes_per_second",
+                                       "guest_resident_bytes",
                                        "can_restore",
                                        "hints_can_be_disabled",
                                        "policy",
@@ -703,6 +705,9 @@ json_object *fpb_facts_json_from_facts(const FpbPolicyFacts *f)
                            json_object_new_double(f->downtime_limit_seconds));
     json_object_object_add(obj, "measured_inflate_bytes_per_second",
                            new_number(f->measured_inflate_bytes_per_second));
+    json_object_object_add(
+        obj, "guest_resident_bytes",
+        f->guest_resident_bytes >= 0 ? json_object_new_int64(f->guest_resident_bytes) : NULL);
     json_object_object_add(obj, "can_restore", json_object_new_boolean(f->can_restore));
     json_object_object_add(obj, "hints_can_be_disabled",
                            json_object_new_boolean(f->hints_can_be_disabled));

@@ -293,6 +293,12 @@ static void test_explain(void)
                         json_object_object_get(json_object_object_get(out, "facts"), "guest"),
                         "init_on_alloc")),
                     ==, "false");
+    /* the QEMU process (the socket's peer) holds part of the guest's RAM
+     * resident: the zero share's probe (issue 15) */
+    g_assert_cmpint(orch_json_int(out, "facts.guest_resident_bytes"), >, 64 * MIB);
+    g_assert_cmpint(orch_json_int(out, "facts.guest_resident_bytes"), <=, 1024 * MIB);
+    g_test_message("explain: QEMU holds %" G_GINT64_FORMAT " MiB of 1024 MiB resident",
+                   orch_json_int(out, "facts.guest_resident_bytes") / MIB);
     /* fresh stats: most of the 600 MiB freed is free */
     g_assert_cmpint(orch_json_int(out, "facts.stats.free_bytes"), >, 500 * MIB);
     g_assert_nonnull(json_object_object_get(json_object_object_get(out, "facts"),
