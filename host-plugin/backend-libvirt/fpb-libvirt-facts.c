@@ -111,7 +111,9 @@ static gboolean balloon_path(gpointer ctx, FpbVmFacts *v, char **ret_path, GErro
 
 static json_object *qmp_call(gpointer ctx, const char *command, json_object *args, GError **error)
 {
-    return fpb_libvirt_qmp_call(ctx, command, args, json_type_object, error);
+    /* any type, as the facts builder's contract says: query-qmp-schema
+     * returns an array, qom-get whatever the property is */
+    return fpb_libvirt_qmp_call(ctx, command, args, json_type_null, error);
 }
 
 /* <cmdline> holds no markup: a text search is enough (entities such as

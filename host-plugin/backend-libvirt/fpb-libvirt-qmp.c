@@ -60,7 +60,7 @@ static json_object *take_return(const char *vm, const char *command, json_object
         fpb_qmp_error_set_details(error ? *error : NULL, command, msg.error_class, msg.error_desc);
         return NULL;
     }
-    if (msg.value == NULL || !json_object_is_type(msg.value, type)) {
+    if (msg.value == NULL || (type != json_type_null && !json_object_is_type(msg.value, type))) {
         g_set_error(error, FPB_QMP_ERROR, FPB_QMP_ERROR_PROTOCOL,
                     "VM '%s': QMP command '%s': no 'return' of type %s in the reply", vm, command,
                     json_type_to_name(type));

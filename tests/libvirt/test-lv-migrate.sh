@@ -213,6 +213,9 @@ check "explain: the guest negotiated hints" grep -q '"free_page_hint": true' "$w
 check "explain: names the emulator" grep -q "\"qemu_binary\": \"$emulator\"" "$work/explain2.json"
 if $fixed_qemu; then
     check "explain: fpb's QEMU recognised" grep -q '"qemu_is_fpb": true' "$work/explain2.json"
+    # its schema read through libvirt's pass-through (an array: once refused)
+    check "explain: fpb's hint switch seen through libvirt" \
+        grep -q '"qemu_hint_switch": true' "$work/explain2.json"
     check "fpb's driver loaded in the guest" sh -c \
         "grep -q 'fpb-guest: balloon=fpb' '$serial' && ! grep -q 'fpb-guest: error' '$serial'"
     migrate hint "$A" "$B"
