@@ -20,8 +20,8 @@ G_BEGIN_DECLS
  * fpb_libvirt_qmp_call:
  * @arguments: (transfer none) (nullable)
  * Runs @command and returns (transfer full) its "return" value, which
- * must be of @type (json_type_null: any type); NULL with @error in FPB_QMP_ERROR ("VM 'NAME': QMP command 'CMD'
- * failed: CLASS: DESC" for a QMP error).
+ * must be of @type (json_type_null: any type); NULL with @error in FPB_QMP_ERROR ("VM 'NAME': QMP
+ * command 'CMD' failed: CLASS: DESC" for a QMP error).
  */
 json_object *fpb_libvirt_qmp_call(virDomainPtr dom, const char *command, json_object *arguments,
                                   json_type type, GError **error);
