@@ -27,24 +27,7 @@ fpbd=${FPBD:?FPBD is not set}
 hook=${FPB_HOOK:?FPB_HOOK is not set}
 guest=${FPB_GUEST_DIR:?FPB_GUEST_DIR is not set}
 vm=fpb-lv-test
-n=0
-failed=0
-
-ok() {
-    n=$((n + 1))
-    echo "ok $n - $1"
-}
-not_ok() {
-    n=$((n + 1))
-    failed=$((failed + 1))
-    echo "not ok $n - $1"
-}
-check() { # check DESCRIPTION COMMAND...
-    d=$1
-    shift
-    if "$@"; then ok "$d"; else not_ok "$d"; fi
-}
-note() { echo "# $*"; }
+. "$here/lv-tap.sh"
 
 if [ "$(id -u)" != 0 ]; then
     echo "1..0 # SKIP needs root (mount namespaces, libvirtd)"

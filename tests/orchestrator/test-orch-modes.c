@@ -149,12 +149,30 @@ static void check_hint_stats(json_object *out)
     }
 }
 
+/* A 1 GiB guest pair: the source booted and its workload ready, the
+ * destination waiting for the incoming migration; *ret_db the journal. */
+static void start_pair(FpbTestbed *tb, const FpbTestbedGuest *g, FpbTestbedVm **ret_src,
+                       FpbTestbedVm **ret_dst, char **ret_db)
+{
+    g_autoptr(GError) error = NULL;
+
+    *ret_src = fpb_testbed_start_source(tb, "src", g, &error);
+    g_assert_no_error(error);
+    *ret_dst = fpb_testbed_start_destination(tb, "dst", g, FALSE, &error);
+    g_assert_no_error(error);
+    g_assert_true(fpb_testbed_vm_wait_ready(*ret_src, BOOT_TIMEOUT_S, &error));
+    g_assert_no_error(error);
+    *ret_db = g_build_filename(fpb_testbed_dir(tb), "journal.db", NULL);
+}
+
 static void test_mode(gconstpointer data)
 {
     const ModeCase *c = data;
     g_autoptr(GError) error = NULL;
     g_autoptr(FpbTestbed) tb = fpb_testbed_new(&error);
     g_autofree char *db = NULL;
+    FpbTestbedVm *src = NULL;
+    FpbTestbedVm *dst = NULL;
     g_autoptr(json_object) out = NULL;
     FpbTestbedGuest g;
     OrchRun r;
@@ -166,13 +184,7 @@ static void test_mode(gconstpointer data)
         g_assert_true(qemu_is_stock());
     }
     scenario(&g);
-    FpbTestbedVm *src = fpb_testbed_start_source(tb, "src", &g, &error);
-    g_assert_no_error(error);
-    FpbTestbedVm *dst = fpb_testbed_start_destination(tb, "dst", &g, FALSE, &error);
-    g_assert_no_error(error);
-    g_assert_true(fpb_testbed_vm_wait_ready(src, BOOT_TIMEOUT_S, &error));
-    g_assert_no_error(error);
-    db = g_build_filename(fpb_testbed_dir(tb), "journal.db", NULL);
+    start_pair(tb, &g, &src, &dst, &db);
 
     const char *args[] = {"migrate",
                           "--qmp",
@@ -357,6 +369,8 @@ static void test_auto_unseen(void)
     g_autoptr(GError) error = NULL;
     g_autoptr(FpbTestbed) tb = fpb_testbed_new(&error);
     g_autofree char *db = NULL;
+    FpbTestbedVm *src = NULL;
+    FpbTestbedVm *dst = NULL;
     g_autoptr(json_object) out = NULL;
     g_autoptr(FpbOutcome) row = NULL;
     FpbTestbedGuest g;
@@ -367,13 +381,7 @@ static void test_auto_unseen(void)
     g_assert_no_error(error);
     scenario(&g);
     g.free_page_hint = FALSE;
-    FpbTestbedVm *src = fpb_testbed_start_source(tb, "src", &g, &error);
-    g_assert_no_error(error);
-    FpbTestbedVm *dst = fpb_testbed_start_destination(tb, "dst", &g, FALSE, &error);
-    g_assert_no_error(error);
-    g_assert_true(fpb_testbed_vm_wait_ready(src, BOOT_TIMEOUT_S, &error));
-    g_assert_no_error(error);
-    db = g_build_filename(fpb_testbed_dir(tb), "journal.db", NULL);
+    start_pair(tb, &g, &src, &dst, &db);
     const char *args[] = {"migrate",
                           "--qmp",
                           fpb_testbed_vm_qmp_path(src),
