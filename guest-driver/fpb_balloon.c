@@ -16,12 +16,22 @@
  *    (coalesced into ranges), and sends the STOP id. It stops early when the
  *    device changes the id or says STOP/DONE, holds zone->lock for a bounded
  *    number of list entries at a time, and caps the time spent per command.
- *    Nothing is allocated, so nothing needs to be given back on DONE.
+ *    Nothing is allocated, so nothing needs to be given back on DONE;
+ *  - free page reporting (VIRTIO_BALLOON_F_REPORTING): the driver registers
+ *    with the kernel's page-reporting framework, which takes free blocks of
+ *    at least pageblock order off the free lists a few at a time and hands
+ *    them to the driver; the driver puts them on the reporting queue as one
+ *    device-writable buffer and returns only once the device has given the
+ *    buffer back (the host discards the memory meanwhile). Continuous, and
+ *    independent of the hints, which serve one migration at a time.
  *
  * Why hinting pages that stay in the allocator is safe, and when it is not,
  * is argued in docs/guest-driver.md of the fpb project.
  *
  * Counters: /sys/bus/virtio/devices/virtioN/fpb/ (one value per file).
+ *
+ * Power management: freeze (suspend, hibernation) stops reporting, empties
+ * the balloon and resets the device; restore sets it up again.
  *
  * Identity: every statistics buffer ends with a few extra tags (far above
  * the tags virtio defines, which stock QEMU ignores) that give the host
@@ -52,9 +62,11 @@
 #include <linux/poison.h>
 #include <linux/page-isolation.h>
 #include <linux/delay.h>
+#include <linux/page_reporting.h>
 
-/* Bumped whenever what the driver tells the host changes (0.2.0: identity). */
-#define FPB_BALLOON_VERSION "0.2.0"
+/* Bumped whenever what the driver tells the host changes (0.2.0: identity,
+ * 0.3.0: free page reporting). */
+#define FPB_BALLOON_VERSION "0.3.0"
 
 /*
  * The identity tags (the same numbers are in fpb's QEMU patch set). Strings
@@ -74,8 +86,7 @@
 /* Feature bits: what this driver does when the device asks for it. */
 #define FPB_ID_F_HINT_NO_ALLOC	BIT_ULL(0)	/* hints leave pages in the allocator */
 #define FPB_ID_F_HINT_FRAGMENTED BIT_ULL(1)	/* hints cover blocks of every order */
-#define FPB_ID_F_REPORTING	BIT_ULL(2)	/* free page reporting (not implemented) */
-#define FPB_ID_FEATURES		(FPB_ID_F_HINT_NO_ALLOC | FPB_ID_F_HINT_FRAGMENTED)
+#define FPB_ID_F_REPORTING	BIT_ULL(2)	/* free page reporting is running */
 
 #if PAGE_SHIFT != VIRTIO_BALLOON_PFN_SHIFT
 #error "fpb_balloon assumes 4 KiB pages (the balloon protocol's PFN unit)"
@@ -107,6 +118,18 @@ static bool verbose = true;
 module_param(verbose, bool, 0644);
 MODULE_PARM_DESC(verbose, "Log one line (KERN_INFO) per hint command (default on)");
 
+static bool report = true;
+module_param(report, bool, 0444);
+MODULE_PARM_DESC(report, "Offer free page reporting (default on; off: the feature is not negotiated)");
+
+static unsigned int report_order;
+module_param(report_order, uint, 0444);
+MODULE_PARM_DESC(report_order, "Smallest free block to report, as a page order (0: the kernel's default, pageblock_order)");
+
+static bool report_log;
+module_param(report_log, bool, 0644);
+MODULE_PARM_DESC(report_log, "Log the reporting counters (KERN_INFO) a second after each burst of reports (default off)");
+
 /* ---- device state -------------------------------------------------------- */
 
 #define FPB_PFNS_PER_MSG 256		/* PFNs per inflate/deflate message */
@@ -114,7 +137,10 @@ MODULE_PARM_DESC(verbose, "Log one line (KERN_INFO) per hint command (default on
 #define FPB_MAX_RANGE_PAGES (1UL << 18)	/* 1 GiB per hinted range */
 #define FPB_SG_PER_BUF 128		/* ranges per device buffer */
 
-enum { VQ_INFLATE, VQ_DEFLATE, VQ_STATS, VQ_HINT, VQ_MAX };
+/* A report buffer held longer than this by the device is worth a warning. */
+#define FPB_REPORT_WAIT_WARN_S 10
+
+enum { VQ_INFLATE, VQ_DEFLATE, VQ_STATS, VQ_HINT, VQ_REPORT, VQ_MAX };
 
 struct fpb_range {
 	unsigned long pfn;
@@ -138,6 +164,16 @@ struct fpb_hint_stats {
 	u64 last_ranges;
 	u32 last_cmd_id;
 	u64 vq_full_waits;	/* times the hint queue was full */
+};
+
+struct fpb_report_stats {
+	u64 reports;		/* buffers the device took and gave back */
+	u64 errors;		/* buffers not reported (refused, or the queue broke) */
+	u64 blocks;		/* free blocks (scatterlist entries) in them */
+	u64 pages;		/* 4 KiB pages in them */
+	u64 total_wait_ns;	/* from the kick to the buffer's return */
+	u64 max_wait_ns;
+	u64 slow_waits;		/* returns that took over FPB_REPORT_WAIT_WARN_S */
 };
 
 struct fpb_balloon {
@@ -181,7 +217,15 @@ struct fpb_balloon {
 	unsigned int nsg;
 	unsigned int sg_per_buf;	/* <= the ring size without indirect descriptors */
 	struct fpb_hint_stats hs;
-	spinlock_t hs_lock;		/* hs, for the sysfs readers */
+	spinlock_t hs_lock;		/* hs and rs, for the sysfs readers */
+
+	/* free page reporting */
+	bool report_on;			/* negotiated: the queue exists */
+	bool report_registered;		/* the framework calls fpb_report() now */
+	struct page_reporting_dev_info pr;
+	wait_queue_head_t report_wait;
+	struct delayed_work report_log_work;
+	struct fpb_report_stats rs;
 };
 
 /* ---- small helpers ------------------------------------------------------- */
@@ -399,6 +443,18 @@ static u64 fpb_id_word(const char *s, unsigned int word)
 	return v;
 }
 
+/* What the driver does: the hint bits say how it hints when the device asks
+ * (whether it does is the negotiated FREE_PAGE_HINT), the reporting bit that
+ * reporting runs right now. */
+static u64 fpb_id_features(struct fpb_balloon *vb)
+{
+	u64 f = FPB_ID_F_HINT_NO_ALLOC | FPB_ID_F_HINT_FRAGMENTED;
+
+	if (READ_ONCE(vb->report_registered))
+		f |= FPB_ID_F_REPORTING;
+	return f;
+}
+
 /* Who we are, for a host that knows the tags; others ignore them. */
 static void fpb_fill_identity(struct fpb_balloon *vb, unsigned int *i)
 {
@@ -407,7 +463,7 @@ static void fpb_fill_identity(struct fpb_balloon *vb, unsigned int *i)
 	fpb_put_stat(vb, i, FPB_S_ID_NAME1, fpb_id_word(KBUILD_MODNAME, 1));
 	fpb_put_stat(vb, i, FPB_S_ID_VERSION0, fpb_id_word(FPB_BALLOON_VERSION, 0));
 	fpb_put_stat(vb, i, FPB_S_ID_VERSION1, fpb_id_word(FPB_BALLOON_VERSION, 1));
-	fpb_put_stat(vb, i, FPB_S_ID_FEATURES, FPB_ID_FEATURES);
+	fpb_put_stat(vb, i, FPB_S_ID_FEATURES, fpb_id_features(vb));
 }
 
 static unsigned int fpb_fill_stats(struct fpb_balloon *vb)
@@ -800,6 +856,163 @@ static void fpb_hint_work(struct work_struct *work)
 			ns / NSEC_PER_USEC, w.max_lock_ns / NSEC_PER_USEC, w.vq_full_waits);
 }
 
+/* ---- free page reporting ----------------------------------------------------- */
+
+static void fpb_report_used(struct virtqueue *vq)
+{
+	struct fpb_balloon *vb = vq->vdev->priv;
+
+	wake_up(&vb->report_wait);
+}
+
+/* The device gave the buffer back, or the queue broke (@broken). */
+static bool fpb_report_returned(struct virtqueue *vq, bool *broken)
+{
+	unsigned int len;
+
+	if (virtqueue_get_buf(vq, &len))
+		return true;
+	*broken = virtqueue_is_broken(vq);
+	return *broken;
+}
+
+static void fpb_report_count(struct fpb_balloon *vb, bool ok, unsigned int blocks, u64 bytes,
+			     u64 wait_ns)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&vb->hs_lock, flags);
+	if (ok) {
+		vb->rs.reports++;
+		vb->rs.blocks += blocks;
+		vb->rs.pages += bytes >> PAGE_SHIFT;
+		vb->rs.total_wait_ns += wait_ns;
+		if (wait_ns > vb->rs.max_wait_ns)
+			vb->rs.max_wait_ns = wait_ns;
+		if (wait_ns > (u64)FPB_REPORT_WAIT_WARN_S * NSEC_PER_SEC)
+			vb->rs.slow_waits++;
+	} else {
+		vb->rs.errors++;
+	}
+	spin_unlock_irqrestore(&vb->hs_lock, flags);
+	if (READ_ONCE(report_log))
+		mod_delayed_work(system_wq, &vb->report_log_work, HZ);
+}
+
+/*
+ * Called by the page-reporting framework (its own work item, one call at a
+ * time, no lock held) with @nents free blocks it took off the free lists.
+ * They go back to the allocator when we return, so we return only once the
+ * device is done with them: a host that discarded a page after the guest
+ * reused it would lose the guest's data. A non-zero return puts them back
+ * unreported and ends the framework's pass (the next block freed starts one).
+ */
+static int fpb_report(struct page_reporting_dev_info *pr, struct scatterlist *sgl,
+		      unsigned int nents)
+{
+	struct fpb_balloon *vb = container_of(pr, struct fpb_balloon, pr);
+	struct virtqueue *vq = vb->vqs[VQ_REPORT];
+	struct scatterlist *sg;
+	bool broken = false, warned = false;
+	unsigned int i;
+	u64 bytes = 0, t0;
+	int err;
+
+	for_each_sg(sgl, sg, nents, i)
+		bytes += sg->length;
+	/* The queue is empty here (one buffer in flight at most) and holds
+	 * PAGE_REPORTING_CAPACITY descriptors (checked at probe), so this
+	 * fits even without an indirect table; no sleeping allocation while
+	 * the blocks are off the free lists. */
+	err = virtqueue_add_inbuf(vq, sgl, nents, vb, GFP_NOWAIT | __GFP_NOWARN);
+	if (err) {
+		dev_warn_ratelimited(&vb->vdev->dev,
+				     "reporting queue refused %u blocks: %d, not reporting them\n",
+				     nents, err);
+		fpb_report_count(vb, false, 0, 0, 0);
+		return err;
+	}
+	t0 = ktime_get_ns();
+	virtqueue_kick(vq);
+	while (!wait_event_timeout(vb->report_wait, fpb_report_returned(vq, &broken),
+				   FPB_REPORT_WAIT_WARN_S * HZ)) {
+		if (!warned)
+			dev_warn(&vb->vdev->dev,
+				 "the device has held a report of %llu KiB for %d s, still waiting\n",
+				 bytes >> 10, FPB_REPORT_WAIT_WARN_S);
+		warned = true;
+	}
+	if (broken) {
+		/* The device is gone (or was reset): it will not touch the
+		 * pages again, so they may go back. */
+		dev_warn_ratelimited(&vb->vdev->dev, "reporting queue broken, not reporting\n");
+		fpb_report_count(vb, false, 0, 0, 0);
+		return -EIO;
+	}
+	fpb_report_count(vb, true, nents, bytes, ktime_get_ns() - t0);
+	return 0;
+}
+
+static void fpb_report_log_work(struct work_struct *work)
+{
+	struct fpb_balloon *vb = container_of(to_delayed_work(work), struct fpb_balloon,
+					      report_log_work);
+	struct fpb_report_stats rs;
+	unsigned long flags;
+
+	spin_lock_irqsave(&vb->hs_lock, flags);
+	rs = vb->rs;
+	spin_unlock_irqrestore(&vb->hs_lock, flags);
+	pr_info("report reports=%llu blocks=%llu pages=%llu bytes=%llu errors=%llu wait_us=%llu max_wait_us=%llu\n",
+		rs.reports, rs.blocks, rs.pages, rs.pages << PAGE_SHIFT, rs.errors,
+		rs.total_wait_ns / NSEC_PER_USEC, rs.max_wait_ns / NSEC_PER_USEC);
+}
+
+/* The order the framework reports from: ours if set, else its default. */
+static unsigned int fpb_report_effective_order(struct fpb_balloon *vb)
+{
+	return vb->pr.order ? vb->pr.order : pageblock_order;
+}
+
+/* Starts reporting, once the device is ready. Failing here only leaves
+ * reporting off: the balloon works without it. */
+static void fpb_report_start(struct fpb_balloon *vb)
+{
+	unsigned int ring;
+	int err = -EOPNOTSUPP;
+
+	if (!vb->report_on)
+		return;
+	ring = virtqueue_get_vring_size(vb->vqs[VQ_REPORT]);
+	if (ring < PAGE_REPORTING_CAPACITY) {
+		dev_warn(&vb->vdev->dev,
+			 "reporting queue has %u entries, fewer than the %d a report needs: reporting off\n",
+			 ring, PAGE_REPORTING_CAPACITY);
+		return;
+	}
+#ifdef CONFIG_PAGE_REPORTING
+	err = page_reporting_register(&vb->pr);
+#endif
+	if (err) {
+		/* -EBUSY: one device per system, another one has it. */
+		dev_warn(&vb->vdev->dev, "page reporting not started: %d, reporting off\n", err);
+		return;
+	}
+	WRITE_ONCE(vb->report_registered, true);
+}
+
+/* Stops reporting; returns after the last report in flight came back. */
+static void fpb_report_stop(struct fpb_balloon *vb)
+{
+	if (!vb->report_registered)
+		return;
+#ifdef CONFIG_PAGE_REPORTING
+	page_reporting_unregister(&vb->pr);
+#endif
+	WRITE_ONCE(vb->report_registered, false);
+	cancel_delayed_work_sync(&vb->report_log_work);
+}
+
 /* ---- config changes -------------------------------------------------------- */
 
 static void fpb_config_changed(struct virtio_device *vdev)
@@ -814,19 +1027,22 @@ static void fpb_config_changed(struct virtio_device *vdev)
 
 /* ---- sysfs counters --------------------------------------------------------- */
 
-#define FPB_HS_ATTR(field)								\
-static ssize_t field##_show(struct device *dev, struct device_attribute *attr, char *buf) \
+/* A counter file @name showing @expr (of vb), read under hs_lock. */
+#define FPB_COUNTER_ATTR(name, expr)							\
+static ssize_t name##_show(struct device *dev, struct device_attribute *attr, char *buf) \
 {											\
 	struct fpb_balloon *vb = dev_to_virtio(dev)->priv;				\
 	unsigned long flags;								\
 	u64 v;										\
 											\
 	spin_lock_irqsave(&vb->hs_lock, flags);						\
-	v = vb->hs.field;								\
+	v = (expr);									\
 	spin_unlock_irqrestore(&vb->hs_lock, flags);					\
 	return sysfs_emit(buf, "%llu\n", (unsigned long long)v);			\
 }											\
-static DEVICE_ATTR_RO(field)
+static DEVICE_ATTR_RO(name)
+
+#define FPB_HS_ATTR(field) FPB_COUNTER_ATTR(field, vb->hs.field)
 
 FPB_HS_ATTR(cmds);
 FPB_HS_ATTR(stops);
@@ -844,12 +1060,38 @@ FPB_HS_ATTR(last_pages);
 FPB_HS_ATTR(last_ranges);
 FPB_HS_ATTR(last_cmd_id);
 FPB_HS_ATTR(vq_full_waits);
+FPB_COUNTER_ATTR(reports, vb->rs.reports);
+FPB_COUNTER_ATTR(report_errors, vb->rs.errors);
+FPB_COUNTER_ATTR(report_blocks, vb->rs.blocks);
+FPB_COUNTER_ATTR(report_pages, vb->rs.pages);
+FPB_COUNTER_ATTR(report_bytes, vb->rs.pages << PAGE_SHIFT);
+FPB_COUNTER_ATTR(report_total_wait_ns, vb->rs.total_wait_ns);
+FPB_COUNTER_ATTR(report_max_wait_ns, vb->rs.max_wait_ns);
+FPB_COUNTER_ATTR(report_slow_waits, vb->rs.slow_waits);
 
 static ssize_t hint_enabled_show(struct device *dev, struct device_attribute *attr, char *buf)
 {
 	return sysfs_emit(buf, "%d\n", ((struct fpb_balloon *)dev_to_virtio(dev)->priv)->hint_on);
 }
 static DEVICE_ATTR_RO(hint_enabled);
+
+static ssize_t report_enabled_show(struct device *dev, struct device_attribute *attr, char *buf)
+{
+	struct fpb_balloon *vb = dev_to_virtio(dev)->priv;
+
+	return sysfs_emit(buf, "%d\n", READ_ONCE(vb->report_registered));
+}
+static DEVICE_ATTR_RO(report_enabled);
+
+/* The order this driver registered with (the framework's, in 6.1, until
+ * someone writes /sys/module/page_reporting/parameters/page_reporting_order). */
+static ssize_t report_order_show(struct device *dev, struct device_attribute *attr, char *buf)
+{
+	struct fpb_balloon *vb = dev_to_virtio(dev)->priv;
+
+	return sysfs_emit(buf, "%u\n", fpb_report_effective_order(vb));
+}
+static DEVICE_ATTR_RO(report_order);
 
 static ssize_t balloon_pages_show(struct device *dev, struct device_attribute *attr, char *buf)
 {
@@ -866,6 +1108,11 @@ static struct attribute *fpb_attrs[] = {
 	&dev_attr_last_walk_ns.attr, &dev_attr_max_walk_ns.attr, &dev_attr_max_lock_ns.attr,
 	&dev_attr_last_pages.attr, &dev_attr_last_ranges.attr, &dev_attr_last_cmd_id.attr,
 	&dev_attr_vq_full_waits.attr, &dev_attr_hint_enabled.attr, &dev_attr_balloon_pages.attr,
+	&dev_attr_reports.attr, &dev_attr_report_errors.attr, &dev_attr_report_blocks.attr,
+	&dev_attr_report_pages.attr, &dev_attr_report_bytes.attr,
+	&dev_attr_report_total_wait_ns.attr, &dev_attr_report_max_wait_ns.attr,
+	&dev_attr_report_slow_waits.attr, &dev_attr_report_enabled.attr,
+	&dev_attr_report_order.attr,
 	NULL,
 };
 
@@ -919,15 +1166,169 @@ static int fpb_validate(struct virtio_device *vdev)
 		__virtio_clear_bit(vdev, VIRTIO_BALLOON_F_PAGE_POISON);
 	if (poisoned || !hint)
 		__virtio_clear_bit(vdev, VIRTIO_BALLOON_F_FREE_PAGE_HINT);
+	/* A reported page may come back zeroed (the host discards it): only
+	 * if the host can be told what free pages must contain, as the
+	 * stock driver does. */
+	if (!report || !IS_ENABLED(CONFIG_PAGE_REPORTING) ||
+	    (poisoned && !virtio_has_feature(vdev, VIRTIO_BALLOON_F_PAGE_POISON)))
+		__virtio_clear_bit(vdev, VIRTIO_BALLOON_F_REPORTING);
 	/* Buffers carry guest-physical addresses. */
 	__virtio_clear_bit(vdev, VIRTIO_F_ACCESS_PLATFORM);
 	return 0;
 }
 
+/*
+ * Linux 6.1 numbers the queues it sets up in order, skipping the unnamed
+ * ones, while QEMU creates the hint queue whenever it *offers*
+ * FREE_PAGE_HINT. When the device offers hints that we did not negotiate
+ * (hint=0, page poisoning), the reporting queue would land on the device's
+ * hint queue: the slot is kept, with a queue we never use. The stock
+ * driver, which always takes FREE_PAGE_HINT, has the same layout.
+ */
+static bool fpb_keep_hint_slot(struct fpb_balloon *vb)
+{
+	return !vb->hint_on && vb->report_on &&
+	       (vb->vdev->config->get_features(vb->vdev) & BIT_ULL(VIRTIO_BALLOON_F_FREE_PAGE_HINT));
+}
+
+static int fpb_init_vqs(struct fpb_balloon *vb)
+{
+	vq_callback_t *callbacks[VQ_MAX] = { fpb_ack, fpb_ack, NULL, NULL, NULL };
+	const char *names[VQ_MAX] = { "inflate", "deflate", NULL, NULL, NULL };
+	struct virtio_device *vdev = vb->vdev;
+	int err;
+
+	if (virtio_has_feature(vdev, VIRTIO_BALLOON_F_STATS_VQ)) {
+		names[VQ_STATS] = "stats";
+		callbacks[VQ_STATS] = fpb_stats_request;
+	}
+	if (vb->hint_on) {
+		names[VQ_HINT] = "free_page_hint";
+		callbacks[VQ_HINT] = fpb_hint_used;
+	} else if (fpb_keep_hint_slot(vb)) {
+		names[VQ_HINT] = "free_page_hint_unused";
+	}
+	if (vb->report_on) {
+		names[VQ_REPORT] = "reporting";
+		callbacks[VQ_REPORT] = fpb_report_used;
+	}
+	err = virtio_find_vqs(vdev, VQ_MAX, vb->vqs, callbacks, names, NULL);
+	if (err)
+		return err;
+
+	if (virtio_has_feature(vdev, VIRTIO_BALLOON_F_PAGE_POISON)) {
+		/* 0 stands for "zeroed on free" (init_on_free); else the pattern. */
+		u32 poison = 0;
+
+		if (!want_init_on_free())
+			memset(&poison, PAGE_POISON, sizeof(poison));
+		virtio_cwrite_le(vdev, struct virtio_balloon_config, poison_val, &poison);
+	}
+	if (vb->hint_on) {
+		/* Without indirect descriptors a buffer takes one ring slot per
+		 * range: keep it well below the ring size. */
+		vb->sg_per_buf = FPB_SG_PER_BUF;
+		if (!virtio_has_feature(vdev, VIRTIO_RING_F_INDIRECT_DESC))
+			vb->sg_per_buf = clamp_t(unsigned int,
+						 virtqueue_get_vring_size(vb->vqs[VQ_HINT]) / 4,
+						 1, FPB_SG_PER_BUF);
+	}
+	return 0;
+}
+
+/* Everything that runs once the device is ready (probe and restore). */
+static void fpb_start(struct fpb_balloon *vb)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&vb->stop_lock, flags);
+	vb->stopping = false;
+	spin_unlock_irqrestore(&vb->stop_lock, flags);
+	vb->handled_id = VIRTIO_BALLOON_CMD_ID_STOP;
+	vb->cmd_id = VIRTIO_BALLOON_CMD_ID_STOP;
+
+	virtio_device_ready(vb->vdev);
+	/* Before the first statistics buffer, which names the features. */
+	fpb_report_start(vb);
+	if (vb->vqs[VQ_STATS])
+		fpb_stats_give(vb);
+	if (fpb_target(vb))
+		fpb_queue(vb, system_freezable_wq, &vb->size_work);
+	if (vb->hint_on)
+		fpb_queue(vb, vb->hint_wq, &vb->hint_work);
+}
+
+/* Stops reporting and every work item; nothing is queued after this. */
+static void fpb_quiesce(struct fpb_balloon *vb)
+{
+	unsigned long flags;
+
+	fpb_report_stop(vb);
+	spin_lock_irqsave(&vb->stop_lock, flags);
+	vb->stopping = true;
+	spin_unlock_irqrestore(&vb->stop_lock, flags);
+	cancel_work_sync(&vb->size_work);
+	cancel_work_sync(&vb->stats_work);
+	if (vb->hint_on)
+		cancel_work_sync(&vb->hint_work);
+}
+
+/* Gives every page back, telling the host, then resets the device. */
+static void fpb_release_device(struct fpb_balloon *vb)
+{
+	while (READ_ONCE(vb->num_pages)) {
+		if (!fpb_deflate(vb, FPB_PFNS_PER_MSG))
+			cond_resched();
+	}
+	fpb_update_actual(vb);
+
+	virtio_reset_device(vb->vdev);
+	vb->vdev->config->del_vqs(vb->vdev);
+}
+
+static void fpb_free(struct fpb_balloon *vb)
+{
+	if (vb->hint_wq)
+		destroy_workqueue(vb->hint_wq);
+	vfree(vb->seen);
+	kfree(vb->batch);
+	kfree(vb);
+}
+
+static struct fpb_balloon *fpb_alloc(struct virtio_device *vdev)
+{
+	struct fpb_balloon *vb = kzalloc(sizeof(*vb), GFP_KERNEL);
+
+	if (!vb)
+		return NULL;
+	vb->vdev = vdev;
+	INIT_WORK(&vb->size_work, fpb_size_work);
+	INIT_WORK(&vb->stats_work, fpb_stats_work);
+	INIT_WORK(&vb->hint_work, fpb_hint_work);
+	INIT_DELAYED_WORK(&vb->report_log_work, fpb_report_log_work);
+	spin_lock_init(&vb->stop_lock);
+	spin_lock_init(&vb->hs_lock);
+	mutex_init(&vb->balloon_lock);
+	init_waitqueue_head(&vb->acked);
+	init_waitqueue_head(&vb->hint_wait);
+	init_waitqueue_head(&vb->report_wait);
+	balloon_devinfo_init(&vb->bdi);
+#ifdef CONFIG_BALLOON_COMPACTION
+	vb->bdi.migratepage = fpb_migratepage;
+#endif
+	vb->pr.report = fpb_report;
+	if (report_order < MAX_ORDER)
+		vb->pr.order = report_order;
+	else
+		pr_warn("report_order %u is not below MAX_ORDER (%d), using the default\n",
+			report_order, MAX_ORDER);
+	vb->hint_on = virtio_has_feature(vdev, VIRTIO_BALLOON_F_FREE_PAGE_HINT);
+	vb->report_on = virtio_has_feature(vdev, VIRTIO_BALLOON_F_REPORTING);
+	return vb;
+}
+
 static int fpb_probe(struct virtio_device *vdev)
 {
-	vq_callback_t *callbacks[VQ_MAX] = { fpb_ack, fpb_ack, NULL, NULL };
-	const char *names[VQ_MAX] = { "inflate", "deflate", NULL, NULL };
 	struct fpb_balloon *vb;
 	int err;
 
@@ -935,34 +1336,12 @@ static int fpb_probe(struct virtio_device *vdev)
 		dev_err(&vdev->dev, "device has no config space access\n");
 		return -EINVAL;
 	}
-	vb = kzalloc(sizeof(*vb), GFP_KERNEL);
+	vb = fpb_alloc(vdev);
 	if (!vb)
 		return -ENOMEM;
 	vdev->priv = vb;
-	vb->vdev = vdev;
-	INIT_WORK(&vb->size_work, fpb_size_work);
-	INIT_WORK(&vb->stats_work, fpb_stats_work);
-	INIT_WORK(&vb->hint_work, fpb_hint_work);
-	spin_lock_init(&vb->stop_lock);
-	spin_lock_init(&vb->hs_lock);
-	mutex_init(&vb->balloon_lock);
-	init_waitqueue_head(&vb->acked);
-	init_waitqueue_head(&vb->hint_wait);
-	balloon_devinfo_init(&vb->bdi);
-#ifdef CONFIG_BALLOON_COMPACTION
-	vb->bdi.migratepage = fpb_migratepage;
-#endif
-	vb->handled_id = VIRTIO_BALLOON_CMD_ID_STOP;
-	vb->cmd_id = VIRTIO_BALLOON_CMD_ID_STOP;
 
-	if (virtio_has_feature(vdev, VIRTIO_BALLOON_F_STATS_VQ)) {
-		names[VQ_STATS] = "stats";
-		callbacks[VQ_STATS] = fpb_stats_request;
-	}
-	vb->hint_on = virtio_has_feature(vdev, VIRTIO_BALLOON_F_FREE_PAGE_HINT);
 	if (vb->hint_on) {
-		names[VQ_HINT] = "free_page_hint";
-		callbacks[VQ_HINT] = fpb_hint_used;
 		err = fpb_seen_alloc(vb);
 		if (err)
 			goto err_free;
@@ -973,28 +1352,9 @@ static int fpb_probe(struct virtio_device *vdev)
 		}
 	}
 
-	err = virtio_find_vqs(vdev, VQ_MAX, vb->vqs, callbacks, names, NULL);
+	err = fpb_init_vqs(vb);
 	if (err)
-		goto err_wq;
-
-	if (virtio_has_feature(vdev, VIRTIO_BALLOON_F_PAGE_POISON)) {
-		/* 0 stands for "zeroed on free" (init_on_free); else the pattern. */
-		u32 poison = 0;
-
-		if (!want_init_on_free())
-			memset(&poison, PAGE_POISON, sizeof(poison));
-		virtio_cwrite_le(vdev, struct virtio_balloon_config, poison_val, &poison);
-	}
-
-	if (vb->hint_on) {
-		/* Without indirect descriptors a buffer takes one ring slot per
-		 * range: keep it well below the ring size. */
-		vb->sg_per_buf = FPB_SG_PER_BUF;
-		if (!virtio_has_feature(vdev, VIRTIO_RING_F_INDIRECT_DESC))
-			vb->sg_per_buf = clamp_t(unsigned int,
-						 virtqueue_get_vring_size(vb->vqs[VQ_HINT]) / 4,
-						 1, FPB_SG_PER_BUF);
-	}
+		goto err_free;
 
 	if (fpb_deflate_on_oom(vb)) {
 		vb->oom_nb.notifier_call = fpb_oom_notify;
@@ -1007,16 +1367,10 @@ static int fpb_probe(struct virtio_device *vdev)
 	if (err)
 		goto err_oom;
 
-	virtio_device_ready(vdev);
-
-	if (vb->vqs[VQ_STATS])
-		fpb_stats_give(vb);
-	if (fpb_target(vb))
-		fpb_queue(vb, system_freezable_wq, &vb->size_work);
-	if (vb->hint_on)
-		fpb_queue(vb, vb->hint_wq, &vb->hint_work);
-	dev_info(&vdev->dev, "fpb_balloon " FPB_BALLOON_VERSION " bound: hints %s, stats %s, deflate-on-oom %s, chunk %u\n",
+	fpb_start(vb);
+	dev_info(&vdev->dev, "fpb_balloon " FPB_BALLOON_VERSION " bound: hints %s, reporting %s (order %u), stats %s, deflate-on-oom %s, chunk %u\n",
 		 vb->hint_on ? "on (free-list walk)" : "off",
+		 vb->report_registered ? "on" : "off", fpb_report_effective_order(vb),
 		 vb->vqs[VQ_STATS] ? "on" : "off", fpb_deflate_on_oom(vb) ? "on" : "off", chunk);
 	return 0;
 
@@ -1025,13 +1379,8 @@ err_oom:
 		unregister_oom_notifier(&vb->oom_nb);
 err_vqs:
 	vdev->config->del_vqs(vdev);
-err_wq:
-	if (vb->hint_wq)
-		destroy_workqueue(vb->hint_wq);
 err_free:
-	vfree(vb->seen);
-	kfree(vb->batch);
-	kfree(vb);
+	fpb_free(vb);
 	vdev->priv = NULL;
 	return err;
 }
@@ -1039,34 +1388,44 @@ err_free:
 static void fpb_remove(struct virtio_device *vdev)
 {
 	struct fpb_balloon *vb = vdev->priv;
-	unsigned long flags;
 
-	spin_lock_irqsave(&vb->stop_lock, flags);
-	vb->stopping = true;
-	spin_unlock_irqrestore(&vb->stop_lock, flags);
-	cancel_work_sync(&vb->size_work);
-	cancel_work_sync(&vb->stats_work);
-	if (vb->hint_on) {
-		cancel_work_sync(&vb->hint_work);
-		destroy_workqueue(vb->hint_wq);
-	}
+	fpb_quiesce(vb);
 	if (fpb_deflate_on_oom(vb))
 		unregister_oom_notifier(&vb->oom_nb);
 	sysfs_remove_group(&vdev->dev.kobj, &fpb_attr_group);
-
-	/* Give every page back, telling the host, before the device goes. */
-	while (READ_ONCE(vb->num_pages)) {
-		if (!fpb_deflate(vb, FPB_PFNS_PER_MSG))
-			cond_resched();
-	}
-	fpb_update_actual(vb);
-
-	virtio_reset_device(vdev);
-	vdev->config->del_vqs(vdev);
-	vfree(vb->seen);
-	kfree(vb->batch);
-	kfree(vb);
+	fpb_release_device(vb);
+	fpb_free(vb);
 }
+
+#ifdef CONFIG_PM_SLEEP
+/*
+ * Suspend and hibernation: the freezable work queues are frozen already.
+ * Reporting stops (the framework's work queue may not be), the balloon is
+ * emptied with the host's knowledge, and the device is reset; the OOM
+ * notifier and the counters stay (an empty balloon gives nothing back).
+ */
+static int fpb_freeze(struct virtio_device *vdev)
+{
+	struct fpb_balloon *vb = vdev->priv;
+
+	fpb_quiesce(vb);
+	fpb_release_device(vb);
+	return 0;
+}
+
+/* The core has reset the device and negotiated the same features again. */
+static int fpb_restore(struct virtio_device *vdev)
+{
+	struct fpb_balloon *vb = vdev->priv;
+	int err;
+
+	err = fpb_init_vqs(vb);
+	if (err)
+		return err;
+	fpb_start(vb);
+	return 0;
+}
+#endif
 
 static unsigned int fpb_features[] = {
 	VIRTIO_BALLOON_F_MUST_TELL_HOST,
@@ -1074,6 +1433,7 @@ static unsigned int fpb_features[] = {
 	VIRTIO_BALLOON_F_DEFLATE_ON_OOM,
 	VIRTIO_BALLOON_F_FREE_PAGE_HINT,
 	VIRTIO_BALLOON_F_PAGE_POISON,
+	VIRTIO_BALLOON_F_REPORTING,
 };
 
 static const struct virtio_device_id fpb_id_table[] = {
@@ -1091,6 +1451,10 @@ static struct virtio_driver fpb_driver = {
 	.probe = fpb_probe,
 	.remove = fpb_remove,
 	.config_changed = fpb_config_changed,
+#ifdef CONFIG_PM_SLEEP
+	.freeze = fpb_freeze,
+	.restore = fpb_restore,
+#endif
 };
 
 module_virtio_driver(fpb_driver);
