@@ -134,8 +134,8 @@ typedef struct {
     double migrate_seconds;   /* total-time minus setup-time */
     /* fpb's QEMU's hint counters (x-fpb-query-hint-stats): the dirty bits
      * it cleared because the guest reported the pages free; -1 unknown (a
-     * QEMU without the counters, or no hints). A guest asked that never
-     * reported counts 0: it is treated as unhinted from then on. */
+     * QEMU without the counters, or no hints). 0 (a guest asked that never
+     * reported) calibrates hint efficiency to 0: unhinted from then on. */
     gint64 hint_cleared_bytes;
 } FpbPolicyOutcome;
 
