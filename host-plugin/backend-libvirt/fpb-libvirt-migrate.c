@@ -11,12 +11,12 @@
 
 #include "fpb-libvirt-conn.h"
 #include "fpb-libvirt-steps.h"
+#include "fpb-pipeline.h"
 
 #define POLL_MS 500
 /* Until postcopy is started: the switch must come during the bulk pass,
  * before the first dirty sync while the guest runs (docs/hint-safety.md). */
 #define POSTCOPY_POLL_MS 20
-#define ABORT_WAIT_S 15
 
 typedef struct {
     virDomainPtr dom;
@@ -120,24 +120,46 @@ static void start_postcopy(Job *job)
     }
 }
 
-/* The last statistics while running; the timeout aborts the job. */
-static void watch(Job *job, FpbOutcome *o, gboolean *ret_timed_out)
+/* Why the watch ended the job: its timeout, or the pipeline's run was
+ * cancelled (fpb_pipeline_cancelled()). */
+typedef struct {
+    gboolean timed_out;
+    gboolean cancelled;
+    gboolean aborted; /* virDomainAbortJob succeeded */
+} Stop;
+
+/* Aborts the job when due, again at every poll until libvirt takes it (the
+ * job may not have begun yet; a postcopy already started cannot be aborted
+ * and completes). */
+static void abort_when_due(Job *job, gint64 deadline, Stop *stop)
+{
+    if (!stop->timed_out && !stop->cancelled) {
+        stop->timed_out = g_get_monotonic_time() >= deadline;
+        stop->cancelled = !stop->timed_out && fpb_pipeline_cancelled();
+    }
+    if ((stop->timed_out || stop->cancelled) && !stop->aborted) {
+        stop->aborted = virDomainAbortJob(job->dom) == 0;
+        if (!stop->aborted) {
+            g_debug("VM '%s': virDomainAbortJob failed: %s", virDomainGetName(job->dom),
+                    virGetLastErrorMessage());
+        }
+    }
+}
+
+/* The last statistics while running; the timeout or a cancel aborts the
+ * job. */
+static void watch(Job *job, FpbOutcome *o, Stop *stop)
 {
     gint64 deadline = job->plan->timeout_s > 0
                           ? g_get_monotonic_time() + (gint64)(job->plan->timeout_s * G_USEC_PER_SEC)
                           : G_MAXINT64;
 
-    *ret_timed_out = FALSE;
     for (;;) {
         virTypedParameterPtr p = NULL;
         int n = 0;
         int type = 0;
 
-        if (g_get_monotonic_time() >= deadline && !*ret_timed_out) {
-            *ret_timed_out = TRUE;
-            virDomainAbortJob(job->dom);
-            deadline = g_get_monotonic_time() + ABORT_WAIT_S * G_USEC_PER_SEC;
-        }
+        abort_when_due(job, deadline, stop);
         if (virDomainGetJobStats(job->dom, &type, &p, &n, 0) == 0 && type != VIR_DOMAIN_JOB_NONE &&
             n > 0) {
             fpb_libvirt_job_stats_to_outcome(p, n, o);
@@ -179,7 +201,7 @@ gboolean fpb_libvirt_migrate_run(virDomainPtr dom, virConnectPtr dest,
 {
     Job job = {.dom = dom, .plan = plan, .rc = 1};
     GThread *thread;
-    gboolean timed_out = FALSE;
+    Stop stop = {0};
     const char *vm = virDomainGetName(dom);
 
     if (!build_params(&job, error)) {
@@ -187,7 +209,7 @@ gboolean fpb_libvirt_migrate_run(virDomainPtr dom, virConnectPtr dest,
         return FALSE;
     }
     thread = g_thread_new("fpb-migrate", migrate_thread, &job);
-    watch(&job, o, &timed_out);
+    watch(&job, o, &stop);
     g_thread_join(thread);
     virTypedParamsFree(job.params, job.nparams);
     if (job.rc == 0) {
@@ -195,10 +217,15 @@ gboolean fpb_libvirt_migrate_run(virDomainPtr dom, virConnectPtr dest,
         fpb_outcome_set(&o->mig_status, "completed");
         return TRUE;
     }
-    fpb_outcome_set(&o->mig_status, timed_out || job.error_code == VIR_ERR_OPERATION_ABORTED
-                                        ? "cancelled"
-                                        : "failed");
-    if (timed_out) {
+    fpb_outcome_set(&o->mig_status,
+                    stop.timed_out || stop.cancelled || job.error_code == VIR_ERR_OPERATION_ABORTED
+                        ? "cancelled"
+                        : "failed");
+    if (stop.cancelled) {
+        g_set_error(error, FPB_LIBVIRT_ERROR, FPB_LIBVIRT_ERROR_FAILED,
+                    "VM '%s': the migration was cancelled (the run was asked to stop): %s", vm,
+                    job.error);
+    } else if (stop.timed_out) {
         g_set_error(error, FPB_LIBVIRT_ERROR, FPB_LIBVIRT_ERROR_FAILED,
                     "VM '%s': the migration did not complete within %.0f s; cancelled", vm,
                     plan->timeout_s);

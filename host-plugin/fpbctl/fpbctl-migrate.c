@@ -242,6 +242,11 @@ static int run_recover(const char *db, const char *canon)
         return FPBCTL_EXIT_FAILED;
     }
     failed += missing;
+    /* then evacuations whose fpbctl died: closed once their VM rows are */
+    if (!fpb_recover_evacuations(journal, summaries, NULL, &error)) {
+        fprintf(stderr, "fpbctl recover: %s\n", error->message);
+        return FPBCTL_EXIT_FAILED;
+    }
     for (guint i = 0; i < summaries->len; i++) {
         printf("%s\n", (const char *)summaries->pdata[i]);
     }
@@ -290,7 +295,9 @@ int fpbctl_cmd_recover(int argc, char **argv)
                                       "(e.g. killed during inflation) and undo what\nit left: "
                                       "cancel an unattended migration, give the guest its "
                                       "memory back where it runs.\nWithout --qmp or DOMAIN: "
-                                      "every such row (bare QEMU and libvirt).");
+                                      "every such row (bare QEMU and libvirt). Then close\n"
+                                      "the evacuation rows of a dead `fpbctl evacuate` "
+                                      "whose VM rows are all closed (abandoned).");
     g_option_context_set_description(ctx, "Exit status: 0 nothing left to repair; 1 a row "
                                           "could not be repaired; 2 bad usage.");
     g_option_context_add_main_entries(ctx, entries, NULL);

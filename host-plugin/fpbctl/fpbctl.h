@@ -28,6 +28,8 @@ int fpbctl_cmd_recover(int argc, char **argv);
 int fpbctl_cmd_policy(int argc, char **argv);
 int fpbctl_cmd_enable_hints(int argc, char **argv);
 int fpbctl_cmd_status(int argc, char **argv);
+/* fpbctl evacuate (fpbctl-evacuate.c): many libvirt domains, one plan. */
+int fpbctl_cmd_evacuate(int argc, char **argv);
 /* The libvirt form of explain/migrate, or @bare for the --qmp/--facts form. */
 int fpbctl_libvirt_explain_or(int argc, char **argv, int (*bare)(int, char **));
 int fpbctl_libvirt_migrate_or(int argc, char **argv, int (*bare)(int, char **));

@@ -82,6 +82,21 @@ static const char upgrade_3_sql[] = "ALTER TABLE migrations ADD COLUMN hint_repo
                                     "ALTER TABLE migrations ADD COLUMN hint_rounds INTEGER;"
                                     "UPDATE schema_version SET version = 4;";
 
+/* Version 4 -> 5: evacuations (fpbctl evacuate, issue 16): one row per
+ * run, and each VM's migration row names its evacuation. Older rows have
+ * none (NULL). */
+static const char upgrade_4_sql[] =
+    "CREATE TABLE IF NOT EXISTS evacuations ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT, status TEXT NOT NULL,"
+    " start_us INTEGER NOT NULL, end_us INTEGER, owner_pid INTEGER, owner_start INTEGER,"
+    " source_uri TEXT, dest_uri TEXT, plan TEXT,"
+    " predicted_makespan_seconds REAL, actual_makespan_seconds REAL,"
+    " vms INTEGER, migrated INTEGER, failed INTEGER, error TEXT);"
+    "CREATE INDEX IF NOT EXISTS evacuations_status ON evacuations (status);"
+    "ALTER TABLE migrations ADD COLUMN evacuation_id INTEGER;"
+    "CREATE INDEX IF NOT EXISTS migrations_evacuation ON migrations (evacuation_id);"
+    "UPDATE schema_version SET version = 5;";
+
 static gboolean sql_error(FpbJournal *j, const char *what, GError **error)
 {
     g_set_error(error, FPB_JOURNAL_ERROR, FPB_JOURNAL_ERROR_SQL, "journal '%s': %s failed: %s",
@@ -137,7 +152,8 @@ static gboolean check_schema(FpbJournal *j, GError **error)
                                "writing the schema version", error)) ||
         (version == 1 && !exec(j, upgrade_1_sql, "upgrading the schema to version 2", error)) ||
         (version < 3 && !exec(j, upgrade_2_sql, "upgrading the schema to version 3", error)) ||
-        (version < 4 && !exec(j, upgrade_3_sql, "upgrading the schema to version 4", error))) {
+        (version < 4 && !exec(j, upgrade_3_sql, "upgrading the schema to version 4", error)) ||
+        (version < 5 && !exec(j, upgrade_4_sql, "upgrading the schema to version 5", error))) {
         exec(j, "ROLLBACK", "rollback", NULL);
         return FALSE;
     }
@@ -242,9 +258,10 @@ const char *fpb_journal_path(FpbJournal *j)
 
 /* ---- rows ---- */
 
-static int bind_field(sqlite3_stmt *stmt, int idx, const FpbOutcome *o, const FpbOutcomeField *f)
+/* @base: the struct the field table describes (FpbOutcome, FpbEvacuationRow). */
+static int bind_field(sqlite3_stmt *stmt, int idx, gconstpointer base, const FpbOutcomeField *f)
 {
-    gconstpointer p = (const char *)o + f->offset;
+    gconstpointer p = (const char *)base + f->offset;
 
     switch (f->type) {
     case FPB_OUTCOME_FIELD_INT:
@@ -344,10 +361,10 @@ static json_object *column_json(sqlite3_stmt *stmt, int col)
     return json_tokener_parse(text);
 }
 
-/* Column @col (of the type the field expects, else unknown) into @o. */
-static void read_field(sqlite3_stmt *stmt, int col, FpbOutcome *o, const FpbOutcomeField *f)
+/* Column @col (of the type the field expects, else unknown) into @base. */
+static void read_field(sqlite3_stmt *stmt, int col, gpointer base, const FpbOutcomeField *f)
 {
-    gpointer p = (char *)o + f->offset;
+    gpointer p = (char *)base + f->offset;
     int type = sqlite3_column_type(stmt, col);
 
     switch (f->type) {
@@ -537,4 +554,177 @@ gboolean fpb_journal_save_history(FpbJournal *j, const char *vm, const FpbPolicy
         return sql_error(j, "writing the VM's history", error);
     }
     return TRUE;
+}
+
+/* ---- evacuations ---- */
+
+#define EVAC_FIELD(col, type, member)                                                              \
+    {                                                                                              \
+        col, NULL, NULL, FPB_OUTCOME_FIELD_##type, G_STRUCT_OFFSET(FpbEvacuationRow, member)       \
+    }
+
+/* The evacuations table's columns but id, in the struct's terms. */
+static const FpbOutcomeField evacuation_fields[] = {
+    EVAC_FIELD("status", TEXT, status),
+    EVAC_FIELD("start_us", INT, start_us),
+    EVAC_FIELD("end_us", INT, end_us),
+    EVAC_FIELD("owner_pid", INT, owner_pid),
+    EVAC_FIELD("owner_start", INT, owner_start),
+    EVAC_FIELD("source_uri", TEXT, source_uri),
+    EVAC_FIELD("dest_uri", TEXT, dest_uri),
+    EVAC_FIELD("plan", JSON, plan),
+    EVAC_FIELD("predicted_makespan_seconds", REAL, predicted_makespan_seconds),
+    EVAC_FIELD("actual_makespan_seconds", REAL, actual_makespan_seconds),
+    EVAC_FIELD("vms", INT, vms),
+    EVAC_FIELD("migrated", INT, migrated),
+    EVAC_FIELD("failed", INT, failed),
+    EVAC_FIELD("error", TEXT, error),
+};
+
+static gboolean bind_evacuation(FpbJournal *j, sqlite3_stmt *stmt, const FpbEvacuationRow *row,
+                                GError **error)
+{
+    for (gsize i = 0; i < G_N_ELEMENTS(evacuation_fields); i++) {
+        if (bind_field(stmt, (int)i + 1, row, &evacuation_fields[i]) != SQLITE_OK) {
+            return sql_error(j, "binding a value", error);
+        }
+    }
+    return TRUE;
+}
+
+gboolean fpb_journal_insert_evacuation(FpbJournal *j, FpbEvacuationRow *row, GError **error)
+{
+    g_autoptr(GString) sql = g_string_new("INSERT INTO evacuations (");
+    g_autoptr(sqlite3_stmt) stmt = NULL;
+
+    for (gsize i = 0; i < G_N_ELEMENTS(evacuation_fields); i++) {
+        g_string_append_printf(sql, "%s%s", i ? ", " : "", evacuation_fields[i].column);
+    }
+    g_string_append(sql, ") VALUES (");
+    for (gsize i = 0; i < G_N_ELEMENTS(evacuation_fields); i++) {
+        g_string_append(sql, i ? ", ?" : "?");
+    }
+    g_string_append(sql, ")");
+    if ((stmt = prepare(j, sql->str, error)) == NULL || !bind_evacuation(j, stmt, row, error)) {
+        return FALSE;
+    }
+    if (sqlite3_step(stmt) != SQLITE_DONE) {
+        return sql_error(j, "inserting an evacuation row", error);
+    }
+    row->id = sqlite3_last_insert_rowid(j->db);
+    return TRUE;
+}
+
+gboolean fpb_journal_update_evacuation(FpbJournal *j, const FpbEvacuationRow *row, GError **error)
+{
+    const int n = (int)G_N_ELEMENTS(evacuation_fields);
+    g_autoptr(GString) sql = g_string_new("UPDATE evacuations SET ");
+    g_autoptr(sqlite3_stmt) stmt = NULL;
+
+    for (int i = 0; i < n; i++) {
+        g_string_append_printf(sql, "%s%s = ?", i ? ", " : "", evacuation_fields[i].column);
+    }
+    g_string_append(sql, " WHERE id = ?");
+    if ((stmt = prepare(j, sql->str, error)) == NULL || !bind_evacuation(j, stmt, row, error)) {
+        return FALSE;
+    }
+    if (sqlite3_bind_int64(stmt, n + 1, row->id) != SQLITE_OK) {
+        return sql_error(j, "binding the row id", error);
+    }
+    if (sqlite3_step(stmt) != SQLITE_DONE) {
+        return sql_error(j, "updating an evacuation row", error);
+    }
+    return TRUE;
+}
+
+GPtrArray *fpb_journal_list_evacuations(FpbJournal *j, gboolean open_only, GError **error)
+{
+    g_autoptr(GString) sql = g_string_new("SELECT id");
+    g_autoptr(sqlite3_stmt) stmt = NULL;
+    g_autoptr(GPtrArray) rows =
+        g_ptr_array_new_with_free_func((GDestroyNotify)fpb_evacuation_row_free);
+    int rc;
+
+    for (gsize i = 0; i < G_N_ELEMENTS(evacuation_fields); i++) {
+        g_string_append_printf(sql, ", %s", evacuation_fields[i].column);
+    }
+    g_string_append(sql, open_only ? " FROM evacuations WHERE status = '" FPB_EVACUATION_RUNNING
+                                     "' ORDER BY id ASC"
+                                   : " FROM evacuations ORDER BY id ASC");
+    if ((stmt = prepare(j, sql->str, error)) == NULL) {
+        return NULL;
+    }
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        FpbEvacuationRow *row = fpb_evacuation_row_new();
+
+        row->id = sqlite3_column_int64(stmt, 0);
+        for (gsize i = 0; i < G_N_ELEMENTS(evacuation_fields); i++) {
+            read_field(stmt, (int)i + 1, row, &evacuation_fields[i]);
+        }
+        g_ptr_array_add(rows, row);
+    }
+    if (rc != SQLITE_DONE) {
+        sql_error(j, "reading evacuation rows", error);
+        return NULL;
+    }
+    return g_steal_pointer(&rows);
+}
+
+gboolean fpb_journal_set_evacuation(FpbJournal *j, gint64 migration_id, gint64 evacuation_id,
+                                    GError **error)
+{
+    g_autoptr(sqlite3_stmt) stmt =
+        prepare(j, "UPDATE migrations SET evacuation_id = ?1 WHERE id = ?2", error);
+
+    if (stmt == NULL) {
+        return FALSE;
+    }
+    if (sqlite3_bind_int64(stmt, 1, evacuation_id) != SQLITE_OK ||
+        sqlite3_bind_int64(stmt, 2, migration_id) != SQLITE_OK) {
+        return sql_error(j, "binding a value", error);
+    }
+    if (sqlite3_step(stmt) != SQLITE_DONE) {
+        return sql_error(j, "naming a migration row's evacuation", error);
+    }
+    return TRUE;
+}
+
+gboolean fpb_journal_adopt_evacuation_rows(FpbJournal *j, const FpbEvacuationRow *row,
+                                           GError **error)
+{
+    g_autoptr(sqlite3_stmt) stmt = prepare(
+        j,
+        "UPDATE migrations SET evacuation_id = ?1 WHERE evacuation_id IS NULL AND owner_pid = ?2"
+        " AND (?3 IS NULL OR owner_start = ?3) AND start_us >= ?4",
+        error);
+
+    if (stmt == NULL) {
+        return FALSE;
+    }
+    if (sqlite3_bind_int64(stmt, 1, row->id) != SQLITE_OK ||
+        sqlite3_bind_int64(stmt, 2, row->owner_pid) != SQLITE_OK ||
+        (row->owner_start < 0 ? sqlite3_bind_null(stmt, 3)
+                              : sqlite3_bind_int64(stmt, 3, row->owner_start)) != SQLITE_OK ||
+        sqlite3_bind_int64(stmt, 4, MAX(row->start_us, 0)) != SQLITE_OK) {
+        return sql_error(j, "binding a value", error);
+    }
+    if (sqlite3_step(stmt) != SQLITE_DONE) {
+        return sql_error(j, "naming migration rows' evacuation", error);
+    }
+    return TRUE;
+}
+
+GPtrArray *fpb_journal_list_by_evacuation(FpbJournal *j, gint64 evacuation_id, GError **error)
+{
+    g_autofree char *sql = select_sql("WHERE evacuation_id = ? ORDER BY id ASC");
+    g_autoptr(sqlite3_stmt) stmt = prepare(j, sql, error);
+
+    if (stmt == NULL) {
+        return NULL;
+    }
+    if (sqlite3_bind_int64(stmt, 1, evacuation_id) != SQLITE_OK) {
+        sql_error(j, "binding a value", error);
+        return NULL;
+    }
+    return collect_rows(j, stmt, error);
 }

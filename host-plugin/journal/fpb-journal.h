@@ -16,14 +16,17 @@
 
 #include <glib.h>
 
+#include "fpb-evacuation-row.h"
 #include "fpb-outcome.h"
 #include "fpb-policy.h"
 
 G_BEGIN_DECLS
 
 #define FPB_JOURNAL_DEFAULT_PATH "/var/lib/fpb/journal.db"
-/* 2: vm_history gained used_zero_share and zero_page_seconds */
-#define FPB_JOURNAL_SCHEMA_VERSION 4
+/* 2: vm_history gained used_zero_share and zero_page_seconds; 3: the
+ * backend column; 4: hint_*; 5: the evacuations table and
+ * migrations.evacuation_id */
+#define FPB_JOURNAL_SCHEMA_VERSION 5
 
 #define FPB_JOURNAL_ERROR (fpb_journal_error_quark())
 GQuark fpb_journal_error_quark(void);
@@ -63,5 +66,28 @@ gboolean fpb_journal_load_history(FpbJournal *journal, const char *vm,
                                   FpbPolicyHistory *ret_history, GError **error);
 gboolean fpb_journal_save_history(FpbJournal *journal, const char *vm,
                                   const FpbPolicyHistory *history, GError **error);
+
+/* ---- evacuations (fpbctl evacuate; docs/journal.md) ---- */
+
+/* Inserts @row as a new evacuation row and sets row->id. */
+gboolean fpb_journal_insert_evacuation(FpbJournal *journal, FpbEvacuationRow *row, GError **error);
+/* Writes every column of @row to its row (row->id). */
+gboolean fpb_journal_update_evacuation(FpbJournal *journal, const FpbEvacuationRow *row,
+                                       GError **error);
+/* Evacuation rows, oldest first; @open_only: only "running" ones.
+ * Returns (transfer full) (element-type FpbEvacuationRow). */
+GPtrArray *fpb_journal_list_evacuations(FpbJournal *journal, gboolean open_only, GError **error);
+/* Names evacuation @evacuation_id on migration row @migration_id. */
+gboolean fpb_journal_set_evacuation(FpbJournal *journal, gint64 migration_id, gint64 evacuation_id,
+                                    GError **error);
+/* Names @row's evacuation on the migration rows its owner (PID and start
+ * time) wrote since it started and that name none yet: the VM rows of an
+ * evacuation whose fpbctl died before it could name them. */
+gboolean fpb_journal_adopt_evacuation_rows(FpbJournal *journal, const FpbEvacuationRow *row,
+                                           GError **error);
+/* The migration rows of evacuation @evacuation_id, oldest first.
+ * Returns (transfer full) (element-type FpbOutcome). */
+GPtrArray *fpb_journal_list_by_evacuation(FpbJournal *journal, gint64 evacuation_id,
+                                          GError **error);
 
 G_END_DECLS

@@ -2,6 +2,7 @@
 #define G_LOG_DOMAIN "fpb-balloon"
 
 #include "fpb-balloon-drive.h"
+#include "fpb-pipeline.h"
 
 #define DEFAULT_POLL_MS 100
 
@@ -46,7 +47,8 @@ static gboolean reask(Drive *d, gint64 now, guint stall_ms, GError **error, gboo
     return TRUE;
 }
 
-/* Polls until the target, a stall or the budget; ret->stopped says which. */
+/* Polls until the target, a stall, the budget or (inflating) a cancel;
+ * ret->stopped says which. */
 static gboolean poll_until_done(Drive *d, double budget_s, guint stall_ms, FpbBalloonStep *ret,
                                 GError **error)
 {
@@ -76,6 +78,11 @@ static gboolean poll_until_done(Drive *d, double budget_s, guint stall_ms, FpbBa
         }
         if (budget_s > 0 && ret->seconds >= budget_s) {
             ret->stopped = FPB_BALLOON_STOPPED_BUDGET;
+            return TRUE;
+        }
+        /* an inflation stops where it got to; a give-back goes on */
+        if (d->inflating && fpb_pipeline_cancelled()) {
+            ret->stopped = FPB_BALLOON_STOPPED_CANCELLED;
             return TRUE;
         }
         if (reask(d, now, stall_ms, error, &failed)) {

@@ -20,6 +20,9 @@ G_BEGIN_DECLS
 #define FPB_BALLOON_STOPPED_TARGET "target"
 #define FPB_BALLOON_STOPPED_NO_PROGRESS "no-progress"
 #define FPB_BALLOON_STOPPED_BUDGET "budget"
+/* The run was cancelled (fpb_pipeline_cancelled()): inflations only; a
+ * give-back is never cut short. */
+#define FPB_BALLOON_STOPPED_CANCELLED "cancelled"
 
 /* A guest may answer its first balloon request late: under TCG, right
  * after an incoming migration, the stock driver did not move for over 3 s
@@ -76,12 +79,14 @@ typedef struct {
  * fpb_balloon_drive:
  * The balloon step on any backend: requests @target_bytes and polls until
  * it is reached, the guest stalls for @stall_ms (give-back: after
- * FPB_BALLOON_GIVE_BACK_REASKS requests of the full size) or @budget_s
- * (<= 0: no budget) passes. A partial inflation is frozen where it got to
- * (live only); a partial give-back is left requesting the full size. Returns FALSE
- * with @error only when the backend fails; not reaching the target is a
- * result (ret->stopped), not an error. @ret is written in both cases as far
- * as known (reached_bytes -1 when never read).
+ * FPB_BALLOON_GIVE_BACK_REASKS requests of the full size), @budget_s
+ * (<= 0: no budget) passes, or (inflating only) the run on this thread is
+ * cancelled (fpb_pipeline_cancelled(), checked between polls). A partial
+ * inflation is frozen where it got to (live only); a partial give-back is
+ * left requesting the full size. Returns FALSE with @error only when the
+ * backend fails; not reaching the target is a result (ret->stopped), not
+ * an error. @ret is written in both cases as far as known (reached_bytes
+ * -1 when never read).
  */
 gboolean fpb_balloon_drive(const FpbBalloonBackend *backend, gint64 target_bytes, double budget_s,
                            guint stall_ms, FpbBalloonStep *ret, GError **error);

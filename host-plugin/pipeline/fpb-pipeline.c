@@ -12,6 +12,16 @@
 #define RESTORE_BUDGET_S 120.0
 #define RESTORE_STALL_MS 10000
 
+/* The cancel flag of the run on this thread (FpbPipelineRequest.cancel):
+ * the backends' wait loops run on the pipeline's thread and read it with
+ * fpb_pipeline_cancelled(), so FpbBackendOps needs no new argument. */
+static _Thread_local volatile gint *thread_cancel;
+
+gboolean fpb_pipeline_cancelled(void)
+{
+    return thread_cancel != NULL && g_atomic_int_get(thread_cancel) != 0;
+}
+
 void fpb_pipeline_request_init(FpbPipelineRequest *r)
 {
     memset(r, 0, sizeof(*r));
@@ -82,6 +92,21 @@ static void set_phase(Run *run, const char *phase)
 static void fail(Run *run, const char *message)
 {
     fpb_outcome_set_error(run->o, message);
+}
+
+/* FALSE (the run fails, memory is given back by restore()) once the caller
+ * cancelled the run; @when says where it stopped. */
+static gboolean go_on(Run *run, const char *when)
+{
+    g_autofree char *m = NULL;
+
+    if (!fpb_pipeline_cancelled()) {
+        return TRUE;
+    }
+    m = g_strdup_printf("VM '%s': cancelled %s", run->o->vm, when);
+    progress(run, "%s", m);
+    fail(run, m);
+    return FALSE;
 }
 
 /* Rows a dead fpbctl or fpbd left open for this VM: undone first, so their
@@ -262,6 +287,11 @@ static gboolean probe(Run *run)
     }
     run->o->prep_reached_bytes = step.reached_bytes;
     run->o->prep_seconds = run->probe_seconds = step.seconds;
+    if (!go_on(run, "during the trial inflation")) {
+        fpb_outcome_set(&run->o->prep_stopped, FPB_BALLOON_STOPPED_CANCELLED);
+        save(run);
+        return FALSE;
+    }
     taken = run->o->prep_original_bytes - step.reached_bytes;
     if (fpb_policy_facts_set_measured_inflation(&run->vf->facts, taken, step.seconds)) {
         redecide(run, FPB_REASON_INFLATE_RATE_MEASURED,
@@ -348,6 +378,9 @@ static gboolean prepare(Run *run)
     run->o->prep_seconds = run->probe_seconds + step.seconds;
     fpb_outcome_set(&run->o->prep_stopped, ok ? step.stopped : "error");
     save(run);
+    if (ok && !go_on(run, "during the inflation")) {
+        return FALSE;
+    }
     if (!ok) {
         g_autofree char *m = g_strdup_printf("VM '%s': inflating the balloon failed: %s",
                                              run->o->vm, error->message);
@@ -574,7 +607,8 @@ static FpbMigrateResult run_steps(Run *run)
     if (!journal_intent(run)) {
         return finish(run, FPB_PHASE_FAILED, FPB_MIGRATE_FAILED);
     }
-    migrated = probe(run) && prepare(run) && migrate(run);
+    migrated = go_on(run, "before anything was changed") && probe(run) && prepare(run) &&
+               go_on(run, "before the migration") && migrate(run);
     if (!restore(run, migrated) || !migrated) {
         return finish(run, FPB_PHASE_FAILED, FPB_MIGRATE_FAILED);
     }
@@ -598,8 +632,11 @@ FpbOutcome *fpb_pipeline_migrate(FpbJournal *journal, FpbBackend *backend,
                                  const FpbPipelineRequest *req, FpbMigrateResult *ret_result)
 {
     Run run = {.journal = journal, .be = backend, .req = req, .o = new_outcome(backend, req)};
+    volatile gint *outer = thread_cancel;
 
+    thread_cancel = req->cancel;
     *ret_result = run_steps(&run);
+    thread_cancel = outer;
     fpb_vm_facts_free(run.vf);
     fpb_policy_decision_free(run.d);
     return run.o;

@@ -30,6 +30,12 @@ typedef struct {
     guint stall_ms;          /* balloon: give up after this long without progress */
     FpbProgressFunc progress;
     gpointer progress_data;
+    /* Non-NULL: the caller sets *cancel to non-zero (g_atomic_int_set, from
+     * any thread or a signal handler) to stop the run: no step is started
+     * after it, an inflation stops between polls, a running migration is
+     * aborted by the backend (libvirt), and the memory is given back through
+     * the normal restore path (the run ends failed). Borrowed. */
+    volatile gint *cancel;
 } FpbPipelineRequest;
 
 /* Defaults: auto, timeout 600 s, stall 3 s. */
@@ -66,6 +72,12 @@ gboolean fpb_pipeline_explain(FpbJournal *journal, FpbBackend *backend,
                               const FpbPipelineRequest *request, FpbVmFacts **ret_facts,
                               FpbPolicyDecision **ret_decision, gboolean *ret_refused,
                               GError **error);
+
+/* TRUE when the fpb_pipeline_migrate() running on the calling thread was
+ * cancelled (its request's @cancel is set); FALSE outside a run. For the
+ * wait loops of the balloon step and the backends, which run on the
+ * pipeline's thread: they stop between polls (never a give-back). */
+gboolean fpb_pipeline_cancelled(void);
 
 /* The policy outcome of a journal row, for fpb_cost_model_observe(). */
 void fpb_pipeline_policy_outcome(const FpbOutcome *outcome, FpbPolicyOutcome *ret);

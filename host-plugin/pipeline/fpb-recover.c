@@ -32,15 +32,21 @@ gint64 fpb_recover_process_start_time(GPid pid)
     return start;
 }
 
-gboolean fpb_recover_row_owner_alive(const FpbOutcome *row)
+/* The process @pid started at @owner_start (< 0: unknown) still runs. */
+static gboolean owner_alive(gint64 pid, gint64 owner_start)
 {
     gint64 start;
 
-    if (row->owner_pid <= 0 || row->owner_pid > G_MAXINT) {
+    if (pid <= 0 || pid > G_MAXINT) {
         return FALSE;
     }
-    start = fpb_recover_process_start_time((GPid)row->owner_pid);
-    return start >= 0 && (row->owner_start < 0 || start == row->owner_start);
+    start = fpb_recover_process_start_time((GPid)pid);
+    return start >= 0 && (owner_start < 0 || start == owner_start);
+}
+
+gboolean fpb_recover_row_owner_alive(const FpbOutcome *row)
+{
+    return owner_alive(row->owner_pid, row->owner_start);
 }
 
 gboolean fpb_recover_row_used_balloon(const FpbOutcome *row)
@@ -258,6 +264,102 @@ gboolean fpb_recover_missing_memory(FpbJournal *j, const char *source,
     }
     if (ret_failed != NULL) {
         *ret_failed = failed;
+    }
+    return TRUE;
+}
+
+/* ---- evacuations whose fpbctl died ---- */
+
+gboolean fpb_recover_evacuation_owner_alive(const FpbEvacuationRow *row)
+{
+    return owner_alive(row->owner_pid, row->owner_start);
+}
+
+/* "3 VM rows (12 done, 13 recovered, 14 failed)"; *ret_open counts the
+ * rows still open. (transfer full) */
+static char *evacuation_vm_rows(GPtrArray *rows, guint *ret_open)
+{
+    GString *s = g_string_new(NULL);
+
+    *ret_open = 0;
+    g_string_append_printf(s, "%u VM row%s", rows->len, rows->len == 1 ? "" : "s");
+    for (guint i = 0; i < rows->len; i++) {
+        const FpbOutcome *r = rows->pdata[i];
+
+        *ret_open += fpb_outcome_phase_is_open(r->phase);
+        g_string_append_printf(s, "%s%" G_GINT64_FORMAT " %s", i == 0 ? " (" : ", ", r->id,
+                               r->phase ? r->phase : "?");
+    }
+    if (rows->len > 0) {
+        g_string_append_c(s, ')');
+    }
+    return g_string_free(s, FALSE);
+}
+
+/* One abandoned evacuation: named rows, then closed unless one is open. */
+static gboolean close_evacuation(FpbJournal *j, FpbEvacuationRow *row, char **ret_summary,
+                                 gboolean *ret_left, GError **error)
+{
+    g_autoptr(GPtrArray) rows = NULL;
+    g_autofree char *vm_rows = NULL;
+    g_autofree char *note = NULL;
+    guint open = 0;
+
+    if (!fpb_journal_adopt_evacuation_rows(j, row, error) ||
+        (rows = fpb_journal_list_by_evacuation(j, row->id, error)) == NULL) {
+        return FALSE;
+    }
+    vm_rows = evacuation_vm_rows(rows, &open);
+    *ret_left = open > 0;
+    if (open > 0) {
+        *ret_summary =
+            g_strdup_printf("evacuation %" G_GINT64_FORMAT ": fpbctl (PID %" G_GINT64_FORMAT
+                            ") died, but %u of its %s %s still open: left running",
+                            row->id, row->owner_pid, open, vm_rows, open == 1 ? "is" : "are");
+        return TRUE;
+    }
+    note = g_strdup_printf("fpbctl (PID %" G_GINT64_FORMAT ") died during the evacuation; closed "
+                           "by PID %d: %s",
+                           row->owner_pid, (int)getpid(), vm_rows);
+    fpb_evacuation_row_set(&row->status, FPB_EVACUATION_ABANDONED);
+    fpb_evacuation_row_set(&row->error, note);
+    row->end_us = g_get_real_time();
+    if (!fpb_journal_update_evacuation(j, row, error)) {
+        return FALSE;
+    }
+    *ret_summary = g_strdup_printf("evacuation %" G_GINT64_FORMAT ": abandoned: %s", row->id, note);
+    return TRUE;
+}
+
+gboolean fpb_recover_evacuations(FpbJournal *j, GPtrArray *summaries, guint *ret_left,
+                                 GError **error)
+{
+    g_autoptr(GPtrArray) rows = fpb_journal_list_evacuations(j, TRUE, error);
+    guint left = 0;
+
+    if (rows == NULL) {
+        return FALSE;
+    }
+    for (guint i = 0; i < rows->len; i++) {
+        FpbEvacuationRow *row = rows->pdata[i];
+        char *summary = NULL;
+        gboolean still = FALSE;
+
+        if (fpb_recover_evacuation_owner_alive(row)) {
+            g_ptr_array_add(summaries,
+                            g_strdup_printf("evacuation %" G_GINT64_FORMAT
+                                            " is run by fpbctl PID %" G_GINT64_FORMAT ", skipping",
+                                            row->id, row->owner_pid));
+            continue;
+        }
+        if (!close_evacuation(j, row, &summary, &still, error)) {
+            return FALSE;
+        }
+        g_ptr_array_add(summaries, summary);
+        left += still;
+    }
+    if (ret_left != NULL) {
+        *ret_left = left;
     }
     return TRUE;
 }

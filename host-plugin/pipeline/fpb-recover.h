@@ -76,4 +76,20 @@ gboolean fpb_recover_missing_memory(FpbJournal *journal, const char *source,
                                     const FpbBackendOps *const *backends, GPtrArray *summaries,
                                     guint *ret_failed, GError **error);
 
+/* TRUE if the fpbctl that owns evacuation @row is still alive. */
+gboolean fpb_recover_evacuation_owner_alive(const FpbEvacuationRow *row);
+
+/**
+ * fpb_recover_evacuations:
+ * Closes every "running" evacuation row whose owner died (fpbctl evacuate
+ * killed): its VM rows are named (fpb_journal_adopt_evacuation_rows()); if
+ * none of them is still open (fpb_recover_all() repaired them first), the
+ * row becomes "abandoned" with a note of what its VM rows say. A row with
+ * a VM row still open is left running and reported. Appends one summary
+ * per row; *ret_left (may be NULL) counts rows left running. FALSE with
+ * @error only when the journal cannot be read or written.
+ */
+gboolean fpb_recover_evacuations(FpbJournal *journal, GPtrArray *summaries, guint *ret_left,
+                                 GError **error);
+
 G_END_DECLS

@@ -394,6 +394,203 @@ static void test_owner_alive(void)
     g_assert_cmpint(fpb_recover_process_start_time(G_MAXINT), ==, -1);
 }
 
+/* ---- evacuations (schema 5) ---- */
+
+static FpbEvacuationRow *sample_evacuation(gint64 owner_pid, gint64 owner_start)
+{
+    FpbEvacuationRow *e = fpb_evacuation_row_new();
+
+    fpb_evacuation_row_set(&e->status, FPB_EVACUATION_RUNNING);
+    e->start_us = 1700000000000000;
+    e->owner_pid = owner_pid;
+    e->owner_start = owner_start;
+    fpb_evacuation_row_set(&e->source_uri, "qemu+tcp://a/system");
+    fpb_evacuation_row_set(&e->dest_uri, "qemu+tcp://b/system");
+    e->plan = json_tokener_parse("{\"makespan_s\": 42.5, \"vms\": [{\"name\": \"vm1\"}]}");
+    e->predicted_makespan_seconds = 42.5;
+    e->vms = 2;
+    return e;
+}
+
+/* An evacuation row is written, updated and read back; VM rows name it by
+ * id, or by their owner after it died. */
+static void test_evacuation_rows(Fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(FpbJournal) j = fpb_journal_open(f->db, &error);
+    g_autoptr(FpbEvacuationRow) e = sample_evacuation(4242, 77);
+    g_autoptr(FpbOutcome) a = sample_outcome("vm1", FPB_PHASE_DONE);
+    g_autoptr(FpbOutcome) b = sample_outcome("vm2", FPB_PHASE_MIGRATING);
+    g_autoptr(FpbOutcome) other = sample_outcome("vm3", FPB_PHASE_DONE);
+    g_autoptr(GPtrArray) rows = NULL;
+    FpbEvacuationRow *r;
+
+    (void)data;
+    g_assert_true(fpb_journal_insert_evacuation(j, e, &error));
+    g_assert_no_error(error);
+    g_assert_cmpint(e->id, >, 0);
+    a->owner_pid = b->owner_pid = 4242;
+    a->owner_start = b->owner_start = 77;
+    other->owner_pid = 4243; /* another process's row */
+    a->start_us = b->start_us = other->start_us = e->start_us + 1;
+    g_assert_true(fpb_journal_insert(j, a, &error));
+    g_assert_true(fpb_journal_insert(j, b, &error));
+    g_assert_true(fpb_journal_insert(j, other, &error));
+    g_assert_true(fpb_journal_set_evacuation(j, a->id, e->id, &error));
+    rows = fpb_journal_list_by_evacuation(j, e->id, &error);
+    g_assert_no_error(error);
+    g_assert_cmpuint(rows->len, ==, 1);
+    g_clear_pointer(&rows, g_ptr_array_unref);
+    /* b was written by the same process since the evacuation began */
+    g_assert_true(fpb_journal_adopt_evacuation_rows(j, e, &error));
+    rows = fpb_journal_list_by_evacuation(j, e->id, &error);
+    g_assert_cmpuint(rows->len, ==, 2);
+    g_assert_cmpint(((FpbOutcome *)rows->pdata[1])->id, ==, b->id);
+    g_clear_pointer(&rows, g_ptr_array_unref);
+    /* the VM rows' own columns are untouched by the evacuation column */
+    fpb_outcome_set(&b->phase, FPB_PHASE_DONE);
+    g_assert_true(fpb_journal_update(j, b, &error));
+    rows = fpb_journal_list_by_evacuation(j, e->id, &error);
+    g_assert_cmpuint(rows->len, ==, 2);
+    g_clear_pointer(&rows, g_ptr_array_unref);
+
+    rows = fpb_journal_list_evacuations(j, TRUE, &error);
+    g_assert_cmpuint(rows->len, ==, 1);
+    r = rows->pdata[0];
+    g_assert_cmpstr(r->status, ==, FPB_EVACUATION_RUNNING);
+    g_assert_cmpstr(r->dest_uri, ==, "qemu+tcp://b/system");
+    g_assert_cmpint(r->owner_start, ==, 77);
+    g_assert_cmpfloat_with_epsilon(r->predicted_makespan_seconds, 42.5, 1e-9);
+    g_assert_cmpfloat(r->actual_makespan_seconds, <, 0); /* unknown stays unknown */
+    g_assert_cmpint(r->end_us, ==, -1);
+    g_assert_cmpfloat_with_epsilon(orch_json_num(r->plan, "makespan_s"), 42.5, 1e-9);
+    g_clear_pointer(&rows, g_ptr_array_unref);
+
+    fpb_evacuation_row_set(&e->status, FPB_EVACUATION_DONE);
+    e->actual_makespan_seconds = 51.25;
+    e->end_us = e->start_us + 51250000;
+    e->migrated = 2;
+    e->failed = 0;
+    g_assert_true(fpb_journal_update_evacuation(j, e, &error));
+    rows = fpb_journal_list_evacuations(j, TRUE, &error);
+    g_assert_cmpuint(rows->len, ==, 0);
+    g_clear_pointer(&rows, g_ptr_array_unref);
+    rows = fpb_journal_list_evacuations(j, FALSE, &error);
+    g_assert_cmpuint(rows->len, ==, 1);
+    r = rows->pdata[0];
+    g_assert_cmpstr(r->status, ==, FPB_EVACUATION_DONE);
+    g_assert_cmpfloat_with_epsilon(r->actual_makespan_seconds, 51.25, 1e-9);
+    g_assert_cmpint(r->migrated, ==, 2);
+}
+
+/* A version 4 journal gets the evacuations table and the migrations'
+ * evacuation_id in place; its rows stay. */
+static void test_schema_upgrade_5(Fixture *f, gconstpointer data)
+{
+    static const char to_v4[] = "DROP INDEX migrations_evacuation;"
+                                "ALTER TABLE migrations DROP COLUMN evacuation_id;"
+                                "DROP TABLE evacuations;"
+                                "UPDATE schema_version SET version = 4;";
+    g_autoptr(GError) error = NULL;
+    g_autoptr(FpbJournal) j = fpb_journal_open(f->db, &error);
+    g_autoptr(FpbOutcome) o = sample_outcome("old-vm", FPB_PHASE_DONE);
+    g_autoptr(FpbEvacuationRow) e = sample_evacuation(1, 1);
+    g_autoptr(GPtrArray) rows = NULL;
+    sqlite3 *db = NULL;
+    sqlite3_stmt *stmt = NULL;
+
+    (void)data;
+    g_assert_true(fpb_journal_insert(j, o, &error));
+    g_clear_pointer(&j, fpb_journal_free);
+    g_assert_cmpint(sqlite3_open(f->db, &db), ==, SQLITE_OK);
+    g_assert_cmpint(sqlite3_exec(db, to_v4, NULL, NULL, NULL), ==, SQLITE_OK);
+    sqlite3_close(db);
+    j = fpb_journal_open(f->db, &error);
+    g_assert_no_error(error);
+    rows = fpb_journal_list(j, "old-vm", 0, &error);
+    g_assert_cmpuint(rows->len, ==, 1);
+    g_assert_true(fpb_journal_insert_evacuation(j, e, &error));
+    g_assert_true(fpb_journal_set_evacuation(j, o->id, e->id, &error));
+    g_assert_no_error(error);
+    g_clear_pointer(&rows, g_ptr_array_unref);
+    rows = fpb_journal_list_by_evacuation(j, e->id, &error);
+    g_assert_cmpuint(rows->len, ==, 1);
+    g_assert_cmpint(sqlite3_open(f->db, &db), ==, SQLITE_OK);
+    g_assert_cmpint(sqlite3_prepare_v2(db, "SELECT version FROM schema_version", -1, &stmt, NULL),
+                    ==, SQLITE_OK);
+    g_assert_cmpint(sqlite3_step(stmt), ==, SQLITE_ROW);
+    g_assert_cmpint(sqlite3_column_int(stmt, 0), ==, 5);
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+}
+
+/* fpbctl recover closes an evacuation whose fpbctl died once its VM rows
+ * are closed; one with a VM row still open stays running; a live one is
+ * not touched. */
+static void test_recover_evacuations(Fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(FpbJournal) j = fpb_journal_open(f->db, &error);
+    g_autoptr(FpbEvacuationRow) dead = sample_evacuation(G_MAXINT, 5);
+    g_autoptr(FpbEvacuationRow) dead_open = sample_evacuation(G_MAXINT - 1, 5);
+    g_autoptr(FpbEvacuationRow) live =
+        sample_evacuation(getpid(), fpb_recover_process_start_time(getpid()));
+    g_autoptr(FpbOutcome) done = sample_outcome("vm1", FPB_PHASE_RECOVERED);
+    g_autoptr(FpbOutcome) open = sample_outcome("vm2", FPB_PHASE_PREPARING);
+    g_autoptr(GPtrArray) summaries = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GPtrArray) rows = NULL;
+    guint left = 99;
+    FpbEvacuationRow *r;
+
+    (void)data;
+    g_assert_true(fpb_journal_insert_evacuation(j, dead, &error));
+    g_assert_true(fpb_journal_insert_evacuation(j, dead_open, &error));
+    g_assert_true(fpb_journal_insert_evacuation(j, live, &error));
+    done->owner_pid = G_MAXINT;
+    done->owner_start = 5;
+    done->start_us = dead->start_us + 10;
+    open->owner_pid = G_MAXINT - 1;
+    open->owner_start = 5;
+    open->start_us = dead->start_us + 10;
+    g_assert_true(fpb_journal_insert(j, done, &error));
+    g_assert_true(fpb_journal_insert(j, open, &error));
+    g_assert_true(fpb_recover_evacuations(j, summaries, &left, &error));
+    g_assert_no_error(error);
+    g_assert_cmpuint(left, ==, 1);
+    g_assert_cmpuint(summaries->len, ==, 3);
+    g_assert_nonnull(strstr(summaries->pdata[0], "abandoned"));
+    g_assert_nonnull(strstr(summaries->pdata[1], "still open: left running"));
+    g_assert_nonnull(strstr(summaries->pdata[2], "skipping"));
+    rows = fpb_journal_list_evacuations(j, FALSE, &error);
+    g_assert_cmpuint(rows->len, ==, 3);
+    r = rows->pdata[0];
+    g_assert_cmpstr(r->status, ==, FPB_EVACUATION_ABANDONED);
+    g_assert_cmpint(r->end_us, >, 0);
+    g_assert_nonnull(strstr(r->error, "died during the evacuation"));
+    g_assert_nonnull(strstr(r->error, "1 VM row ("));
+    g_assert_cmpstr(((FpbEvacuationRow *)rows->pdata[1])->status, ==, FPB_EVACUATION_RUNNING);
+    g_assert_cmpstr(((FpbEvacuationRow *)rows->pdata[2])->status, ==, FPB_EVACUATION_RUNNING);
+    g_clear_pointer(&rows, g_ptr_array_unref);
+    /* its VM row now names it */
+    rows = fpb_journal_list_by_evacuation(j, dead->id, &error);
+    g_assert_cmpuint(rows->len, ==, 1);
+    g_assert_cmpint(((FpbOutcome *)rows->pdata[0])->id, ==, done->id);
+}
+
+/* The JSON of an evacuation row: unknown is null, the plan an object. */
+static void test_evacuation_json(void)
+{
+    g_autoptr(FpbEvacuationRow) e = sample_evacuation(1, 1);
+    g_autoptr(json_object) j = fpb_evacuation_row_to_json(e);
+    json_object *v = NULL;
+
+    g_assert_cmpstr(orch_json_str(j, "status"), ==, FPB_EVACUATION_RUNNING);
+    g_assert_true(json_object_object_get_ex(j, "actual_makespan_seconds", &v));
+    g_assert_null(v);
+    g_assert_true(json_object_object_get_ex(j, "plan", &v));
+    g_assert_true(json_object_is_type(v, json_type_object));
+}
+
 #define ADD(path, fn) g_test_add(path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
 
 /* A stats sample from before the balloon last grew is not believed. */
@@ -437,6 +634,10 @@ int main(int argc, char **argv)
     ADD("/orchestrator/journal/schema-upgrade", test_schema_upgrade);
     ADD("/orchestrator/journal/file-modes", test_file_modes);
     ADD("/orchestrator/journal/tightened", test_tightened);
+    ADD("/orchestrator/journal/evacuation-rows", test_evacuation_rows);
+    ADD("/orchestrator/journal/schema-upgrade-5", test_schema_upgrade_5);
+    ADD("/orchestrator/recover/evacuations", test_recover_evacuations);
+    g_test_add_func("/orchestrator/evacuation/json", test_evacuation_json);
     g_test_add_func("/orchestrator/outcome/json", test_outcome_json);
     g_test_add_func("/orchestrator/outcome/json-no-decision", test_outcome_json_no_decision);
     g_test_add_func("/orchestrator/facts/init-on-alloc", test_init_on_alloc);
