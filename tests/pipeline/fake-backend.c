@@ -284,6 +284,9 @@ static gboolean balloon_run(FpbBackend *be, FpbEnd end, gint64 target, gboolean 
         die(b);
     }
     ok = step_guest(w, end, s, target, budget_s, ret, error);
+    if (!give_back && w->script.cancel_after_inflate != NULL) {
+        g_atomic_int_set(w->script.cancel_after_inflate, 1);
+    }
     if ((!give_back && w->script.die == FAKE_DIE_INFLATE) ||
         (give_back && w->script.die == FAKE_DIE_GIVE_BACK)) {
         die(b);

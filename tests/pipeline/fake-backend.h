@@ -81,6 +81,8 @@ typedef struct {
      * once), the budget then cutting an inflation short */
     gboolean tcg;
     double inflate_rate;
+    /* non-NULL: set to 1 when the inflation ends, as a Ctrl-C then would */
+    volatile gint *cancel_after_inflate;
 } FakeScript;
 
 #define FAKE_MAX_CALLS 64

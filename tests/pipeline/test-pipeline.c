@@ -1006,6 +1006,59 @@ static void test_prep_takes_past_prior(Fixture *f, gconstpointer data)
     assert_guest(f, FPB_END_DESTINATION, ORIGINAL);
 }
 
+/* ---- cancellation (fpbctl evacuate's Ctrl-C) ---- */
+
+/* Cancelled before the run: nothing is done to the guest. */
+static void test_cancel_before(Fixture *f, gconstpointer data)
+{
+    FpbMigrateResult result = FPB_MIGRATE_OK;
+    g_autoptr(FpbOutcome) o = NULL;
+    volatile gint cancel = 1;
+
+    (void)data;
+    force_mode(f, FPB_POLICY_REQUEST_BALLOON, "balloon");
+    f->req.cancel = &cancel;
+    o = run_pipeline(f, NULL, &result);
+    g_assert_cmpint(result, !=, FPB_MIGRATE_OK);
+    assert_has(o->error, "cancelled");
+    g_autofree char *calls = fake_world_calls(f->world);
+
+    g_assert_null(strstr(calls, "balloon"));
+    g_assert_null(strstr(calls, "migrate"));
+    assert_guest(f, FPB_END_SOURCE, ORIGINAL);
+    g_assert_false(fpb_pipeline_cancelled()); /* only inside a run */
+}
+
+/* Cancelled while the balloon inflated: no migration, the memory given
+ * back on the source, the row closed failed with the reason. */
+static void test_cancel_after_inflate(Fixture *f, gconstpointer data)
+{
+    FpbMigrateResult result = FPB_MIGRATE_OK;
+    g_autoptr(FpbOutcome) o = NULL;
+    g_autofree char *calls = NULL;
+    volatile gint cancel = 0;
+    gint64 target = 0;
+
+    (void)data;
+    force_mode(f, FPB_POLICY_REQUEST_BALLOON, "balloon");
+    target = decided_target(f);
+    f->req.cancel = &cancel;
+    f->world->script.cancel_after_inflate = &cancel;
+    o = run_pipeline(f, NULL, &result);
+    g_assert_cmpint(result, ==, FPB_MIGRATE_FAILED);
+    g_assert_cmpstr(o->phase, ==, FPB_PHASE_FAILED);
+    assert_has(o->error, "cancelled");
+    g_assert_cmpstr(o->mig_status, ==, "not-started");
+    g_assert_cmpstr(o->restore_status, ==, "done");
+    g_assert_cmpstr(o->restore_where, ==, "source");
+    calls = g_strdup_printf("open|facts|balloon source %" G_GINT64_FORMAT
+                            "|alive source|balloon source %" G_GINT64_FORMAT " give-back",
+                            target, ORIGINAL);
+    assert_calls(f, calls);
+    assert_row_is(f, o);
+    assert_guest(f, FPB_END_SOURCE, ORIGINAL);
+}
+
 static void test_explain(Fixture *f, gconstpointer data)
 {
     g_autoptr(FpbBackend) be = fake_backend_new(f->world, NULL, f->journal);
@@ -1653,6 +1706,8 @@ int main(int argc, char **argv)
     ADD("/pipeline/restore/lost-connection-no-give-back-lost", test_restore_lost_no_wait);
     ADD("/pipeline/restore/lost-after-failed-migration", test_restore_lost_after_failed_migration);
     ADD("/pipeline/success/balloon", test_success_balloon);
+    ADD("/pipeline/cancel/before", test_cancel_before);
+    ADD("/pipeline/cancel/after-inflate", test_cancel_after_inflate);
     ADD("/pipeline/prep/probe-fast-guest", test_probe_fast_guest);
     ADD("/pipeline/prep/probe-slow-guest", test_probe_slow_guest);
     ADD("/pipeline/prep/stops-at-budget", test_prep_stops_at_budget);
