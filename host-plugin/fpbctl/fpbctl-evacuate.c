@@ -41,6 +41,7 @@ typedef struct {
     char *config;
     char *db;
     char *parallel;
+    char *mode;  /* --mode: none or auto (NULL: auto) */
     gint64 link; /* --max-bandwidth: the whole link, bytes/s; -1: unlimited */
     double deadline_s;
     gboolean dry_run;
@@ -86,6 +87,7 @@ struct _Evacuation {
     FpbEvacuateVm *pvms; /* the planner's view, in the same order */
     GPtrArray *skipped;  /* char*: "VM 'x': why" of VMs that could not be judged */
     FpbEvacuateOptions popts;
+    gboolean force_none;    /* --mode none: every VM planned and run as none */
     FpbEvacuatePlan *first; /* the plan as printed and journaled */
     FpbEvacuatePlan *plan;  /* the latest */
     GAsyncQueue *finished;  /* EvVm* */
@@ -241,6 +243,10 @@ static void add_vm(Evacuation *ev, const char *name, const FpbVmFacts *vf)
     v->cap = -1;
     v->started_s = v->finished_s = v->planned_finish_s = -1;
     fpb_evacuate_vm_init(&ev->pvms[ev->n], v->name, &vf->facts);
+    if (ev->force_none) {
+        /* over the domain's metadata too: the planner keeps a forced mode */
+        ev->pvms[ev->n].facts.policy.mode = FPB_POLICY_REQUEST_NONE;
+    }
     ev->n++;
 }
 
@@ -734,6 +740,7 @@ static void options_clear(Options *o)
     g_free(o->config);
     g_free(o->db);
     g_free(o->parallel);
+    g_free(o->mode);
     fpb_libvirt_options_clear(&o->lv);
 }
 
@@ -789,6 +796,11 @@ static gboolean setup(Evacuation *ev, const Options *o)
         fprintf(stderr, "fpbctl evacuate: --to DESTURI is required\n");
         return FALSE;
     }
+    if (o->mode != NULL && !g_str_equal(o->mode, "auto") && !g_str_equal(o->mode, "none")) {
+        fprintf(stderr, "fpbctl evacuate: --mode: '%s' is not none or auto\n", o->mode);
+        return FALSE;
+    }
+    ev->force_none = o->mode != NULL && g_str_equal(o->mode, "none");
     if (!plan_options(o, &ev->popts, &error) ||
         !fpb_conf_daemon_load_file(conf, o->config ? o->config : FPB_CONF_DAEMON_DEFAULT_PATH,
                                    o->config == NULL, &error) ||
@@ -928,6 +940,10 @@ static void add_entries(Options *o, GOptionContext *ctx)
          "BYTES_PER_S"},
         {"parallel", 0, 0, G_OPTION_ARG_STRING, &o->parallel,
          "Most migrations at once, 1..64, or auto (default: the planner chooses)", "N|auto"},
+        {"mode", 0, 0, G_OPTION_ARG_STRING, &o->mode,
+         "none: plan and run every VM as none (plain live migration, a baseline); auto "
+         "(default): the plan picks each VM's mode",
+         "none|auto"},
         {"deadline", 0, 0, G_OPTION_ARG_DOUBLE, &o->deadline_s,
          "Plan to finish within this (a plan that misses it is run with a warning)", "SECONDS"},
         {"dry-run", 0, 0, G_OPTION_ARG_NONE, &o->dry_run, "Print the plan, change nothing", NULL},
