@@ -19,6 +19,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+
 #include "fpb-backend-libvirt.h"
 #include "fpb-conf-daemon.h"
 #include "fpb-evacuate-plan.h"
@@ -94,6 +97,7 @@ struct _Evacuation {
     gint64 t0_us;           /* monotonic, the plan's time 0 */
     guint running;
     FpbEvacuationRow *row;
+    virConnectPtr conn; /* the main thread's source connection: live caps */
 };
 
 /* SIGINT/SIGTERM: every run's FpbPipelineRequest.cancel. */
@@ -324,6 +328,8 @@ static const FpbEvacuatePlan *current_plan(const Evacuation *ev)
 }
 
 /* Plans again at @now with what happened; keeps the old plan on error. */
+static void apply_shares(Evacuation *ev);
+
 static void replan(Evacuation *ev, double now, const char *why)
 {
     g_autoptr(GError) error = NULL;
@@ -341,6 +347,50 @@ static void replan(Evacuation *ev, double now, const char *why)
     }
     fpb_evacuate_plan_free(ev->plan);
     ev->plan = plan;
+    apply_shares(ev);
+}
+
+/* A migration on the link follows its share as the plan changes: when a
+ * VM finishes, the others get its part of the link (libvirt takes a new
+ * speed during the migration job; it counts in MiB/s). Without this the
+ * caps of the start stayed and the link ran part empty (the benchmark in
+ * docs/benchmarks.md, "Evacuating a host"). */
+static void set_speed(Evacuation *ev, EvVm *v, FpbEvacuateVm *e, gint64 cap)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(FpbVirDomain) dom = fpb_libvirt_lookup(ev->conn, v->name, &error);
+    unsigned long mib = (unsigned long)MAX((cap + (1 << 20) - 1) >> 20, 1);
+
+    if (dom == NULL || virDomainMigrateSetMaxSpeed(dom, mib, 0) != 0) {
+        fprintf(stderr,
+                "fpbctl evacuate: [%s] warning: cannot set its migration to %lu MiB/s: %s\n",
+                v->name, mib, error ? error->message : virGetLastErrorMessage());
+        virResetLastError();
+        return;
+    }
+    fprintf(stderr, "fpbctl evacuate: [%s] share now %.1f MB/s (was %.1f MB/s)\n", v->name,
+            (double)cap / 1e6, (double)v->cap / 1e6);
+    v->cap = cap;
+    e->share_bytes_per_second = (double)cap;
+}
+
+static void apply_shares(Evacuation *ev)
+{
+    const FpbEvacuatePlan *plan = current_plan(ev);
+
+    if (ev->o->link <= 0 || ev->conn == NULL || plan == NULL) {
+        return;
+    }
+    for (guint i = 0; i < ev->n; i++) {
+        EvVm *v = &ev->vms[i];
+        FpbEvacuateVm *e = &ev->pvms[i];
+        double share = plan->vms[i].share_bytes_per_second;
+
+        if (v->stage == VM_RUNNING && e->state == FPB_EVACUATE_VM_MIGRATING && share > 0 &&
+            v->cap > 0 && fabs(share - (double)v->cap) > 0.05 * (double)v->cap) {
+            set_speed(ev, v, e, (gint64)ceil(share));
+        }
+    }
 }
 
 /* ---- one VM's run, in its own thread ---- */
@@ -810,6 +860,11 @@ static gboolean setup(Evacuation *ev, const Options *o)
     }
     ev->base.target.source_uri = o->connect;
     ev->base.run.facts.max_bandwidth = -1; /* each run gets its share */
+    if (o->link > 0 && !o->dry_run &&
+        (ev->conn = fpb_libvirt_connect(o->connect, &error)) == NULL) {
+        fprintf(stderr, "fpbctl evacuate: %s\n", error->message);
+        return FALSE;
+    }
     ev->db_path = o->db ? o->db : FPB_JOURNAL_DEFAULT_PATH;
     return TRUE;
 }
@@ -829,6 +884,7 @@ static void evacuation_clear(Evacuation *ev)
     fpb_evacuate_plan_free(ev->plan);
     fpb_evacuation_row_free(ev->row);
     fpb_journal_free(ev->journal);
+    g_clear_pointer(&ev->conn, fpb_libvirt_conn_unref);
 }
 
 /* Plans, prints, and (unless --dry-run) runs and journals. */
@@ -918,8 +974,9 @@ static const char summary[] =
 static const char description[] =
     "A VM that fails stays on the source with its memory given back; the others go\n"
     "on. SIGINT/SIGTERM: no more VMs start, running migrations are cancelled and\n"
-    "every balloon is given back, then fpbctl exits 1. Shares are set when a VM\n"
-    "starts: a running migration's cap is not changed when the plan's shares change.\n"
+    "every balloon is given back, then fpbctl exits 1. A VM's cap is its share when\n"
+    "it starts; when a re-plan changes the share of a VM on the link by more than\n"
+    "5%, its running migration's cap follows (virDomainMigrateSetMaxSpeed).\n"
     "A VM killed with its fpbctl (kill -9) is repaired by `fpbctl recover`, which\n"
     "also closes the evacuation row (abandoned).\n\n"
     "Exit status: 0 every VM migrated (or nothing to evacuate; --dry-run: planned);\n"
