@@ -119,7 +119,9 @@ static gboolean scan_line(const char *name, guint n, const char *raw, char **gro
         return TRUE;
     }
     if (*line == '[') {
-        if (line[strlen(line) - 1] != ']') {
+        /* GKeyFile's rule: after the first ']' only blanks and tabs */
+        if (line[strlen(line) - 1] != ']' ||
+            strspn(strchr(raw, ']') + 1, " \t") != strlen(strchr(raw, ']') + 1)) {
             return at_line(error, FPB_CONF_ERROR_PARSE, name, n, "'%s' is not a group header",
                            line);
         }
@@ -163,6 +165,12 @@ static gboolean scan(const char *name, const char *data, GHashTable *lines, GErr
     g_autofree char *group = NULL;
 
     for (guint i = 0; split[i] != NULL; i++) {
+        gsize n = strlen(split[i]);
+
+        /* as GKeyFile does: one '\r' before a newline goes, no other */
+        if (split[i + 1] != NULL && n > 0 && split[i][n - 1] == '\r') {
+            split[i][n - 1] = '\0';
+        }
         if (!scan_line(name, i + 1, split[i], &group, lines, error)) {
             return FALSE;
         }

@@ -132,7 +132,9 @@ static xmlDoc *read_doc(const char *vm, const char *xml, GError **error)
                         XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
     if (doc == NULL) {
         const xmlError *e = xmlGetLastError();
-        g_autofree char *why = g_strstrip(g_strdup(e && e->message ? e->message : "unknown error"));
+        /* libxml2 quotes the input's bytes, UTF-8 or not */
+        g_autofree char *why =
+            g_strstrip(g_utf8_make_valid(e && e->message ? e->message : "unknown error", -1));
         g_autofree char *m = g_strdup_printf("not well-formed XML: %s", why);
         fail(error, FPB_CONF_ERROR_PARSE, vm, NULL, m);
     }

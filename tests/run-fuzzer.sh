@@ -9,8 +9,10 @@
 # built if missing; BUILD_DIR must be configured with clang (ASan+UBSan,
 # -Dfuzz_coverage=true). What the fuzzer finds stays in
 # BUILD_DIR/NAME-corpus, a reproducer in BUILD_DIR/NAME-artifacts (NAME: the
-# target's file name). Exits non-zero on a crash, an abort, a leak or a
-# sanitizer report.
+# target's file name), its output in BUILD_DIR/NAME.out. The last line is a
+# summary (also in BUILD_DIR/NAME.summary):
+#   run-fuzzer: NAME: passed|FAILED: N executions (R/s), cov C ft F, corpus S -> E files
+# Exits non-zero on a crash, an abort, a leak or a sanitizer report.
 set -euo pipefail
 
 if [ $# -lt 4 ]; then
@@ -38,5 +40,17 @@ mkdir -p "$corpus" "$artifacts"
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-exec "$fuzzer" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-    -artifact_prefix="$artifacts/" "$@" "$corpus" "$seeds"
+before=$(find "$corpus" -type f | wc -l)
+out=$build/$name.out
+rc=0
+"$fuzzer" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+    -artifact_prefix="$artifacts/" "$@" "$corpus" "$seeds" 2>&1 | tee "$out" || rc=${PIPESTATUS[0]}
+
+final_stat() { sed -n "s/^stat::$1: *//p" "$out" | tail -n 1; }
+last=$(grep -a -E '^#[0-9]+[[:space:]]+(DONE|pulse|NEW|REDUCE|INITED)' "$out" | tail -n 1 || true)
+cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$last")
+ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$last")
+echo "run-fuzzer: $name: $([ "$rc" = 0 ] && echo passed || echo FAILED): $(final_stat number_of_executed_units)" \
+    "executions ($(final_stat average_exec_per_sec)/s), cov ${cov:-?} ft ${ft:-?}," \
+    "corpus $before -> $(find "$corpus" -type f | wc -l) files" | tee "$build/$name.summary"
+exit "$rc"

@@ -84,6 +84,18 @@ json_object *fpbd_request_parse(const char *line, gsize len, GError **error)
     return g_steal_pointer(&req);
 }
 
+/* How much of @s a message shows: at most 64 bytes, cut before a
+ * character, not inside one (a reply must stay UTF-8). */
+static int shown_len(const char *s)
+{
+    gsize n = strnlen(s, 64);
+
+    while (n > 0 && ((guchar)s[n] & 0xc0) == 0x80) {
+        n--;
+    }
+    return (int)n;
+}
+
 static const Key *find_key(const Key *keys, const char *name)
 {
     for (const Key *k = keys; k->name != NULL; k++) {
@@ -101,8 +113,8 @@ static gboolean check_keys(json_object *req, const Op *op, GError **error)
         const Key *k = find_key(op->keys, name);
 
         if (k == NULL) {
-            g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "%s: unknown key '%.64s'",
-                        op->op, name);
+            g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "%s: unknown key '%.*s'",
+                        op->op, shown_len(name), name);
             return FALSE;
         }
         if (!json_object_is_type(v, k->type)) {
@@ -145,7 +157,7 @@ gboolean fpbd_request_check(json_object *req, const char **ret_op, GError **erro
         }
     }
     g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                "unknown op '%.64s' (expected ping, status, hook or migrate)", op);
+                "unknown op '%.*s' (expected ping, status, hook or migrate)", shown_len(op), op);
     return FALSE;
 }
 

@@ -208,6 +208,20 @@ static gboolean parts_ok(GUri *u, const char *transport, GError **error)
     return TRUE;
 }
 
+/* g_uri_parse() removes dot segments ("/x/../system" reads "/system"),
+ * libvirt's parser does not: the path is checked as it is written. */
+static gboolean path_as_written(const char *uri, GUri *u, GError **error)
+{
+    g_autofree char *raw = NULL;
+
+    if (!g_uri_split(uri, G_URI_FLAGS_ENCODED, NULL, NULL, NULL, NULL, &raw, NULL, NULL, NULL) ||
+        !g_str_equal(raw, g_uri_get_path(u))) {
+        return refuse(error, FPBD_URI_GUARD_ERROR_SYNTAX, "path '%s' is not /system or /session",
+                      raw ? raw : "");
+    }
+    return TRUE;
+}
+
 gboolean fpbd_uri_guard_check(const FpbdUriGuard *g, const char *uri, gboolean peer_is_root,
                               GError **error)
 {
@@ -220,6 +234,9 @@ gboolean fpbd_uri_guard_check(const FpbdUriGuard *g, const char *uri, gboolean p
     }
     if ((u = g_uri_parse(uri, G_URI_FLAGS_ENCODED, &local)) == NULL) {
         return refuse(error, FPBD_URI_GUARD_ERROR_SYNTAX, "not a URI: %s", local->message);
+    }
+    if (!path_as_written(uri, u, error)) {
+        return FALSE;
     }
     if ((transport = transport_of(g_uri_get_scheme(u), host_of(u), error)) == NULL) {
         return FALSE;

@@ -94,6 +94,31 @@ static void test_root_only(void)
     g_assert_null(fpbd_request_root_only_option(NULL, &why));
 }
 
+/* Names in messages are cut at 64 bytes between characters, never inside
+ * one: the reply stays UTF-8 (found by fuzz-fpbd-request; the cut fell in
+ * the middle of an "é"). */
+static void test_utf8_cut(void)
+{
+    g_autofree char *k63 = g_strnfill(63, 'k');
+    g_autofree char *key_line = g_strdup_printf("{\"op\":\"ping\",\"%s\xc3\xa9\":1}", k63);
+    g_autofree char *op_line = g_strdup_printf("{\"op\":\"%s\xe2\x82\xacx\"}", k63);
+    g_autofree char *key_message = g_strdup_printf("ping: unknown key '%s'", k63);
+    g_autofree char *op_message = g_strdup_printf("unknown op '%s' (expected", k63);
+    const char *lines[] = {key_line, op_line};
+    const char *messages[] = {key_message, op_message};
+
+    for (gsize i = 0; i < G_N_ELEMENTS(lines); i++) {
+        g_autoptr(GError) error = NULL;
+        g_autoptr(json_object) req = fpbd_request_parse(lines[i], strlen(lines[i]), &error);
+        const char *op = NULL;
+
+        g_assert_nonnull(req);
+        g_assert_false(fpbd_request_check(req, &op, &error));
+        g_assert_true(g_utf8_validate(error->message, -1, NULL));
+        g_assert_true(g_str_has_prefix(error->message, messages[i]));
+    }
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -101,5 +126,6 @@ int main(int argc, char **argv)
     g_test_add_func("/fpbd/request/syntax", test_syntax);
     g_test_add_func("/fpbd/request/keys-and-types", test_keys_and_types);
     g_test_add_func("/fpbd/request/root-only-options", test_root_only);
+    g_test_add_func("/fpbd/request/utf8-cut", test_utf8_cut);
     return g_test_run();
 }

@@ -102,6 +102,21 @@ static void test_grammar(void)
     expect(&defaults, "qemu+tcp://h:port/system", FALSE, FPBD_URI_GUARD_ERROR_SYNTAX, "not a URI");
 }
 
+/* GLib's parser removes dot segments, libvirt's does not: the path is
+ * checked as written (found by fuzz-fpbd-request: qemu+tls://h//../session
+ * passed as /session while libvirt reads //../session). */
+static void test_dot_segments(void)
+{
+    expect(&defaults, "qemu+tls://h//../session", FALSE, FPBD_URI_GUARD_ERROR_SYNTAX,
+           "path '//../session' is not /system or /session");
+    expect(&defaults, "qemu+tcp://h/x/../system", FALSE, FPBD_URI_GUARD_ERROR_SYNTAX,
+           "path '/x/../system'");
+    expect(&defaults, "qemu+tcp://h/./system", FALSE, FPBD_URI_GUARD_ERROR_SYNTAX,
+           "path '/./system'");
+    expect(&defaults, "qemu+unix:///x/../system?socket=/tmp/s", TRUE, FPBD_URI_GUARD_ERROR_SYNTAX,
+           "path '/x/../system'");
+}
+
 static void test_allow_lists(void)
 {
     static const char *const tls_only[] = {"qemu+tls", NULL};
@@ -127,6 +142,7 @@ int main(int argc, char **argv)
     g_test_add_func("/fpbd/uri-guard/ext-and-local-params", test_ext_and_local_params);
     g_test_add_func("/fpbd/uri-guard/local", test_local);
     g_test_add_func("/fpbd/uri-guard/grammar", test_grammar);
+    g_test_add_func("/fpbd/uri-guard/dot-segments", test_dot_segments);
     g_test_add_func("/fpbd/uri-guard/allow-lists", test_allow_lists);
     return g_test_run();
 }

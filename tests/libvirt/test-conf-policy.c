@@ -88,6 +88,24 @@ static void test_xml_roundtrip(void)
     g_assert_null(strstr(xml, "objective"));
 }
 
+/* What fpb writes is valid against the schema however small the value:
+ * 1e-05 s is written 1.0000000000000001e-05 (found by fuzz-policy-xml:
+ * the schema said xsd:decimal, which has no exponent). */
+static void test_xml_small_prep(void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *xml = NULL;
+    FpbConfPolicy p, q;
+
+    fpb_conf_policy_init(&p);
+    g_assert_true(fpb_conf_policy_set(&p, "max-prep-seconds", "0.00001", NULL, &error));
+    xml = fpb_conf_policy_to_xml(&p, TRUE);
+    g_assert_true(schema_accepts(xml));
+    g_assert_true(fpb_conf_policy_parse_xml("vm1", xml, &q, &error));
+    g_assert_no_error(error);
+    g_assert_cmpfloat(q.max_prep_seconds, ==, p.max_prep_seconds);
+}
+
 /* Bad metadata: the parser's error names the VM and the element, and the
  * schema refuses the same document (where RelaxNG can say so). */
 static const struct {
@@ -134,6 +152,10 @@ static const struct {
      "<!DOCTYPE x [<!ENTITY e SYSTEM 'file:///etc/passwd'>]><fpb:policy " NS
      "><fpb:mode>&e;</fpb:mode></fpb:policy>",
      "element 'fpb:mode'", TRUE},
+    /* libxml2 quotes the input's bytes in its message: the error stays
+     * UTF-8 (found by fuzz-policy-xml) */
+    {"/conf/policy/xml/not-utf8", "<fpb:policy xmlns:fpb='https:\xd1/fpb.exam0le/xmlns/policy/2'/>",
+     "VM 'web1': policy metadata: not well-formed XML", TRUE},
 };
 
 static void test_xml_bad(gconstpointer data)
@@ -149,6 +171,7 @@ static void test_xml_bad(gconstpointer data)
     if (strstr(error->message, bad_cases[i].message) == NULL) {
         g_error("'%s' does not contain '%s'", error->message, bad_cases[i].message);
     }
+    g_assert_true(g_utf8_validate(error->message, -1, NULL));
     g_assert_cmpint(p.balloon, ==, 1); /* untouched on failure */
     if (bad_cases[i].schema_too) {
         g_assert_false(schema_accepts(bad_cases[i].xml));
@@ -264,6 +287,7 @@ int main(int argc, char **argv)
     g_test_add_func("/conf/policy/xml/full", test_xml_full);
     g_test_add_func("/conf/policy/xml/empty-policy", test_xml_empty_policy);
     g_test_add_func("/conf/policy/xml/roundtrip", test_xml_roundtrip);
+    g_test_add_func("/conf/policy/xml/small-prep-seconds", test_xml_small_prep);
     g_test_add_func("/conf/policy/xml/too-large", test_xml_too_large);
     g_test_add_func("/conf/policy/xml/libvirt-form", test_xml_libvirt_form);
     for (guint i = 0; i < G_N_ELEMENTS(bad_cases); i++) {
