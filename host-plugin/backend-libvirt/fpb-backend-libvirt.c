@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #define G_LOG_DOMAIN "fpb-libvirt"
 
+#include <libvirt/virterror.h>
 #include <string.h>
 
 #include "fpb-backend-libvirt.h"
@@ -55,6 +56,23 @@ static gboolean lv_open(FpbBackend *be, gboolean need_dest, GError **error)
         return FALSE;
     }
     return TRUE;
+}
+
+/* The UUID: the same VM whatever name or UUID the caller gave. */
+static char *lock_key(FpbBackend *be, GError **error)
+{
+    FpbBackendLibvirt *b = self_of(be);
+    char uuid[VIR_UUID_STRING_BUFLEN];
+
+    if (!lv_open(be, FALSE, error)) {
+        return NULL;
+    }
+    if (virDomainGetUUIDString(b->dom, uuid) < 0) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "VM '%s': cannot read its UUID: %s",
+                    b->domain, virGetLastErrorMessage());
+        return NULL;
+    }
+    return g_strdup_printf("libvirt-uuid:%s", uuid);
 }
 
 static void describe(FpbBackend *be, FpbOutcome *row)
@@ -195,6 +213,7 @@ static void lv_free(FpbBackend *be)
 
 const FpbBackendOps fpb_backend_libvirt_ops = {
     .name = "libvirt",
+    .lock_key = lock_key,
     .open = lv_open,
     .describe = describe,
     .fallback_name = fallback_name,

@@ -7,6 +7,7 @@
 #include "fpb-balloon-step.h"
 #include "fpb-migration-step.h"
 #include "fpb-qmp-facts.h"
+#include "fpb-vm-lock.h"
 
 void fpb_qmp_target_init(FpbQmpTarget *t)
 {
@@ -53,6 +54,21 @@ static gboolean qmp_open(FpbBackend *be, gboolean need_dest, GError **error)
         return FALSE;
     }
     return TRUE;
+}
+
+static char *lock_key(FpbBackend *be, GError **error)
+{
+    FpbBackendQmp *b = self_of(be);
+    g_autoptr(GError) local = NULL;
+    char *key = fpb_vm_lock_key_of_socket(b->source_qmp, &local);
+
+    if (key == NULL) {
+        g_autofree char *name = fallback_name(be);
+
+        g_set_error(error, local->domain, local->code,
+                    "VM '%s': cannot reach the source QMP socket: %s", name, local->message);
+    }
+    return key;
 }
 
 static void describe(FpbBackend *be, FpbOutcome *row)
@@ -121,6 +137,7 @@ static void qmp_free(FpbBackend *be)
 
 const FpbBackendOps fpb_backend_qmp_ops = {
     .name = "qmp",
+    .lock_key = lock_key,
     .open = qmp_open,
     .describe = describe,
     .fallback_name = fallback_name,

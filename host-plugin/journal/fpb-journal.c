@@ -97,10 +97,24 @@ static const char upgrade_4_sql[] =
     "CREATE INDEX IF NOT EXISTS migrations_evacuation ON migrations (evacuation_id);"
     "UPDATE schema_version SET version = 5;";
 
+/* What an operator can do about a damaged file: SQLite's own words
+ * ("file is not a database") do not say. */
+static const char *advice(int code)
+{
+    switch (code & 0xff) {
+    case SQLITE_NOTADB:
+    case SQLITE_CORRUPT:
+        return " (the journal file is damaged: move it aside and fpb starts a new one, "
+               "without history, or put back a copy)";
+    default:
+        return "";
+    }
+}
+
 static gboolean sql_error(FpbJournal *j, const char *what, GError **error)
 {
-    g_set_error(error, FPB_JOURNAL_ERROR, FPB_JOURNAL_ERROR_SQL, "journal '%s': %s failed: %s",
-                j->path, what, sqlite3_errmsg(j->db));
+    g_set_error(error, FPB_JOURNAL_ERROR, FPB_JOURNAL_ERROR_SQL, "journal '%s': %s failed: %s%s",
+                j->path, what, sqlite3_errmsg(j->db), advice(sqlite3_extended_errcode(j->db)));
     return FALSE;
 }
 

@@ -50,6 +50,11 @@ typedef struct {
     /* The journal's backend column; rows are repaired by the backend of
      * that name. */
     const char *name;
+    /* What identifies the VM on this host whatever name reached it (the
+     * key of its lock, fpb-vm-lock.h): a libvirt UUID, a QMP socket's
+     * inode. May open the source end (not the VM). (transfer full), NULL
+     * with @error naming the VM. */
+    char *(*lock_key)(FpbBackend *self, GError **error);
     /* Connects the source and, when @need_dest, the destination. FALSE
      * with @error (naming the VM) when one cannot be reached: nothing was
      * done to either. */

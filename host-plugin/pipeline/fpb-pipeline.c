@@ -7,6 +7,7 @@
 #include "fpb-facts-json.h"
 #include "fpb-pipeline.h"
 #include "fpb-recover.h"
+#include "fpb-vm-lock.h"
 
 /* Giving memory back must not be cut short by the prep budget. */
 #define RESTORE_BUDGET_S 120.0
@@ -40,6 +41,7 @@ typedef struct {
     FpbVmFacts *vf;
     FpbPolicyDecision *d;
     double probe_seconds; /* the trial inflation's time, part of the budget */
+    FpbVmLock *lock;      /* held from before open to after the last row */
 } Run;
 
 static void progress(const Run *run, const char *format, ...) G_GNUC_PRINTF(2, 3);
@@ -589,12 +591,29 @@ static FpbMigrateResult refuse(Run *run, const GError *error)
     return finish(run, FPB_PHASE_REFUSED, FPB_MIGRATE_REFUSED);
 }
 
+/* The VM's lock (fpb-vm-lock.h), before anything opens a monitor: a
+ * second caller is turned away before it touches the VM. */
+static gboolean lock_vm(Run *run, GError **error)
+{
+    g_autofree char *key = run->be->ops->lock_key(run->be, error);
+    g_autofree char *dir = NULL;
+    g_autofree char *name = NULL;
+
+    if (key == NULL) {
+        return FALSE;
+    }
+    dir = fpb_vm_lock_dir(fpb_journal_path(run->journal));
+    name = run->o->vm ? g_strdup(run->o->vm) : run->be->ops->fallback_name(run->be);
+    run->lock = fpb_vm_lock_take(dir, key, name, g_get_prgname() ? g_get_prgname() : "fpb", error);
+    return run->lock != NULL;
+}
+
 static FpbMigrateResult run_steps(Run *run)
 {
     g_autoptr(GError) error = NULL;
     gboolean migrated;
 
-    if (!run->be->ops->open(run->be, TRUE, &error)) {
+    if (!lock_vm(run, &error) || !run->be->ops->open(run->be, TRUE, &error)) {
         return refuse(run, error);
     }
     recover_abandoned(run);
@@ -636,6 +655,7 @@ FpbOutcome *fpb_pipeline_migrate(FpbJournal *journal, FpbBackend *backend,
 
     thread_cancel = req->cancel;
     *ret_result = run_steps(&run);
+    fpb_vm_lock_release(run.lock);
     thread_cancel = outer;
     fpb_vm_facts_free(run.vf);
     fpb_policy_decision_free(run.d);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The migration of one VM, whatever the backend (docs/orchestrator.md,
- * docs/architecture.md): open -> recover abandoned rows -> facts ->
- * decide -> journal the intent -> prepare -> migrate -> restore -> record.
+ * docs/architecture.md): lock the VM -> open -> recover abandoned rows ->
+ * facts -> decide -> journal the intent -> prepare -> migrate -> restore -> record.
  * This module owns the order, the journal-first rule (nothing changes on a
  * guest before its intent row is written), what is undone when a step
  * fails, and the outcome; the backend (fpb-backend.h) does each step.
@@ -52,8 +52,9 @@ typedef enum {
  * Runs the whole migration of @backend's VM and journals it (one row,
  * written before the guest is touched and updated at each phase).
  * Abandoned rows of the same VM are recovered first (fpb-recover.h). A VM
- * that cannot be reached or judged (no facts, a policy refusal) is
- * REFUSED: nothing was done.
+ * that cannot be reached or judged (no facts, a policy refusal), or whose
+ * lock another caller holds (fpb-vm-lock.h; the lock lives beside
+ * @journal), is REFUSED: nothing was done.
  * Returns: (transfer full) the outcome, always; *ret_result says how it
  * ended and outcome->error why.
  */

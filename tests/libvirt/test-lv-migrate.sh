@@ -12,7 +12,8 @@
 #
 # Then fpbd on one host records a `virsh migrate` passively (JOB_COMPLETED)
 # and both hosts' fpb-hook report to it; fpbd on the other runs a migration
-# for fpbctl --via-fpbd; the source's libvirtd is killed mid-migration
+# for fpbctl --via-fpbd; while fpbctl migrates the VM, a second fpbctl
+# (by UUID) and fpbd are refused; the source's libvirtd is killed mid-migration
 # (fpbctl gives the memory back once it returns, fpbd reconnects and
 # records the next migration); fpbctl is killed during inflation and
 # `fpbctl recover DOMAIN` gives the memory back.
@@ -337,6 +338,22 @@ note "via fpbd: $(cat "$work/via.json")"
 mig_pid=$!
 i=0
 while ! grep -q "migrating to" "$work/crash.err" && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+# two more callers on the VM while it migrates: fpbctl by UUID, fpbd on b
+# (the locks beside the journals in $work): refused, nothing done
+uuid=$(virsh -q -c "$B" domuuid "$vm")
+"$fpbctl" migrate "$uuid" "$A" --config "$work/fpbd.conf" --connect "$B" --mode balloon \
+    --db "$db" > /dev/null 2> "$work/second.err"
+rc=$?
+check "second fpbctl on the VM (by UUID): exit 2" [ $rc = 2 ]
+check "second fpbctl on the VM: names the holder" \
+    grep -q "is busy: pid $mig_pid (fpbctl migrate, since" "$work/second.err"
+"$fpbctl" migrate "$vm" "$A" --via-fpbd --socket "$work/fpbd.sock" --mode none \
+    > /dev/null 2> "$work/second-fpbd.err"
+rc=$?
+check "fpbd on the VM fpbctl migrates: exit 2" [ $rc = 2 ]
+check "fpbd on the VM fpbctl migrates: names the holder" \
+    grep -q "is busy: pid $mig_pid (fpbctl migrate" "$work/second-fpbd.err"
+[ $rc = 2 ] || sed 's/^/#   /' "$work/second-fpbd.err"
 sleep 1
 "$here/lv-hosts.sh" kill-libvirtd "$work/hosts" b
 check "host b's libvirtd killed mid-migration" [ $? = 0 ]

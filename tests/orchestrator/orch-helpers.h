@@ -34,6 +34,10 @@ GPid orch_spawn_fpbctl(const char *const *args, const char *dir);
 /* Waits for a spawned fpbctl; returns its exit status (-1 on a signal). */
 int orch_wait(GPid pid);
 
+/* Removes @dir and everything in it (a test's temporary directory: the
+ * journal, its -wal/-shm, the pipeline's locks/). Not across symlinks. */
+void orch_remove_dir(const char *dir);
+
 /* Parses the last non-empty line of @text as JSON (the --json line). */
 json_object *orch_parse_last_line(const char *text);
 /* obj.a.b... as a string / int64 / double; NULL / -1 when absent. */

@@ -4,9 +4,9 @@
  * does not listen, a destination killed mid-migration, a guest that does not
  * answer the balloon, a migration that does not converge within the timeout,
  * and fpbctl killed (-9) during inflation, repaired by `fpbctl recover` and
- * by the next run. Each ends with a clear error, the source VM running with
- * its original memory (verified by its own workload), and a journal row
- * that says what happened.
+ * by the next run; a second fpbctl on a VM being migrated. Each ends with a clear error, the source
+ * VM running with its original memory (verified by its own workload), and a journal row that says
+ * what happened.
  */
 #include <signal.h>
 #include <string.h>
@@ -155,13 +155,7 @@ static void test_unreachable(void)
         g_assert_null(row->mode);
         orch_run_clear(&r);
     }
-    g_unlink(stale);
-    g_unlink(db);
-    g_autofree char *wal = g_strconcat(db, "-wal", NULL);
-    g_autofree char *shm = g_strconcat(db, "-shm", NULL);
-    g_unlink(wal);
-    g_unlink(shm);
-    g_rmdir(dir);
+    orch_remove_dir(dir);
 }
 
 /* balloon mode, so the restore on the source is exercised too */
@@ -245,6 +239,61 @@ static void test_dest_killed(void)
     g_assert_cmpstr(row->restore_where, ==, "source");
     g_assert_cmpstr(row->restore_status, ==, "done");
     assert_source_intact(&bed);
+    bed_free(&bed);
+}
+
+/* A second fpbctl on the same VM while the first migrates it, through
+ * another path to the same socket: refused before it touches the VM, its
+ * error names the holder; the first one completes and the destination
+ * verifies. */
+static void test_second_caller(void)
+{
+    Bed bed = {0};
+    FpbTestbedGuest g;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(json_object) st = NULL;
+    g_autofree char *alias = NULL;
+    g_autofree char *holder = NULL;
+    OrchRun r;
+    GPid pid;
+
+    scenario(&g);
+    bed_start(&bed, &g, TRUE);
+    alias = g_build_filename(fpb_testbed_dir(bed.tb), "same-vm.qmp", NULL);
+    g_assert_cmpint(symlink(fpb_testbed_vm_qmp_path(bed.src), alias), ==, 0);
+    const char *first[] = {"migrate",
+                           "--qmp",
+                           fpb_testbed_vm_qmp_path(bed.src),
+                           "--dest-qmp",
+                           fpb_testbed_vm_qmp_path(bed.dst),
+                           "--to",
+                           fpb_testbed_vm_incoming_uri(bed.dst),
+                           "--mode",
+                           "none",
+                           "--max-bandwidth",
+                           "40000000",
+                           "--db",
+                           bed.db,
+                           "--json",
+                           NULL};
+    pid = orch_spawn_fpbctl(first, fpb_testbed_dir(bed.tb));
+    wait_phase(bed.db, "migrating", 120);
+    const char *second[] = {"migrate", "--qmp",   alias,  "--to", "unix:/nonexistent",
+                            "--mode",  "balloon", "--db", bed.db, NULL};
+    orch_run_fpbctl(second, &r);
+    g_test_message("second caller: %s", r.err);
+    g_assert_cmpint(r.status, ==, 2);
+    holder = g_strdup_printf("is busy: pid %d (fpbctl migrate, since ", (int)pid);
+    g_assert_nonnull(strstr(r.err, holder));
+    g_assert_nonnull(strstr(r.err, "one migration per VM at a time, nothing done"));
+    orch_run_clear(&r);
+    /* (the source's monitor takes one client: the first fpbctl's) */
+    g_assert_cmpint(orch_wait(pid), ==, 0);
+    st = orch_qmp(fpb_testbed_vm_qmp_path(bed.dst), "query-status", NULL);
+    g_assert_cmpstr(orch_json_str(st, "status"), ==, "running");
+    g_assert_true(fpb_testbed_vm_wait_verified(bed.dst, 2, VERIFY_TIMEOUT_S, &error));
+    g_assert_no_error(error);
+    g_unlink(alias);
     bed_free(&bed);
 }
 
@@ -392,6 +441,7 @@ int main(int argc, char **argv)
     g_test_add_func("/orchestrator/fault/unreachable-socket", test_unreachable);
     g_test_add_func("/orchestrator/fault/dest-not-listening", test_dest_not_listening);
     g_test_add_func("/orchestrator/fault/dest-killed", test_dest_killed);
+    g_test_add_func("/orchestrator/fault/second-caller", test_second_caller);
     g_test_add_func("/orchestrator/fault/guest-ignores-balloon", test_guest_ignores_balloon);
     g_test_add_func("/orchestrator/fault/no-convergence", test_no_convergence);
     g_test_add_func("/orchestrator/crash/kill-then-recover", test_kill_then_recover);

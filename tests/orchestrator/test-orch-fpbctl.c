@@ -169,18 +169,6 @@ static void test_recover_unreachable(void)
     orch_run_clear(&r);
 }
 
-static void remove_tmpdir(void)
-{
-    g_autoptr(GDir) dir = g_dir_open(tmpdir, 0, NULL);
-    const char *name;
-
-    while (dir && (name = g_dir_read_name(dir)) != NULL) {
-        g_autofree char *p = g_build_filename(tmpdir, name, NULL);
-        g_unlink(p);
-    }
-    g_rmdir(tmpdir);
-}
-
 int main(int argc, char **argv)
 {
     int status;
@@ -196,7 +184,7 @@ int main(int argc, char **argv)
     g_test_add_func("/fpbctl/recover/nothing", test_recover_nothing);
     g_test_add_func("/fpbctl/recover/unreachable", test_recover_unreachable);
     status = g_test_run();
-    remove_tmpdir();
+    orch_remove_dir(tmpdir);
     g_free(tmpdir);
     return status;
 }

@@ -102,6 +102,45 @@ static void test_newer_schema_refused(Fixture *f, gconstpointer data)
     g_assert_nonnull(strstr(error->message, "schema version 99"));
 }
 
+/* A damaged file (random bytes, or a valid header over garbage pages):
+ * refused with the path and what to do, never overwritten. */
+static void test_damaged_refused(Fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(FpbJournal) j = fpb_journal_open(f->db, &error);
+    g_autofree char *before = NULL, *after = NULL;
+    gsize before_len = 0, after_len = 0;
+    char junk[8192];
+
+    (void)data;
+    g_assert_no_error(error);
+    g_clear_pointer(&j, fpb_journal_free);
+    for (gsize i = 0; i < sizeof(junk); i++) {
+        junk[i] = (char)g_test_rand_int_range(0, 256);
+    }
+    for (int header = 0; header < 2; header++) {
+        /* header 1: SQLite's 16-byte magic kept, everything after it junk */
+        if (header == 1) {
+            memcpy(junk, "SQLite format 3", 16);
+        }
+        g_assert_true(g_file_set_contents_full(f->db, junk, sizeof(junk), G_FILE_SET_CONTENTS_NONE,
+                                               0600, &error));
+        g_assert_true(g_file_get_contents(f->db, &before, &before_len, NULL));
+        j = fpb_journal_open(f->db, &error);
+        g_assert_null(j);
+        g_assert_error(error, FPB_JOURNAL_ERROR, FPB_JOURNAL_ERROR_SQL);
+        g_test_message("%s", error->message);
+        g_assert_true(g_str_has_prefix(error->message, "journal '"));
+        g_assert_nonnull(strstr(error->message, f->db));
+        g_assert_nonnull(strstr(error->message, "the journal file is damaged: move it aside"));
+        g_assert_true(g_file_get_contents(f->db, &after, &after_len, NULL));
+        g_assert_cmpmem(before, before_len, after, after_len);
+        g_clear_error(&error);
+        g_clear_pointer(&before, g_free);
+        g_clear_pointer(&after, g_free);
+    }
+}
+
 static void test_insert_update_list(Fixture *f, gconstpointer data)
 {
     g_autoptr(GError) error = NULL;
@@ -627,6 +666,7 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     ADD("/orchestrator/journal/open-creates", test_open_creates);
     ADD("/orchestrator/journal/newer-schema-refused", test_newer_schema_refused);
+    ADD("/orchestrator/journal/damaged-refused", test_damaged_refused);
     ADD("/orchestrator/journal/insert-update-list", test_insert_update_list);
     ADD("/orchestrator/journal/open-rows", test_open_rows);
     ADD("/orchestrator/journal/garbage-row", test_garbage_row);

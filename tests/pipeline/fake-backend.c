@@ -32,6 +32,7 @@ FakeWorld *fake_world_new(void)
     w->actual_bytes = FAKE_GUEST_RAM_BYTES;
     w->runs_on = FPB_END_SOURCE;
     w->repair_row_id = -1;
+    g_strlcpy(w->script.lock_key, FAKE_LOCK_KEY, sizeof(w->script.lock_key));
     current_world = w;
     return w;
 }
@@ -122,6 +123,18 @@ static void G_GNUC_NORETURN die(FakeBackend *b)
 {
     note(b->world, b->watch, "died");
     _exit(0);
+}
+
+static char *lock_key(FpbBackend *be, GError **error)
+{
+    FakeBackend *b = self_of(be);
+
+    if (b->world->script.lock_key_fails) {
+        g_set_error(error, FAKE_ERROR, 0, "VM '%s': QMP socket '%s': scripted", FAKE_FALLBACK_NAME,
+                    FAKE_SOURCE);
+        return NULL;
+    }
+    return g_strdup(b->world->script.lock_key);
 }
 
 static gboolean fake_open(FpbBackend *be, gboolean need_dest, GError **error)
@@ -439,6 +452,7 @@ static void fake_free(FpbBackend *be)
 
 const FpbBackendOps fake_backend_ops = {
     .name = FAKE_BACKEND_NAME,
+    .lock_key = lock_key,
     .open = fake_open,
     .describe = describe,
     .fallback_name = fallback_name,
@@ -453,6 +467,7 @@ const FpbBackendOps fake_backend_ops = {
 
 const FpbBackendOps fake_backend_ops_no_give_back_lost = {
     .name = FAKE_BACKEND_NAME,
+    .lock_key = lock_key,
     .open = fake_open,
     .describe = describe,
     .fallback_name = fallback_name,

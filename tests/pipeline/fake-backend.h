@@ -30,6 +30,7 @@ G_BEGIN_DECLS
 #define FAKE_DEST "fake:/run/dst.sock"
 #define FAKE_URI "fake://dst"
 #define FAKE_FALLBACK_NAME "fake-src"
+#define FAKE_LOCK_KEY "fake-uuid:guest1"
 
 /* How the guest answers one balloon request. */
 typedef enum {
@@ -83,6 +84,10 @@ typedef struct {
     double inflate_rate;
     /* non-NULL: set to 1 when the inflation ends, as a Ctrl-C then would */
     volatile gint *cancel_after_inflate;
+    /* the VM's identity (lock_key; not logged as a call): FAKE_LOCK_KEY
+     * unless a test names another VM; lock_key_fails: it cannot be read */
+    char lock_key[64];
+    gboolean lock_key_fails;
 } FakeScript;
 
 #define FAKE_MAX_CALLS 64

@@ -8,7 +8,12 @@
  * child _exit()s inside the step; the parent recovers). No QEMU, no
  * libvirt, no real backend: the pipeline alone.
  */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,6 +25,7 @@
 #include "fake-backend.h"
 #include "fpb-pipeline.h"
 #include "fpb-recover.h"
+#include "fpb-vm-lock.h"
 
 #define MIB FAKE_MIB
 #define ORIGINAL FAKE_GUEST_RAM_BYTES
@@ -41,12 +47,34 @@ static const char *const journal_files[] = {"journal.db", "journal.db-wal", "jou
 static char abort_paths[G_N_ELEMENTS(journal_files) + 1][4096];
 static gboolean abort_armed;
 
+/* The pipeline's locks/ (opendir is not async-signal-safe: accepted, the
+ * process dies right after, as in the test bed's handler). */
+static void remove_locks_on_abort(const char *dir)
+{
+    char locks[4096 + 8];
+    DIR *d;
+    struct dirent *e;
+
+    g_snprintf(locks, sizeof(locks), "%s/locks", dir);
+    if ((d = opendir(locks)) == NULL) {
+        return;
+    }
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] != '.') {
+            unlinkat(dirfd(d), e->d_name, 0);
+        }
+    }
+    closedir(d);
+    rmdir(locks);
+}
+
 static void remove_on_abort(int sig)
 {
     if (abort_armed) {
         for (gsize i = 0; i < G_N_ELEMENTS(journal_files); i++) {
             unlink(abort_paths[i + 1]);
         }
+        remove_locks_on_abort(abort_paths[0]);
         rmdir(abort_paths[0]);
     }
     signal(sig, SIG_DFL);
@@ -102,6 +130,21 @@ static void fixture_setup(Fixture *f, gconstpointer data)
     f->req.progress_data = f->progress;
 }
 
+/* The VM locks (fpb-vm-lock.h) the pipeline left beside the journal. */
+static void remove_lock_dir(const char *dir)
+{
+    g_autofree char *locks = g_build_filename(dir, "locks", NULL);
+    g_autoptr(GDir) d = g_dir_open(locks, 0, NULL);
+    const char *name;
+
+    while (d != NULL && (name = g_dir_read_name(d)) != NULL) {
+        g_autofree char *p = g_build_filename(locks, name, NULL);
+
+        g_assert_cmpint(g_unlink(p), ==, 0);
+    }
+    g_rmdir(locks);
+}
+
 static void fixture_teardown(Fixture *f, gconstpointer data)
 {
     (void)data;
@@ -111,6 +154,7 @@ static void fixture_teardown(Fixture *f, gconstpointer data)
 
         g_unlink(p);
     }
+    remove_lock_dir(f->dir);
     g_assert_cmpint(g_rmdir(f->dir), ==, 0);
     abort_armed = FALSE;
     fake_world_free(f->world);
@@ -389,6 +433,60 @@ static void test_intent_not_written(Fixture *f, gconstpointer data)
     g_assert_cmpuint(f->progress->len, >, 0);
     assert_has(f->progress->pdata[f->progress->len - 1], "warning: ");
     g_assert_cmpuint(history_migrations(f, FAKE_VM_NAME), ==, 0);
+}
+
+/* A really full disk (a 1 MiB tmpfs in a private mount namespace, filled
+ * after the journal opened): the intent cannot be written, so nothing is
+ * done to the guest, and the error says why. Root only (mount). */
+static void fill_disk(const char *dir)
+{
+    g_autofree char *path = g_build_filename(dir, "filler", NULL);
+    char block[4096] = {1};
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+
+    g_assert_cmpint(fd, >=, 0);
+    while (write(fd, block, sizeof(block)) == (ssize_t)sizeof(block)) {
+    }
+    g_assert_cmpint(errno, ==, ENOSPC);
+    close(fd);
+}
+
+static void test_disk_full(Fixture *f, gconstpointer data)
+{
+    FpbMigrateResult result = FPB_MIGRATE_OK;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(FpbOutcome) o = NULL;
+
+    (void)data;
+    if (!g_test_subprocess()) {
+        if (geteuid() != 0) {
+            g_test_skip("needs root: mounts a small tmpfs in a private mount namespace");
+            return;
+        }
+        g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+        g_test_trap_assert_passed();
+        return;
+    }
+    g_clear_pointer(&f->journal, fpb_journal_free);
+    g_assert_cmpint(unshare(CLONE_NEWNS), ==, 0);
+    g_assert_cmpint(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), ==, 0);
+    g_assert_cmpint(mount("fpb-test", f->dir, "tmpfs", 0, "size=1m,mode=0700"), ==, 0);
+    f->journal = fpb_journal_open(f->db, &error);
+    g_assert_no_error(error);
+    fill_disk(f->dir);
+    f->world->script.free_page_hint = TRUE;
+    force_mode(f, FPB_POLICY_REQUEST_BALLOON, "balloon");
+    o = run_pipeline(f, NULL, &result);
+    g_assert_cmpint(result, ==, FPB_MIGRATE_FAILED);
+    g_assert_cmpint(o->id, ==, -1);
+    assert_has(o->error, "cannot journal the intent, nothing done: ");
+    assert_has(o->error, "database or disk is full");
+    assert_calls(f, "open|facts");
+    assert_guest(f, FPB_END_SOURCE, ORIGINAL);
+    g_clear_pointer(&f->journal, fpb_journal_free);
+    g_assert_cmpint(umount2(f->dir, MNT_DETACH), ==, 0);
+    f->journal = fpb_journal_open(f->db, &error); /* for the teardown */
+    g_assert_no_error(error);
 }
 
 /* ---- prepare: the inflation ---- */
@@ -1682,6 +1780,128 @@ static void test_recover_missing_skipped_while_open(Fixture *f, gconstpointer da
     assert_guest(f, FPB_END_DESTINATION, target + 256 * MIB);
 }
 
+/* ---- one caller per VM (fpb-vm-lock.h) ---- */
+
+static FpbVmLock *take_lock(Fixture *f, const char *key, GError **error)
+{
+    g_autofree char *dir = fpb_vm_lock_dir(f->db);
+
+    return fpb_vm_lock_take(dir, key, FAKE_VM_NAME, "another-caller", error);
+}
+
+/* Another caller holds the VM: refused before any call to the backend,
+ * the row says who holds it; once it is gone the VM migrates. */
+static void test_lock_busy(Fixture *f, gconstpointer data)
+{
+    FpbMigrateResult result = FPB_MIGRATE_OK;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(FpbOutcome) o = NULL;
+    g_autoptr(FpbOutcome) again = NULL;
+    g_autofree char *holder = g_strdup_printf("is busy: pid %d (another-caller, since ", getpid());
+    FpbVmLock *other = take_lock(f, FAKE_LOCK_KEY, &error);
+
+    (void)data;
+    g_assert_no_error(error);
+    o = run_pipeline(f, NULL, &result);
+    assert_refused_row(f, o, result);
+    assert_has(o->error, "VM '" FAKE_FALLBACK_NAME "' ");
+    assert_has(o->error, holder);
+    assert_has(o->error, "one migration per VM at a time, nothing done");
+    assert_calls(f, "");
+    fpb_vm_lock_release(other);
+    again = run_pipeline(f, NULL, &result);
+    g_assert_cmpint(result, ==, FPB_MIGRATE_OK);
+}
+
+/* While a run goes on, nobody else gets the VM; after it, anybody. */
+static void try_lock_during_run(const char *message, gpointer data)
+{
+    Fixture *f = data;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(FpbVmLock) lock = take_lock(f, FAKE_LOCK_KEY, &error);
+
+    g_assert_null(lock);
+    g_assert_error(error, FPB_VM_LOCK_ERROR, FPB_VM_LOCK_ERROR_BUSY);
+    collect_progress(message, f->progress);
+}
+
+static void test_lock_held_while_running(Fixture *f, gconstpointer data)
+{
+    FpbMigrateResult result = FPB_MIGRATE_FAILED;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(FpbOutcome) o = NULL;
+    g_autoptr(FpbVmLock) after = NULL;
+
+    (void)data;
+    f->req.progress = try_lock_during_run;
+    f->req.progress_data = f;
+    o = run_pipeline(f, NULL, &result);
+    g_assert_cmpint(result, ==, FPB_MIGRATE_OK);
+    g_assert_cmpuint(f->progress->len, >, 0); /* the callback ran */
+    after = take_lock(f, FAKE_LOCK_KEY, &error);
+    g_assert_no_error(error);
+    /* another VM was never blocked */
+    {
+        g_autoptr(FpbVmLock) other = take_lock(f, "fake-uuid:guest2", &error);
+
+        g_assert_no_error(error);
+    }
+}
+
+/* A holder killed with -9 holds nothing: the kernel dropped its lock. */
+static void test_lock_holder_killed(Fixture *f, gconstpointer data)
+{
+    FpbMigrateResult result = FPB_MIGRATE_OK;
+    g_autoptr(FpbOutcome) refused = NULL;
+    g_autoptr(FpbOutcome) o = NULL;
+    int ready[2];
+    char byte = 0;
+    int status = 0;
+    pid_t pid;
+
+    (void)data;
+    g_assert_cmpint(pipe(ready), ==, 0);
+    fflush(stdout);
+    pid = fork();
+    g_assert_cmpint(pid, >=, 0);
+    if (pid == 0) {
+        FpbVmLock *lock = take_lock(f, FAKE_LOCK_KEY, NULL);
+
+        byte = lock != NULL ? 'y' : 'n';
+        if (write(ready[1], &byte, 1) != 1) {
+            _exit(1);
+        }
+        pause();
+        _exit(0);
+    }
+    close(ready[1]);
+    g_assert_cmpint(read(ready[0], &byte, 1), ==, 1);
+    close(ready[0]);
+    g_assert_cmpint(byte, ==, 'y');
+    refused = run_pipeline(f, NULL, &result);
+    g_assert_cmpint(result, ==, FPB_MIGRATE_REFUSED);
+    assert_has(refused->error, "is busy: pid ");
+    g_assert_cmpint(kill(pid, SIGKILL), ==, 0);
+    g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+    g_assert_true(WIFSIGNALED(status));
+    o = run_pipeline(f, NULL, &result);
+    g_assert_cmpint(result, ==, FPB_MIGRATE_OK);
+}
+
+static void test_lock_key_unreadable(Fixture *f, gconstpointer data)
+{
+    FpbMigrateResult result = FPB_MIGRATE_OK;
+    g_autoptr(FpbOutcome) o = NULL;
+
+    (void)data;
+    f->world->script.lock_key_fails = TRUE;
+    o = run_pipeline(f, NULL, &result);
+    assert_refused_row(f, o, result);
+    g_assert_cmpstr(o->error, ==,
+                    "VM '" FAKE_FALLBACK_NAME "': QMP socket '" FAKE_SOURCE "': scripted");
+    assert_calls(f, "");
+}
+
 #define ADD(path, fn) g_test_add(path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
 
 int main(int argc, char **argv)
@@ -1692,6 +1912,7 @@ int main(int argc, char **argv)
     ADD("/pipeline/refused/policy", test_refused_policy);
     ADD("/pipeline/refused/no-restore-path", test_refused_no_restore_path);
     ADD("/pipeline/journal/intent-not-written", test_intent_not_written);
+    ADD("/pipeline/journal/disk-full", test_disk_full);
     ADD("/pipeline/prepare/gives-nothing", test_inflate_nothing);
     ADD("/pipeline/prepare/gives-too-little", test_inflate_too_little);
     ADD("/pipeline/prepare/error", test_inflate_error);
@@ -1729,6 +1950,10 @@ int main(int argc, char **argv)
     ADD("/pipeline/crash/restoring-after-failed-migration", test_crash_restoring_after_failure);
     ADD("/pipeline/crash/unreachable", test_crash_unreachable);
     ADD("/pipeline/crash/next-run-recovers-first", test_crash_next_run);
+    ADD("/pipeline/lock/busy", test_lock_busy);
+    ADD("/pipeline/lock/held-while-running", test_lock_held_while_running);
+    ADD("/pipeline/lock/holder-killed", test_lock_holder_killed);
+    ADD("/pipeline/lock/key-unreadable", test_lock_key_unreadable);
     ADD("/pipeline/recover/other-backend", test_recover_other_backend);
     ADD("/pipeline/recover/owner-alive", test_recover_owner_alive);
     ADD("/pipeline/recover/missing-memory", test_recover_missing_memory);

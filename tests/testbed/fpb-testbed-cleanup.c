@@ -28,6 +28,10 @@ void fpb_testbed_remove_dir(const char *dir)
     const char *entry;
     while (d && (entry = g_dir_read_name(d)) != NULL) {
         g_autofree char *path = g_build_filename(dir, entry, NULL);
+        if (g_file_test(path, G_FILE_TEST_IS_DIR) && !g_file_test(path, G_FILE_TEST_IS_SYMLINK)) {
+            fpb_testbed_remove_dir(path); /* the pipeline's locks/ */
+            continue;
+        }
         if (unlink(path) < 0 && errno != ENOENT) {
             g_warning("test bed: cannot remove '%s': %s", path, g_strerror(errno));
         }
@@ -44,8 +48,18 @@ static void remove_dir_in_handler(const char *dir)
     DIR *d = opendir(dir);
     struct dirent *e;
     while (d && (e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
-            unlinkat(dirfd(d), e->d_name, 0);
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 &&
+            unlinkat(dirfd(d), e->d_name, 0) < 0 && errno == EISDIR) {
+            char sub[PATH_MAX];
+            size_t n = strlen(dir);
+
+            /* the pipeline's locks/: one level down, its files only */
+            if (n + 1 + strlen(e->d_name) < sizeof(sub)) {
+                memcpy(sub, dir, n);
+                sub[n] = '/';
+                strcpy(sub + n + 1, e->d_name);
+                remove_dir_in_handler(sub);
+            }
         }
     }
     if (d) {
