@@ -7,6 +7,7 @@
  */
 #define G_LOG_DOMAIN "fpb-conf"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
 
@@ -43,6 +44,8 @@ void fpb_conf_daemon_free(FpbConfDaemon *c)
     g_free(c->journal_path);
     g_strfreev(c->allowed_destinations);
     g_strfreev(c->allowed_destination_hosts);
+    g_free(c->metrics_host);
+    g_free(c->metrics_textfile);
     g_free(c);
 }
 
@@ -59,6 +62,9 @@ static const char *const daemon_keys[] = {"uri",
                                           "client-idle-seconds",
                                           "stop-timeout-seconds",
                                           "stop-restore-seconds",
+                                          "metrics-listen",
+                                          "metrics-allow-remote",
+                                          "metrics-textfile",
                                           NULL};
 
 /* Transports whose libvirt client only connects to the host named in the
@@ -257,19 +263,96 @@ static gboolean set_list(FpbConfDaemon *c, const char *key, const char *value, c
     return TRUE;
 }
 
+gboolean fpb_conf_daemon_host_is_loopback(const char *host)
+{
+    struct in_addr a4;
+    struct in6_addr a6;
+
+    if (inet_pton(AF_INET, host, &a4) == 1) {
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    }
+    return inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+}
+
+/* ADDRESS:PORT with an IP address: 127.0.0.1:9723, [::1]:9723. No host
+ * names: fpbd does not resolve names, and "localhost" is whatever the
+ * resolver says. */
+static gboolean set_metrics_listen(FpbConfDaemon *c, const char *value, const char *name,
+                                   guint line, GError **error)
+{
+    g_autofree char *host = NULL;
+    const char *colon = strrchr(value, ':');
+    guint64 port = 0;
+    struct in_addr a4;
+    struct in6_addr a6;
+    gboolean ok = FALSE;
+
+    if (*value == '\0') {
+        g_clear_pointer(&c->metrics_host, g_free);
+        return TRUE;
+    }
+    if (colon != NULL && value[0] == '[' && colon > value && colon[-1] == ']') {
+        host = g_strndup(value + 1, colon - value - 2);
+        ok = inet_pton(AF_INET6, host, &a6) == 1;
+    } else if (colon != NULL) {
+        host = g_strndup(value, colon - value);
+        ok = inet_pton(AF_INET, host, &a4) == 1;
+    }
+    if (!ok || !g_ascii_string_to_unsigned(colon + 1, 10, 0, 65535, &port, NULL)) {
+        return at_line(error, FPB_CONF_ERROR_INVALID, name, line,
+                       "metrics-listen: '%s' is not IP-ADDRESS:PORT (e.g. 127.0.0.1:9723 or "
+                       "[::1]:9723; no host names)",
+                       value);
+    }
+    g_free(c->metrics_host);
+    c->metrics_host = g_steal_pointer(&host);
+    c->metrics_port = (guint)port;
+    return TRUE;
+}
+
+/* node_exporter's textfile collector reads only *.prom files. */
+static gboolean set_metrics_textfile(FpbConfDaemon *c, const char *value, const char *name,
+                                     guint line, GError **error)
+{
+    if (*value != '\0' && (value[0] != '/' || !g_str_has_suffix(value, ".prom"))) {
+        return at_line(error, FPB_CONF_ERROR_INVALID, name, line,
+                       "metrics-textfile: '%s' is not an absolute path ending in .prom (the "
+                       "files node_exporter's textfile collector reads)",
+                       value);
+    }
+    g_free(c->metrics_textfile);
+    c->metrics_textfile = *value != '\0' ? g_strdup(value) : NULL;
+    return TRUE;
+}
+
+static gboolean set_bool(gboolean *field, const char *key, const char *value, const char *name,
+                         guint line, GError **error)
+{
+    FpbConfPolicy tmp;
+
+    fpb_conf_policy_init(&tmp);
+    if (!fpb_conf_policy_set(&tmp, "balloon", value, NULL, NULL) || tmp.balloon < 0) {
+        return at_line(error, FPB_CONF_ERROR_INVALID, name, line, "%s: '%s' is not true or false",
+                       key, value);
+    }
+    *field = tmp.balloon == 1;
+    return TRUE;
+}
+
 static gboolean set_daemon_key(FpbConfDaemon *c, const char *key, const char *value,
                                const char *name, guint line, GError **error)
 {
     if (g_str_equal(key, "record-observed")) {
-        FpbConfPolicy tmp;
-
-        fpb_conf_policy_init(&tmp);
-        if (!fpb_conf_policy_set(&tmp, "balloon", value, NULL, NULL) || tmp.balloon < 0) {
-            return at_line(error, FPB_CONF_ERROR_INVALID, name, line,
-                           "record-observed: '%s' is not true or false", value);
-        }
-        c->record_observed = tmp.balloon == 1;
-        return TRUE;
+        return set_bool(&c->record_observed, key, value, name, line, error);
+    }
+    if (g_str_equal(key, "metrics-allow-remote")) {
+        return set_bool(&c->metrics_allow_remote, key, value, name, line, error);
+    }
+    if (g_str_equal(key, "metrics-listen")) {
+        return set_metrics_listen(c, value, name, line, error);
+    }
+    if (g_str_equal(key, "metrics-textfile")) {
+        return set_metrics_textfile(c, value, name, line, error);
     }
     for (gsize i = 0; i < G_N_ELEMENTS(uint_keys); i++) {
         if (g_str_equal(key, uint_keys[i].key)) {
@@ -348,8 +431,21 @@ gboolean fpb_conf_daemon_load_data(FpbConfDaemon *c, const char *name, const cha
         g_set_error(error, FPB_CONF_ERROR, FPB_CONF_ERROR_PARSE, "%s: %s", name, local->message);
         return FALSE;
     }
-    return apply_group(c, kf, "daemon", name, lines, error) &&
-           apply_group(c, kf, "policy", name, lines, error);
+    if (!apply_group(c, kf, "daemon", name, lines, error) ||
+        !apply_group(c, kf, "policy", name, lines, error)) {
+        return FALSE;
+    }
+    /* After every key: metrics-allow-remote may come after metrics-listen. */
+    if (c->metrics_host != NULL && !c->metrics_allow_remote &&
+        !fpb_conf_daemon_host_is_loopback(c->metrics_host)) {
+        return at_line(error, FPB_CONF_ERROR_INVALID, name,
+                       line_of(lines, "daemon", "metrics-listen"),
+                       "metrics-listen: '%s' is not a loopback address and the metrics (VM "
+                       "names, migration history) are served without authentication; set "
+                       "metrics-allow-remote=true to serve them there",
+                       c->metrics_host);
+    }
+    return TRUE;
 }
 
 gboolean fpb_conf_daemon_load_file(FpbConfDaemon *c, const char *path, gboolean missing_ok,

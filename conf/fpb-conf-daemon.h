@@ -17,6 +17,9 @@
  *   client-idle-seconds=30      a client that sends no request is cut off
  *   stop-timeout-seconds=60     on SIGTERM, running migrations may finish this long
  *   stop-restore-seconds=130    then, after cancelling them, their restore may take this long
+ *   metrics-listen=             ADDRESS:PORT of the metrics endpoint (empty: off)
+ *   metrics-allow-remote=false  metrics-listen may be an address other than loopback
+ *   metrics-textfile=           node_exporter textfile (*.prom) to keep current (empty: off)
  *
  *   [policy]                    host defaults for the per-VM policy keys
  *   mode= objective= floor= max-prep-seconds= balloon=
@@ -66,6 +69,13 @@ typedef struct {
     guint stop_timeout_seconds;       /* 0..3600: 0 cancels at once */
     guint stop_restore_seconds;       /* 1..3600 */
     FpbConfPolicy policy;             /* host defaults; unset keys: the engine's */
+    /* metrics-listen as HOST (an IP address, IPv6 without brackets) and
+     * PORT (0: any free port); NULL: no metrics endpoint. A host that is
+     * not loopback needs metrics_allow_remote (checked at load). */
+    char *metrics_host;
+    guint metrics_port;
+    gboolean metrics_allow_remote;
+    char *metrics_textfile; /* absolute, ends in .prom; NULL: none */
 } FpbConfDaemon;
 
 /* The documented defaults. (transfer full) */
@@ -82,6 +92,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpbConfDaemon, fpb_conf_daemon_free)
  */
 gboolean fpb_conf_daemon_load_data(FpbConfDaemon *conf, const char *name, const char *data,
                                    gsize len, GError **error);
+
+/* Is @host (an IP address as in FpbConfDaemon.metrics_host) a loopback
+ * address: 127.0.0.0/8 or ::1? */
+gboolean fpb_conf_daemon_host_is_loopback(const char *host);
 
 /* Reads @path. A missing file is fine when @missing_ok (the defaults stay),
  * else FPB_CONF_ERROR_IO. */

@@ -145,6 +145,7 @@ static gboolean migrate_run(FpbBackend *be, const FpbBackendMigration *m, FpbOut
         .listen_address = b->listen_address,
         .max_bandwidth = m->max_bandwidth,
         .timeout_s = m->timeout_s,
+        .stall_s = m->stall_s,
         /* without fpb's switch: VIR_MIGRATE_POSTCOPY, never started */
         .hints_off = m->hints_off && !m->hint_switch,
         .method = m->method,

@@ -27,6 +27,37 @@ void fpb_libvirt_init(void)
     }
 }
 
+static gpointer run_events(gpointer data G_GNUC_UNUSED)
+{
+    for (;;) {
+        if (virEventRunDefaultImpl() < 0) {
+            g_warning("libvirt's event loop failed: %s", virGetLastErrorMessage());
+            g_usleep(G_USEC_PER_SEC); /* not a busy loop */
+        }
+    }
+    return NULL;
+}
+
+gboolean fpb_libvirt_event_loop_start(GError **error)
+{
+    static gsize started = 0;
+    static gboolean ok = FALSE;
+
+    if (g_once_init_enter(&started)) {
+        fpb_libvirt_init();
+        ok = virEventRegisterDefaultImpl() == 0;
+        if (ok) {
+            g_thread_unref(g_thread_new("fpb-libvirt-events", run_events, NULL));
+        }
+        g_once_init_leave(&started, 1);
+    }
+    if (!ok) {
+        return fpb_libvirt_set_error(error, FPB_LIBVIRT_ERROR_FAILED,
+                                     "cannot start libvirt's event loop");
+    }
+    return TRUE;
+}
+
 int fpb_libvirt_last_error_code(void)
 {
     virErrorPtr e = virGetLastError();
@@ -58,6 +89,13 @@ virConnectPtr fpb_libvirt_connect(const char *uri, GError **error)
     if (conn == NULL) {
         fpb_libvirt_set_error(error, FPB_LIBVIRT_ERROR_CONNECT, "cannot connect to libvirt at '%s'",
                               uri);
+        return NULL;
+    }
+    /* -1 without an event loop (a library user that started none), 1 for
+     * a local driver that needs none: both leave the connection as it was */
+    if (virConnectSetKeepAlive(conn, FPB_LIBVIRT_KEEPALIVE_INTERVAL_S,
+                               FPB_LIBVIRT_KEEPALIVE_COUNT) < 0) {
+        g_debug("'%s': no keepalive: %s", uri, virGetLastErrorMessage());
     }
     return conn;
 }

@@ -29,6 +29,18 @@ typedef enum {
  * Idempotent; call before the first libvirt call. */
 void fpb_libvirt_init(void);
 
+/* For a program without an event loop of its own (fpbctl; fpbd has GLib's
+ * through libvirt-glib): libvirt's default event loop on a thread of its
+ * own, so every connection has keepalive. Without it a peer that went
+ * dark (a blackholed link) blocks a call, even the close, forever; with
+ * it the call fails after FPB_LIBVIRT_KEEPALIVE_INTERVAL_S x
+ * FPB_LIBVIRT_KEEPALIVE_COUNT seconds. Idempotent; before the first
+ * connection. FALSE with @error if the loop cannot start. */
+gboolean fpb_libvirt_event_loop_start(GError **error);
+
+#define FPB_LIBVIRT_KEEPALIVE_INTERVAL_S 5
+#define FPB_LIBVIRT_KEEPALIVE_COUNT 5
+
 /* Opens @uri (NULL: FPB_LIBVIRT_DEFAULT_URI) read-write. (transfer full) */
 virConnectPtr fpb_libvirt_connect(const char *uri, GError **error);
 /* The domain called @name (or UUID). (transfer full) */

@@ -11,6 +11,7 @@
 
 #include "fpb-libvirt-conn.h"
 #include "fpb-libvirt-steps.h"
+#include "fpb-migration-watch.h"
 #include "fpb-pipeline.h"
 
 #define POLL_MS 500
@@ -124,6 +125,7 @@ static void start_postcopy(Job *job)
  * cancelled (fpb_pipeline_cancelled()). */
 typedef struct {
     gboolean timed_out;
+    gboolean stalled; /* nothing sent for plan->stall_s */
     gboolean cancelled;
     gboolean aborted; /* virDomainAbortJob succeeded */
 } Stop;
@@ -131,13 +133,14 @@ typedef struct {
 /* Aborts the job when due, again at every poll until libvirt takes it (the
  * job may not have begun yet; a postcopy already started cannot be aborted
  * and completes). */
-static void abort_when_due(Job *job, gint64 deadline, Stop *stop)
+static void abort_when_due(Job *job, gint64 deadline, gboolean stalled, Stop *stop)
 {
-    if (!stop->timed_out && !stop->cancelled) {
-        stop->timed_out = g_get_monotonic_time() >= deadline;
-        stop->cancelled = !stop->timed_out && fpb_pipeline_cancelled();
+    if (!stop->timed_out && !stop->cancelled && !stop->stalled) {
+        stop->stalled = stalled && !job->postcopy_started;
+        stop->timed_out = !stop->stalled && g_get_monotonic_time() >= deadline;
+        stop->cancelled = !stop->timed_out && !stop->stalled && fpb_pipeline_cancelled();
     }
-    if ((stop->timed_out || stop->cancelled) && !stop->aborted) {
+    if ((stop->timed_out || stop->stalled || stop->cancelled) && !stop->aborted) {
         stop->aborted = virDomainAbortJob(job->dom) == 0;
         if (!stop->aborted) {
             g_debug("VM '%s': virDomainAbortJob failed: %s", virDomainGetName(job->dom),
@@ -153,18 +156,23 @@ static void watch(Job *job, FpbOutcome *o, Stop *stop)
     gint64 deadline = job->plan->timeout_s > 0
                           ? g_get_monotonic_time() + (gint64)(job->plan->timeout_s * G_USEC_PER_SEC)
                           : G_MAXINT64;
+    FpbMigrationWatch progress;
+    gboolean stalled = FALSE;
 
+    fpb_migration_watch_init(&progress, job->plan->stall_s, g_get_monotonic_time());
     for (;;) {
         virTypedParameterPtr p = NULL;
         int n = 0;
         int type = 0;
 
-        abort_when_due(job, deadline, stop);
+        abort_when_due(job, deadline, stalled, stop);
         if (virDomainGetJobStats(job->dom, &type, &p, &n, 0) == 0 && type != VIR_DOMAIN_JOB_NONE &&
             n > 0) {
             fpb_libvirt_job_stats_to_outcome(p, n, o);
         }
         virTypedParamsFree(p, n);
+        stalled = fpb_migration_watch_stalled(&progress, o->mig_transferred_bytes,
+                                              g_get_monotonic_time());
         if (g_atomic_int_get(&job->rc) != 1) {
             break;
         }
@@ -217,14 +225,19 @@ gboolean fpb_libvirt_migrate_run(virDomainPtr dom, virConnectPtr dest,
         fpb_outcome_set(&o->mig_status, "completed");
         return TRUE;
     }
-    fpb_outcome_set(&o->mig_status,
-                    stop.timed_out || stop.cancelled || job.error_code == VIR_ERR_OPERATION_ABORTED
-                        ? "cancelled"
-                        : "failed");
+    fpb_outcome_set(&o->mig_status, stop.timed_out || stop.stalled || stop.cancelled ||
+                                            job.error_code == VIR_ERR_OPERATION_ABORTED
+                                        ? "cancelled"
+                                        : "failed");
     if (stop.cancelled) {
         g_set_error(error, FPB_LIBVIRT_ERROR, FPB_LIBVIRT_ERROR_FAILED,
                     "VM '%s': the migration was cancelled (the run was asked to stop): %s", vm,
                     job.error);
+    } else if (stop.stalled) {
+        g_set_error(error, FPB_LIBVIRT_ERROR, FPB_LIBVIRT_ERROR_FAILED,
+                    "VM '%s': the migration sent nothing for %.0f s (the link or the destination "
+                    "is gone); cancelled",
+                    vm, plan->stall_s);
     } else if (stop.timed_out) {
         g_set_error(error, FPB_LIBVIRT_ERROR, FPB_LIBVIRT_ERROR_FAILED,
                     "VM '%s': the migration did not complete within %.0f s; cancelled", vm,

@@ -35,6 +35,7 @@ typedef struct {
     const char *listen_address; /* VIR_MIGRATE_PARAM_LISTEN_ADDRESS, NULL: default */
     gint64 max_bandwidth;       /* bytes/s, -1: libvirt's (unlimited) */
     double timeout_s;           /* virDomainAbortJob after this, 0: never */
+    double stall_s;             /* ... and when nothing was sent for this long, 0: never */
     /* VIR_MIGRATE_POSTCOPY: postcopy-ram on both ends, never started, so
      * QEMU's free-page-hint notifier does nothing. */
     gboolean hints_off;

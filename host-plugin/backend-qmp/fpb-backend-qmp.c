@@ -110,6 +110,7 @@ static gboolean migrate_run(FpbBackend *be, const FpbBackendMigration *m, FpbOut
         .uri = b->uri,
         .max_bandwidth = m->max_bandwidth,
         .timeout_s = m->timeout_s,
+        .stall_s = m->stall_s,
         /* postcopy-ram must be set on both ends: without the destination's
          * socket hints cannot be switched off that way (the policy knows);
          * fpb's QEMU switches them on the source alone. */

@@ -3,6 +3,8 @@
 
 #include "fpb-migration-step.h"
 
+#include "fpb-migration-watch.h"
+
 #define POLL_MS 100
 /* After migrate_cancel QEMU needs a moment to reach "cancelled". */
 #define CANCEL_WAIT_US (15 * G_USEC_PER_SEC)
@@ -178,15 +180,25 @@ static gboolean in_postcopy(FpbQmpMigrationStatus status)
            status == FPB_QMP_MIGRATION_STATUS_POSTCOPY_RECOVER;
 }
 
-/* Polls query-migrate until a final state; cancels once at the timeout.
- * *ret_timed_out says whether fpb cancelled. */
+/* Why fpb cancelled the migration, if it did. */
+typedef enum {
+    CANCEL_NONE,
+    CANCEL_TIMEOUT, /* the operator's --timeout */
+    CANCEL_STALL,   /* nothing sent for plan->stall_s */
+} Cancel;
+
+/* Polls query-migrate until a final state; cancels once at the timeout or
+ * when the migration stopped moving. *ret_cancel says whether fpb
+ * cancelled, and why. */
 static FpbQmpMigrationInfo *poll_until_final(FpbQmpClient *src, const FpbMigrationPlan *plan,
-                                             FpbOutcome *o, gboolean *ret_timed_out, GError **error)
+                                             FpbOutcome *o, Cancel *ret_cancel, GError **error)
 {
     gint64 start = g_get_monotonic_time();
     gint64 cancelled_at = 0;
+    FpbMigrationWatch watch;
 
-    *ret_timed_out = FALSE;
+    fpb_migration_watch_init(&watch, plan->stall_s, start);
+    *ret_cancel = CANCEL_NONE;
     for (;;) {
         g_autoptr(FpbQmpMigrationInfo) info = fpb_qmp_query_migrate_settled(src, error);
         gint64 now = g_get_monotonic_time();
@@ -208,10 +220,15 @@ static FpbQmpMigrationInfo *poll_until_final(FpbQmpClient *src, const FpbMigrati
             return NULL;
         }
         /* Once postcopy runs the destination has the guest: cancelling
-         * would lose it, so the timeout no longer applies. */
-        if (cancelled_at == 0 && plan->timeout_s > 0 && !in_postcopy(info->status) &&
-            now - start >= (gint64)(plan->timeout_s * G_USEC_PER_SEC)) {
-            *ret_timed_out = TRUE;
+         * would lose it, so neither rule applies any more. */
+        if (cancelled_at == 0 && !in_postcopy(info->status) &&
+            fpb_migration_watch_stalled(&watch, o->mig_transferred_bytes, now)) {
+            *ret_cancel = CANCEL_STALL;
+        } else if (cancelled_at == 0 && plan->timeout_s > 0 && !in_postcopy(info->status) &&
+                   now - start >= (gint64)(plan->timeout_s * G_USEC_PER_SEC)) {
+            *ret_cancel = CANCEL_TIMEOUT;
+        }
+        if (cancelled_at == 0 && *ret_cancel != CANCEL_NONE) {
             cancelled_at = now;
             if (!fpb_qmp_migrate_cancel(src, error)) {
                 return NULL;
@@ -229,16 +246,21 @@ static FpbQmpMigrationInfo *poll_until_final(FpbQmpClient *src, const FpbMigrati
 }
 
 static gboolean final_status_ok(const FpbQmpMigrationInfo *info, const FpbMigrationPlan *plan,
-                                gboolean timed_out, const char *vm, GError **error)
+                                Cancel cancel, const char *vm, GError **error)
 {
     switch (info->status) {
     case FPB_QMP_MIGRATION_STATUS_COMPLETED:
         return TRUE;
     case FPB_QMP_MIGRATION_STATUS_CANCELLED:
-        if (timed_out) {
+        if (cancel == CANCEL_TIMEOUT) {
             g_set_error(error, FPB_QMP_ERROR, FPB_QMP_ERROR_TIMEOUT,
                         "VM '%s': migration to '%s' did not complete within %.0f s, cancelled", vm,
                         plan->uri, plan->timeout_s);
+        } else if (cancel == CANCEL_STALL) {
+            g_set_error(error, FPB_QMP_ERROR, FPB_QMP_ERROR_TIMEOUT,
+                        "VM '%s': migration to '%s' sent nothing for %.0f s (the link or the "
+                        "destination is gone), cancelled",
+                        vm, plan->uri, plan->stall_s);
         } else {
             g_set_error(error, FPB_QMP_ERROR, FPB_QMP_ERROR_COMMAND,
                         "VM '%s': migration to '%s' was cancelled by someone else", vm, plan->uri);
@@ -359,7 +381,7 @@ gboolean fpb_migration_step_run(FpbQmpClient *src, FpbQmpClient *dst, const FpbM
     FpbQmpMigrationParameters old_bandwidth;
     const FpbQmpMigrationParameters untouched = {0};
     gboolean postcopy_ram = wants_postcopy_ram(plan);
-    gboolean timed_out = FALSE;
+    Cancel cancel = CANCEL_NONE;
     gboolean stopped_by_fpb = FALSE;
     gint64 stopped_at = 0;
     gboolean ok;
@@ -385,8 +407,8 @@ gboolean fpb_migration_step_run(FpbQmpClient *src, FpbQmpClient *dst, const FpbM
         put_back(src, plan, postcopy_ram, &old_bandwidth);
         return FALSE;
     }
-    info = poll_until_final(src, plan, o, &timed_out, error);
-    ok = info != NULL && final_status_ok(info, plan, timed_out, o->vm, error);
+    info = poll_until_final(src, plan, o, &cancel, error);
+    ok = info != NULL && final_status_ok(info, plan, cancel, o->vm, error);
     if (!ok && info != NULL) {
         resume_source(src, stopped_by_fpb);
     }

@@ -20,6 +20,7 @@ typedef struct {
     const char *uri;
     gint64 max_bandwidth; /* bytes/s, -1: leave QEMU's setting */
     double timeout_s;     /* cancel after this, 0: never */
+    double stall_s;       /* cancel when nothing was sent for this long, 0: never */
     /* Set postcopy-ram on both ends so QEMU's hint notifier does nothing.
      * Needs @dest. FALSE clears the capability on both ends (when known). */
     gboolean hints_off;

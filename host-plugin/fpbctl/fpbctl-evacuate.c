@@ -1013,6 +1013,10 @@ static void add_entries(Options *o, GOptionContext *ctx)
          "FILE"},
         {"timeout", 0, 0, G_OPTION_ARG_DOUBLE, &lv->timeout_s,
          "Abort one VM's migration after this (default 600, 0: never)", "SECONDS"},
+        {"stall-timeout", 0, 0, G_OPTION_ARG_DOUBLE, &lv->stall_s,
+         "Cancel the migration when QEMU sent nothing for this long: the link or the destination "
+         "is gone (default 60, 0: never; a slow migration is never cancelled by it)",
+         "SECONDS"},
         {"migrate-uri", 0, 0, G_OPTION_ARG_STRING, &lv->migrate_uri,
          "The migration data connection, e.g. tcp://192.0.2.2 (default: libvirt's)", "URI"},
         {"listen-address", 0, 0, G_OPTION_ARG_STRING, &lv->listen_address,

@@ -105,6 +105,10 @@ static void add_entries(Options *o, GOptionContext *ctx, gboolean migrate)
          "Where the destination QEMU listens (default: libvirt's)", "ADDR"},
         {"timeout", 0, 0, G_OPTION_ARG_DOUBLE, &lv->timeout_s,
          "Abort the migration after this (default 600, 0: never)", "SECONDS"},
+        {"stall-timeout", 0, 0, G_OPTION_ARG_DOUBLE, &lv->stall_s,
+         "Cancel the migration when QEMU sent nothing for this long: the link or the destination "
+         "is gone (default 60, 0: never; a slow migration is never cancelled by it)",
+         "SECONDS"},
         {"via-fpbd", 0, 0, G_OPTION_ARG_NONE, &o->via_fpbd,
          "Let fpbd run the migration (from its libvirt, into its journal)", NULL},
         {"socket", 0, 0, G_OPTION_ARG_FILENAME, &o->socket,

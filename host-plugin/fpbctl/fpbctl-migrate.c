@@ -176,6 +176,10 @@ int fpbctl_cmd_migrate(int argc, char **argv)
          "Where to migrate: any QEMU migration URI (unix:PATH, tcp:HOST:PORT)", "URI"},
         {"timeout", 0, 0, G_OPTION_ARG_DOUBLE, &o.run.timeout_s,
          "Cancel the migration after this long (default 600, 0: never)", "SECONDS"},
+        {"stall-timeout", 0, 0, G_OPTION_ARG_DOUBLE, &o.run.stall_s,
+         "Cancel the migration when QEMU sent nothing for this long: the link or the destination "
+         "is gone (default 60, 0: never; a slow migration is never cancelled by it)",
+         "SECONDS"},
         G_OPTION_ENTRY_NULL,
     };
     g_autoptr(GOptionContext) ctx = g_option_context_new("--qmp SOCKET --to URI");

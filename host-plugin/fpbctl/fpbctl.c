@@ -14,6 +14,7 @@
 #include "fpb-policy.h"
 #include "fpbctl.h"
 #include "fpb-backend-libvirt.h"
+#include "fpb-libvirt-conn.h"
 
 const FpbBackendOps *const fpbctl_backends[] = {&fpb_backend_qmp_ops, &fpb_backend_libvirt_ops,
                                                 NULL};
@@ -71,10 +72,16 @@ static void print_usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+    g_autoptr(GError) error = NULL;
+
     /* A libvirtd that dies mid-call must be an error, not a killed fpbctl
      * that leaves its journal row open: libvirt's client writes to its
      * socket without MSG_NOSIGNAL. */
     signal(SIGPIPE, SIG_IGN);
+    if (!fpb_libvirt_event_loop_start(&error)) {
+        g_printerr("fpbctl: %s\n", error->message);
+        return FPBCTL_EXIT_FAILED;
+    }
     if (argc < 2) {
         print_usage(stderr);
         return FPBCTL_EXIT_USAGE;

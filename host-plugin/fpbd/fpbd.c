@@ -18,6 +18,7 @@
 #include <libvirt/virterror.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "fpb-conf-daemon.h"
@@ -30,12 +31,14 @@
 #include "fpb-libvirt-steps.h"
 #include "fpb-recover.h"
 #include "fpbd-control.h"
+#include "fpbd-metrics-export.h"
 #include "fpbd-request.h"
 #include "fpbd-uri-guard.h"
 
 typedef struct {
     FpbConfDaemon *conf;
     FpbJournal *journal;
+    FpbdMetricsExport *metrics; /* metrics-listen, metrics-textfile */
     GMainLoop *loop;
     virConnectPtr conn;
     int cb_lifecycle;
@@ -97,6 +100,7 @@ static void record_observed(Daemon *d, virDomainPtr dom, virTypedParameterPtr pa
         return;
     }
     d->observed++;
+    fpbd_metrics_export_changed(d->metrics);
     g_message("VM '%s': observed migration recorded (row %" G_GINT64_FORMAT ", %" G_GINT64_FORMAT
               " bytes, %" G_GINT64_FORMAT " ms)",
               o->vm, o->id, o->mig_transferred_bytes, o->mig_total_ms);
@@ -336,6 +340,7 @@ static gboolean job_done(gpointer data)
               job->dest, result_name(job->result), job->outcome->id);
     g_hash_table_remove(d->migrating, job->uuid);
     d->migrations++;
+    fpbd_metrics_export_changed(d->metrics);
     job_free(job);
     quit_if_idle(d);
     return G_SOURCE_REMOVE;
@@ -433,6 +438,7 @@ static json_object *refuse_unconnected(Daemon *d, MigrateJob *job)
         g_warning("VM '%s': cannot journal a refused migration: %s, ignoring", job->domain,
                   error->message);
     }
+    fpbd_metrics_export_changed(d->metrics);
     g_message("%s", m);
     return migrate_reply(o, FPB_MIGRATE_REFUSED);
 }
@@ -586,6 +592,7 @@ static gboolean recovery_done(gpointer data)
 
     g_hash_table_remove_all(d->recovering);
     d->recovery_busy = FALSE;
+    fpbd_metrics_export_changed(d->metrics);
     g_ptr_array_unref(job->rows);
     g_free(job);
     if (d->recovery_again && !d->stopping) {
@@ -769,6 +776,7 @@ static int run(Daemon *d)
 {
     g_autoptr(GError) error = NULL;
     g_autoptr(FpbdControl) control = NULL;
+    g_autoptr(FpbdMetricsExport) metrics = NULL;
     const FpbdControlConfig cc = {
         .group = d->conf->socket_group,
         .max_clients = d->conf->max_clients,
@@ -782,6 +790,10 @@ static int run(Daemon *d)
     control = fpbd_control_new(d->conf->socket_path, &cc, handle, d, &error);
     if (control == NULL) {
         g_printerr("fpbd: control socket '%s': %s\n", d->conf->socket_path, error->message);
+        return 1;
+    }
+    if ((metrics = d->metrics = fpbd_metrics_export_new(d->conf, &error)) == NULL) {
+        g_printerr("fpbd: %s\n", error->message);
         return 1;
     }
     fpb_libvirt_init();
@@ -814,6 +826,7 @@ static int run(Daemon *d)
         virConnectClose(d->conn);
     }
     g_main_loop_unref(d->loop);
+    d->metrics = NULL;
     return 0;
 }
 
@@ -821,15 +834,22 @@ static void print_config(const FpbConfDaemon *conf)
 {
     g_autofree char *dests = g_strjoinv(",", conf->allowed_destinations);
     g_autofree char *hosts = g_strjoinv(",", conf->allowed_destination_hosts);
+    gboolean v6 = conf->metrics_host != NULL && strchr(conf->metrics_host, ':') != NULL;
+    g_autofree char *port =
+        conf->metrics_host ? g_strdup_printf("%u", conf->metrics_port) : g_strdup("");
 
     printf("uri=%s\nsocket=%s\nsocket-group=%s\njournal=%s\nrecord-observed=%s\n"
            "reconnect-seconds=%u\nallowed-destinations=%s\nallowed-destination-hosts=%s\n"
            "max-clients=%u\nmax-migrations=%u\nclient-idle-seconds=%u\n"
-           "stop-timeout-seconds=%u\nstop-restore-seconds=%u\n",
+           "stop-timeout-seconds=%u\nstop-restore-seconds=%u\n"
+           "metrics-listen=%s%s%s%s%s\nmetrics-allow-remote=%s\nmetrics-textfile=%s\n",
            conf->uri, conf->socket_path, conf->socket_group ? conf->socket_group : "",
            conf->journal_path, conf->record_observed ? "true" : "false", conf->reconnect_seconds,
            dests, hosts, conf->max_clients, conf->max_migrations, conf->client_idle_seconds,
-           conf->stop_timeout_seconds, conf->stop_restore_seconds);
+           conf->stop_timeout_seconds, conf->stop_restore_seconds, v6 ? "[" : "",
+           conf->metrics_host ? conf->metrics_host : "", v6 ? "]" : "",
+           conf->metrics_host ? ":" : "", port, conf->metrics_allow_remote ? "true" : "false",
+           conf->metrics_textfile ? conf->metrics_textfile : "");
 }
 
 int main(int argc, char **argv)

@@ -414,7 +414,9 @@ static char *select_sql(const char *where_order)
     return g_string_free(sql, FALSE);
 }
 
-static GPtrArray *collect_rows(FpbJournal *j, sqlite3_stmt *stmt, GError **error)
+/* @summary: the facts and decision columns are not read (stay NULL). */
+static GPtrArray *collect_some_rows(FpbJournal *j, sqlite3_stmt *stmt, gboolean summary,
+                                    GError **error)
 {
     gsize n = 0;
     const FpbOutcomeField *fields = fpb_outcome_fields(&n);
@@ -426,6 +428,10 @@ static GPtrArray *collect_rows(FpbJournal *j, sqlite3_stmt *stmt, GError **error
 
         o->id = sqlite3_column_int64(stmt, 0);
         for (gsize i = 0; i < n; i++) {
+            if (summary && (g_str_equal(fields[i].column, "facts") ||
+                            g_str_equal(fields[i].column, "decision"))) {
+                continue;
+            }
             read_field(stmt, (int)i + 1, o, &fields[i]);
         }
         g_ptr_array_add(rows, o);
@@ -435,6 +441,11 @@ static GPtrArray *collect_rows(FpbJournal *j, sqlite3_stmt *stmt, GError **error
         return NULL;
     }
     return g_steal_pointer(&rows);
+}
+
+static GPtrArray *collect_rows(FpbJournal *j, sqlite3_stmt *stmt, GError **error)
+{
+    return collect_some_rows(j, stmt, FALSE, error);
 }
 
 GPtrArray *fpb_journal_list(FpbJournal *j, const char *vm, guint last, GError **error)
@@ -471,6 +482,35 @@ GPtrArray *fpb_journal_list_open(FpbJournal *j, const char *qmp_path, GError **e
         return NULL;
     }
     return collect_rows(j, stmt, error);
+}
+
+GPtrArray *fpb_journal_list_summary(FpbJournal *j, gint64 after_id, GError **error)
+{
+    g_autofree char *sql = select_sql("WHERE id > ?1 ORDER BY id ASC");
+    g_autoptr(sqlite3_stmt) stmt = prepare(j, sql, error);
+
+    if (stmt == NULL) {
+        return NULL;
+    }
+    if (sqlite3_bind_int64(stmt, 1, after_id) != SQLITE_OK) {
+        sql_error(j, "binding a value", error);
+        return NULL;
+    }
+    return collect_some_rows(j, stmt, TRUE, error);
+}
+
+gboolean fpb_journal_data_version(FpbJournal *j, gint64 *ret_version, GError **error)
+{
+    g_autoptr(sqlite3_stmt) stmt = prepare(j, "PRAGMA data_version", error);
+
+    if (stmt == NULL) {
+        return FALSE;
+    }
+    if (sqlite3_step(stmt) != SQLITE_ROW) {
+        return sql_error(j, "reading the data version", error);
+    }
+    *ret_version = sqlite3_column_int64(stmt, 0);
+    return TRUE;
 }
 
 /* ---- per-VM history ---- */

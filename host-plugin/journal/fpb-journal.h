@@ -61,6 +61,15 @@ GPtrArray *fpb_journal_list(FpbJournal *journal, const char *vm, guint last, GEr
  * source or destination QMP socket is @qmp_path (NULL = all). */
 GPtrArray *fpb_journal_list_open(FpbJournal *journal, const char *qmp_path, GError **error);
 
+/* Every row with id > @after_id, oldest first, with the facts and decision
+ * columns (the largest) left unread (NULL): for summaries that read the
+ * whole journal, such as fpbd's metrics. Read-only.
+ * Returns (transfer full) (element-type FpbOutcome). */
+GPtrArray *fpb_journal_list_summary(FpbJournal *journal, gint64 after_id, GError **error);
+/* SQLite's PRAGMA data_version: it changes when another connection (another
+ * process, another FpbJournal) commits, not for this one's own writes. */
+gboolean fpb_journal_data_version(FpbJournal *journal, gint64 *ret_version, GError **error);
+
 /* The cost-model history of @vm; fpb_policy_history_init() when none. */
 gboolean fpb_journal_load_history(FpbJournal *journal, const char *vm,
                                   FpbPolicyHistory *ret_history, GError **error);

@@ -34,6 +34,7 @@ const char *fpb_end_to_string(FpbEnd end); /* "source", "destination" */
 typedef struct {
     gint64 max_bandwidth; /* bytes/s, -1: the backend's default */
     double timeout_s;     /* cancel after this, 0: never */
+    double stall_s;       /* cancel when nothing was sent for this long, 0: never */
     /* Switch QEMU's free-page hints off for this migration (the decided
      * mode does not hint, but the guest's driver negotiated hinting). */
     gboolean hints_off;

@@ -29,6 +29,7 @@ void fpb_pipeline_request_init(FpbPipelineRequest *r)
     fpb_vm_facts_options_init(&r->facts);
     r->requested_mode = "auto";
     r->timeout_s = 600;
+    r->migration_stall_s = 60;
     r->stall_ms = 3000;
 }
 
@@ -400,6 +401,7 @@ static gboolean migrate(Run *run)
     FpbBackendMigration m = {
         .max_bandwidth = run->req->facts.max_bandwidth,
         .timeout_s = run->req->timeout_s,
+        .stall_s = run->req->migration_stall_s,
         .hints_off =
             run->vf->facts.guest.free_page_hint && !fpb_policy_mode_uses_hints(run->d->mode),
         .method = run->d->method,

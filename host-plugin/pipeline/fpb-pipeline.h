@@ -27,7 +27,10 @@ typedef struct {
     const char *requested_mode;
     FpbVmFactsOptions facts; /* facts.policy.mode is the requested mode */
     double timeout_s;        /* migration timeout, 0: none */
-    guint stall_ms;          /* balloon: give up after this long without progress */
+    /* cancel a migration that sent nothing for this long (0: never;
+     * fpb-migration-watch.h) */
+    double migration_stall_s;
+    guint stall_ms; /* balloon: give up after this long without progress */
     FpbProgressFunc progress;
     gpointer progress_data;
     /* Non-NULL: the caller sets *cancel to non-zero (g_atomic_int_set, from
@@ -38,7 +41,7 @@ typedef struct {
     volatile gint *cancel;
 } FpbPipelineRequest;
 
-/* Defaults: auto, timeout 600 s, stall 3 s. */
+/* Defaults: auto, timeout 600 s, migration stall 60 s, balloon stall 3 s. */
 void fpb_pipeline_request_init(FpbPipelineRequest *request);
 
 typedef enum {

@@ -14,6 +14,7 @@ void fpb_run_options_init(FpbRunOptions *o)
     memset(o, 0, sizeof(*o));
     o->max_bandwidth = -1;
     o->timeout_s = 600;
+    o->stall_s = 60;
 }
 
 void fpb_run_options_clear(FpbRunOptions *o)
@@ -114,6 +115,13 @@ static gboolean check_run(const FpbRunOptions *o, FpbPipelineRequest *r, GError 
                           "a number of seconds within 0..86400");
     }
     r->timeout_s = o->timeout_s;
+    if (!(o->stall_s >= 0 && o->stall_s <= MAX_TIMEOUT_SECONDS)) {
+        char v[G_ASCII_DTOSTR_BUF_SIZE];
+
+        return bad_option(error, "stall-timeout", g_ascii_dtostr(v, sizeof(v), o->stall_s),
+                          "a number of seconds within 0..86400");
+    }
+    r->migration_stall_s = o->stall_s;
     return TRUE;
 }
 
@@ -185,6 +193,7 @@ static const OptionSlot slots[] = {
     {"accept-risk", KIND_STRING, G_STRUCT_OFFSET(FpbRunOptions, accept_risk)},
     {"max-bandwidth", KIND_INTEGER, G_STRUCT_OFFSET(FpbRunOptions, max_bandwidth)},
     {"timeout", KIND_NUMBER, G_STRUCT_OFFSET(FpbRunOptions, timeout_s)},
+    {"stall-timeout", KIND_NUMBER, G_STRUCT_OFFSET(FpbRunOptions, stall_s)},
     {"migrate-uri", KIND_STRING, G_STRUCT_OFFSET(FpbRunOptions, migrate_uri)},
     {"listen-address", KIND_STRING, G_STRUCT_OFFSET(FpbRunOptions, listen_address)},
 };

@@ -41,13 +41,14 @@ typedef struct {
     char *accept_risk;                    /* FPB_POLICY_RISK_KVM_DIRTY_LOG_WINDOW */
     gint64 max_bandwidth;                 /* bytes/s, -1: not given */
     double timeout_s;                     /* 0: never */
+    double stall_s;                       /* nothing sent for this long: cancel; 0: never */
     /* the libvirt backend's data connection (the bare-QMP form's --to is
      * its migration URI) */
     char *migrate_uri;
     char *listen_address;
 } FpbRunOptions;
 
-/* Nothing given; timeout 600 s. */
+/* Nothing given; timeout 600 s, stall timeout 60 s. */
 void fpb_run_options_init(FpbRunOptions *options);
 /* Frees the strings and goes back to fpb_run_options_init()'s state. */
 void fpb_run_options_clear(FpbRunOptions *options);

@@ -5,7 +5,8 @@
  * left open by a dead process are recovered at start, rows of a live one
  * are left alone; SIGTERM is bounded by stop-timeout-seconds and
  * stop-restore-seconds; the journal fpbd creates is 0600 in a 0700
- * directory, its -wal and -shm too.
+ * directory, its -wal and -shm too; the metrics textfile and endpoint
+ * after a recovery pass.
  *
  * Cleanup also on failure: fpbd dies with the test process
  * (PR_SET_PDEATHSIG), and a supervising parent removes the temporary
@@ -227,6 +228,48 @@ static FpbOutcome *row_by_id(const char *path, gint64 id)
     g_assert_not_reached();
 }
 
+/* ---- metrics (docs/metrics.md), just enough ---- */
+
+static gboolean file_has(const char *path, const char *line)
+{
+    g_autofree char *text = NULL;
+    g_autofree char *all = NULL;
+    g_autofree char *want = g_strdup_printf("\n%s\n", line);
+
+    if (!g_file_get_contents(path, &text, NULL, NULL)) {
+        return FALSE;
+    }
+    all = g_strdup_printf("\n%s", text);
+    return strstr(all, want) != NULL;
+}
+
+/* GET /metrics on the port fpbd logged; the whole reply. */
+static char *scrape(Fpbd *f)
+{
+    g_autofree char *log = NULL;
+    const char *at;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    const char req[] = "GET /metrics HTTP/1.0\r\n\r\n";
+    GString *reply = g_string_new(NULL);
+    char buf[4096];
+    ssize_t n;
+    int fd;
+
+    g_assert_true(g_file_get_contents(f->log, &log, NULL, NULL));
+    at = strstr(log, "metrics: serving http://127.0.0.1:");
+    g_assert_nonnull(at);
+    a.sin_port = htons(
+        (guint16)g_ascii_strtoull(at + strlen("metrics: serving http://127.0.0.1:"), NULL, 10));
+    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    g_assert_cmpint(connect(fd, (struct sockaddr *)&a, sizeof(a)), ==, 0);
+    g_assert_cmpint(send(fd, req, strlen(req), MSG_NOSIGNAL), ==, (ssize_t)strlen(req));
+    while ((n = recv(fd, buf, sizeof(buf), 0)) > 0) {
+        g_string_append_len(reply, buf, n);
+    }
+    close(fd);
+    return g_string_free(reply, FALSE);
+}
+
 /* ---- tests ---- */
 
 /* A row of a dead fpbctl is recovered at start (no balloon: the
@@ -242,10 +285,14 @@ static void test_recover_at_start(void)
     gint64 ballooned = open_row(j, "vm-a", "balloon", dead_pid(), -1);
     gint64 live = open_row(j, "vm-a", "none", getpid(), fpb_recover_process_start_time(getpid()));
     g_autoptr(FpbOutcome) r = NULL;
+    g_autofree char *prom = g_strdup_printf("%s/recover.prom", dir);
+    g_autofree char *extra =
+        g_strdup_printf("metrics-listen=127.0.0.1:0\nmetrics-textfile=%s\n", prom);
+    g_autofree char *metrics = NULL;
     Fpbd *f;
 
     g_clear_pointer(&j, fpb_journal_free);
-    f = fpbd_start("recover.db", "");
+    f = fpbd_start("recover.db", extra);
     g_assert_true(wait_log(f, "recovering 2 journal rows left open", 5000));
     /* the second row's give-back waits for the test driver's balloon */
     for (int i = 0; i < 2; i++) {
@@ -270,6 +317,19 @@ static void test_recover_at_start(void)
     r = row_by_id(path, live);
     g_assert_cmpstr(r->phase, ==, FPB_PHASE_MIGRATING);
     g_assert_true(log_has(f, "fpbd: recovered: VM 'vm-a'"));
+    /* the metrics after the recovery pass: the textfile is rewritten when
+     * it ends; the live row still holds its VM's gauge */
+    for (int i = 0; i < 100 && !file_has(prom, "fpb_recoveries_total{vm=\"vm-a\"} 2"); i++) {
+        g_usleep(100000);
+    }
+    g_assert_true(file_has(prom, "fpb_recoveries_total{vm=\"vm-a\"} 2"));
+    g_assert_true(file_has(
+        prom, "fpb_migrations_total{vm=\"vm-a\",mode=\"balloon\",outcome=\"recovered\"} 1"));
+    g_assert_true(file_has(prom, "fpb_balloon_taken_bytes{vm=\"vm-a\"} 0"));
+    metrics = scrape(f);
+    g_assert_true(g_str_has_prefix(metrics, "HTTP/1.0 200 OK\r\n"));
+    g_assert_nonnull(strstr(metrics, "\nfpb_recoveries_total{vm=\"vm-a\"} 2\n"));
+    g_assert_nonnull(strstr(metrics, "\nfpb_journal_rows 3\n"));
     fpbd_stop(f);
 }
 

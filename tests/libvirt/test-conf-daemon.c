@@ -29,6 +29,48 @@ static void test_defaults(void)
     g_assert_cmpuint(c->client_idle_seconds, ==, 30);
     g_assert_cmpuint(c->stop_timeout_seconds, ==, 60);
     g_assert_cmpuint(c->stop_restore_seconds, ==, 130);
+    g_assert_null(c->metrics_host);
+    g_assert_false(c->metrics_allow_remote);
+    g_assert_null(c->metrics_textfile);
+}
+
+/* The metrics keys (docs/metrics.md): loopback without more; any other
+ * address only with metrics-allow-remote, which may come later. */
+static void test_metrics_keys(void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(FpbConfDaemon) c = fpb_conf_daemon_new();
+    g_autoptr(FpbConfDaemon) v6 = fpb_conf_daemon_new();
+    g_autoptr(FpbConfDaemon) remote = fpb_conf_daemon_new();
+    g_autoptr(FpbConfDaemon) off = fpb_conf_daemon_new();
+
+    g_assert_true(load(c,
+                       "[daemon]\nmetrics-listen=127.0.0.1:9723\n"
+                       "metrics-textfile=/var/lib/node_exporter/fpb.prom\n",
+                       &error));
+    g_assert_no_error(error);
+    g_assert_cmpstr(c->metrics_host, ==, "127.0.0.1");
+    g_assert_cmpuint(c->metrics_port, ==, 9723);
+    g_assert_cmpstr(c->metrics_textfile, ==, "/var/lib/node_exporter/fpb.prom");
+    g_assert_true(load(v6, "[daemon]\nmetrics-listen=[::1]:0\n", &error));
+    g_assert_no_error(error);
+    g_assert_cmpstr(v6->metrics_host, ==, "::1");
+    g_assert_cmpuint(v6->metrics_port, ==, 0);
+    g_assert_true(
+        load(remote, "[daemon]\nmetrics-listen=0.0.0.0:9723\nmetrics-allow-remote=yes\n", &error));
+    g_assert_no_error(error);
+    g_assert_cmpstr(remote->metrics_host, ==, "0.0.0.0");
+    g_assert_true(remote->metrics_allow_remote);
+    g_assert_true(load(off, "[daemon]\nmetrics-listen=\nmetrics-textfile=\n", &error));
+    g_assert_no_error(error);
+    g_assert_null(off->metrics_host);
+    g_assert_null(off->metrics_textfile);
+    g_assert_true(fpb_conf_daemon_host_is_loopback("127.1.2.3"));
+    g_assert_true(fpb_conf_daemon_host_is_loopback("0:0:0:0:0:0:0:1"));
+    g_assert_false(fpb_conf_daemon_host_is_loopback("::"));
+    g_assert_false(fpb_conf_daemon_host_is_loopback("::ffff:127.0.0.1"));
+    g_assert_false(fpb_conf_daemon_host_is_loopback("128.0.0.1"));
+    g_assert_false(fpb_conf_daemon_host_is_loopback("localhost"));
 }
 
 /* The shipped conf/fpbd.conf is all comments: loading it changes nothing. */
@@ -139,6 +181,35 @@ static const struct {
      "fpbd.conf:2: stop-timeout-seconds: '3601' is not a number within 0..3600"},
     {"/conf/daemon/bad/stop-restore", "[daemon]\nstop-restore-seconds=0\n",
      "fpbd.conf:2: stop-restore-seconds: '0' is not a number within 1..3600"},
+    {"/conf/daemon/bad/metrics-remote", "[daemon]\nuri=x\nmetrics-listen=192.0.2.1:9723\n",
+     "fpbd.conf:3: metrics-listen: '192.0.2.1' is not a loopback address and the metrics (VM "
+     "names, migration history) are served without authentication; set "
+     "metrics-allow-remote=true to serve them there"},
+    {"/conf/daemon/bad/metrics-any",
+     "[daemon]\nmetrics-listen=[::]:9723\nmetrics-allow-remote=no\n",
+     "fpbd.conf:2: metrics-listen: '::' is not a loopback address and the metrics (VM "
+     "names, migration history) are served without authentication; set "
+     "metrics-allow-remote=true to serve them there"},
+    {"/conf/daemon/bad/metrics-name", "[daemon]\nmetrics-listen=localhost:9723\n",
+     "fpbd.conf:2: metrics-listen: 'localhost:9723' is not IP-ADDRESS:PORT (e.g. "
+     "127.0.0.1:9723 or [::1]:9723; no host names)"},
+    {"/conf/daemon/bad/metrics-no-port", "[daemon]\nmetrics-listen=127.0.0.1\n",
+     "fpbd.conf:2: metrics-listen: '127.0.0.1' is not IP-ADDRESS:PORT (e.g. "
+     "127.0.0.1:9723 or [::1]:9723; no host names)"},
+    {"/conf/daemon/bad/metrics-port", "[daemon]\nmetrics-listen=127.0.0.1:65536\n",
+     "fpbd.conf:2: metrics-listen: '127.0.0.1:65536' is not IP-ADDRESS:PORT (e.g. "
+     "127.0.0.1:9723 or [::1]:9723; no host names)"},
+    {"/conf/daemon/bad/metrics-v6-brackets", "[daemon]\nmetrics-listen=::1:9723\n",
+     "fpbd.conf:2: metrics-listen: '::1:9723' is not IP-ADDRESS:PORT (e.g. "
+     "127.0.0.1:9723 or [::1]:9723; no host names)"},
+    {"/conf/daemon/bad/metrics-allow-remote", "[daemon]\nmetrics-allow-remote=maybe\n",
+     "fpbd.conf:2: metrics-allow-remote: 'maybe' is not true or false"},
+    {"/conf/daemon/bad/metrics-textfile", "[daemon]\nmetrics-textfile=/var/lib/fpb.txt\n",
+     "fpbd.conf:2: metrics-textfile: '/var/lib/fpb.txt' is not an absolute path ending in .prom "
+     "(the files node_exporter's textfile collector reads)"},
+    {"/conf/daemon/bad/metrics-textfile-relative", "[daemon]\nmetrics-textfile=fpb.prom\n",
+     "fpbd.conf:2: metrics-textfile: 'fpb.prom' is not an absolute path ending in .prom "
+     "(the files node_exporter's textfile collector reads)"},
     {"/conf/daemon/bad/policy-mode", "[daemon]\n[policy]\nobjective=time\nmode=turbo\n",
      "fpbd.conf:4: mode: 'turbo' is not auto, none, hint, balloon or hint+balloon"},
     {"/conf/daemon/bad/policy-floor", "[policy]\nfloor=lots\n",
@@ -210,6 +281,7 @@ int main(int argc, char **argv)
     g_test_add_func("/conf/daemon/shipped-file", test_shipped_file);
     g_test_add_func("/conf/daemon/all-keys", test_all_keys);
     g_test_add_func("/conf/daemon/security-keys", test_security_keys);
+    g_test_add_func("/conf/daemon/metrics-keys", test_metrics_keys);
     g_test_add_func("/conf/daemon/crlf", test_crlf);
     g_test_add_func("/conf/daemon/binary", test_binary);
     g_test_add_func("/conf/daemon/missing-file", test_missing_file);

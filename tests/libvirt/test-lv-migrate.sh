@@ -16,7 +16,9 @@
 # (by UUID) and fpbd are refused; the source's libvirtd is killed mid-migration
 # (fpbctl gives the memory back once it returns, fpbd reconnects and
 # records the next migration); fpbctl is killed during inflation and
-# `fpbctl recover DOMAIN` gives the memory back.
+# `fpbctl recover DOMAIN` gives the memory back. fpbd's metrics
+# (docs/metrics.md) are scraped over HTTP during and after its migration,
+# and its node_exporter textfile read.
 #
 # Environment: FPBCTL, FPBD, FPB_HOOK (the binaries), FPB_GUEST_DIR
 # (vmlinuz, initrd.img), FPB_SOURCE_ROOT. Needs root.
@@ -295,12 +297,16 @@ check "hook on b (source) reached fpbd: release end" grep -q "hook release end" 
 note "observed row: $(head -1 "$work/observed.json")"
 
 # ---- a migration run by fpbd (fpbctl --via-fpbd), from host a ----
+# with its metrics on a free loopback port and in a textfile
+mkdir -p "$work/textfile"
 cat > "$work/fpbd-a.conf" <<CONF
 [daemon]
 uri=$A
 socket=$work/fpbd-a.sock
 journal=$work/fpbd-a.db
 reconnect-seconds=1
+metrics-listen=127.0.0.1:0
+metrics-textfile=$work/textfile/fpb.prom
 CONF
 "$fpbd" --config "$work/fpbd-a.conf" > "$work/fpbd-a.log" 2>&1 &
 fpbd_a_pid=$!
@@ -310,11 +316,30 @@ while ! status_of "$work/fpbd-a.sock" | grep -q '"connected":true' && [ $i -lt 1
     sleep 0.1
     i=$((i + 1))
 done
+metrics_port=$(sed -n 's|.*metrics: serving http://127\.0\.0\.1:\([0-9]*\)/metrics.*|\1|p' "$work/fpbd-a.log")
+scrape() { curl -sSf --max-time 5 "http://127.0.0.1:$metrics_port/metrics"; }
+check "metrics: fpbd serves them (port ${metrics_port:-none})" sh -c "[ -n '$metrics_port' ] && curl -sSf --max-time 5 http://127.0.0.1:$metrics_port/metrics > '$work/metrics-0.txt'"
+check "metrics: textfile written at start" grep -q '^fpb_journal_rows 0$' "$work/textfile/fpb.prom"
 before=$(passes)
 "$fpbctl" migrate "$vm" "$B" --via-fpbd --socket "$work/fpbd-a.sock" --mode balloon --json \
     --migrate-uri tcp://127.0.0.1 --listen-address 127.0.0.1 \
-    > "$work/via.json" 2> "$work/via.err"
+    > "$work/via.json" 2> "$work/via.err" &
+mig_pid=$!
+# scraped while fpbd runs the migration: the open row shows as a gauge
+scrapes=0
+open_seen=false
+while kill -0 "$mig_pid" 2>/dev/null; do
+    if scrape > "$work/metrics-during.txt" 2>/dev/null; then
+        scrapes=$((scrapes + 1))
+        grep -q "^fpb_balloon_taken_bytes{vm=\"$vm\"} [0-9]" "$work/metrics-during.txt" && open_seen=true
+    fi
+    sleep 0.2
+done
+wait "$mig_pid"
 rc=$?
+mig_pid=
+check "metrics: scraped during the migration ($scrapes scrapes)" [ $scrapes -gt 0 ]
+check "metrics: the migration in progress shows in fpb_balloon_taken_bytes" $open_seen
 check "migrate --via-fpbd: exit 0" [ $rc = 0 ]
 [ $rc = 0 ] || sed 's/^/#   /' "$work/via.err"
 check "migrate --via-fpbd: fpbd's progress shown" grep -q "fpbctl migrate (fpbd): VM '$vm': decided 'balloon'" "$work/via.err"
@@ -328,6 +353,26 @@ check "migrate --via-fpbd: domain runs on b" sh -c "virsh -q -c '$B' domstate '$
 check "migrate --via-fpbd: b has all the memory back" full_size "$B"
 check "migrate --via-fpbd: guest verifies its memory on b" wait_passes $((before + 3)) 60
 note "via fpbd: $(cat "$work/via.json")"
+scrape > "$work/metrics.txt" 2> "$work/metrics.err"
+check "metrics: scrape after the migration" [ $? = 0 ]
+check "metrics: fpb_migrations_total counts it with vm, mode and outcome" \
+    grep -qx "fpb_migrations_total{vm=\"$vm\",mode=\"balloon\",outcome=\"done\"} 1" "$work/metrics.txt"
+check "metrics: bytes sent" grep -q "^fpb_migration_sent_bytes_total{vm=\"$vm\",mode=\"balloon\"} [1-9]" "$work/metrics.txt"
+check "metrics: duration histogram" grep -qx "fpb_migration_duration_seconds_count{mode=\"balloon\"} 1" "$work/metrics.txt"
+check "metrics: no balloon memory held any more" sh -c "! grep -q '^fpb_balloon_taken_bytes' '$work/metrics.txt'"
+check "metrics: promtool accepts the scrape" sh -c "promtool check metrics < '$work/metrics.txt'"
+i=0
+while ! grep -q "^fpb_migrations_total{vm=\"$vm\",mode=\"balloon\",outcome=\"done\"} 1$" \
+    "$work/textfile/fpb.prom" && [ $i -lt 100 ]; do
+    sleep 0.1
+    i=$((i + 1))
+done
+check "metrics: textfile rewritten after the migration" \
+    grep -qx "fpb_migrations_total{vm=\"$vm\",mode=\"balloon\",outcome=\"done\"} 1" "$work/textfile/fpb.prom"
+check "metrics: textfile has no temporary file beside it" [ "$(ls "$work/textfile")" = fpb.prom ]
+check "metrics: 404 for another path" sh -c \
+    "curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$metrics_port/ | grep -qx 404"
+note "metrics: $(grep -c . "$work/metrics.txt") lines, $(grep "^fpb_migration_sent_bytes_total" "$work/metrics.txt")"
 
 # ---- libvirtd of the source dies mid-migration ----
 # fpbctl waits for it to come back and gives the memory back; fpbd (on b)

@@ -9,7 +9,10 @@
 # back. Each time: the migration completed, the destination guest's
 # workload verifies its memory through the serial console log, the veth
 # carried at least the bytes QEMU reports transferred, and loopback did
-# not. Then the link is reshaped, cut, blackholed and healed at run time,
+# not. Then fpb's cancel rule: a migration over the slow profile with a
+# 2 s stall timeout completes, one whose link goes dark mid-migration is
+# cancelled after its 5 s stall timeout with the memory given back on the
+# source. Then the link is reshaped, cut, blackholed and healed at run time,
 # and `down` must leave no namespace, veth or process behind. TAP on
 # stdout.
 #
@@ -192,6 +195,72 @@ note "fpbctl migrate: wall $(awk "BEGIN {printf \"%.1f\", $t1 - $t0}") s, migrat
     "$(awk "BEGIN {printf \"%.0f\", ${tp:-0}}") Mbit/s, $(row dirty_sync_count) dirty syncs," \
     "downtime $(row downtime_ms) ms"
 
+# ---- when fpb cancels a migration (docs/orchestrator.md) ----
+used_kib() { virsh -q -c "$1" dominfo "$vm" | awk '/^Used memory/ {print $3}'; }
+max_kib() { virsh -q -c "$1" dominfo "$vm" | awk '/^Max memory/ {print $3}'; }
+full_size() { # full_size HOST_URI: Used memory reaches Max memory within 10 s
+    i=0
+    while [ "$(used_kib "$1")" != "$(max_kib "$1")" ] && [ $i -lt 100 ]; do
+        sleep 0.1
+        i=$((i + 1))
+    done
+    [ "$(used_kib "$1")" = "$(max_kib "$1")" ]
+}
+runs_on() { virsh -q -c "$1" domstate "$vm" 2>/dev/null | grep -q running; }
+# slow but moving (the 100 Mbit/s profile, bursts of the tbf bucket) with
+# a 2 s stall timeout: not cancelled
+"$lvh" link "$hosts" slow 2>/dev/null
+before=$(passes)
+t0=$(date +%s.%N)
+on a "$fpbctl" migrate "$vm" "$FPB_LV_B_TCP" --connect "$FPB_LV_A_TCP" --mode none \
+    --stall-timeout 2 --migrate-uri "tcp://$FPB_LV_B_ADDR" --listen-address "$FPB_LV_B_ADDR" \
+    --config "$work/fpbd.conf" --db "$work/journal.db" --json > "$work/slow.json" 2> "$work/slow.err"
+rc=$?
+t1=$(date +%s.%N)
+check "slow link, stall timeout 2 s: fpbctl exit 0 (not cancelled)" [ $rc = 0 ]
+[ $rc = 0 ] || sed 's/^/#   /' "$work/slow.err"
+verify_on "slow link" "$B" "$before"
+note "slow link: $(sed -n 's/.*"transferred_bytes":\([0-9]*\).*/\1/p' "$work/slow.json") bytes in" \
+    "$(awk "BEGIN {printf \"%.1f\", $t1 - $t0}") s"
+"$lvh" link "$hosts" fast 2>/dev/null
+# a link that goes dark mid-migration: nothing moves, so after the 5 s
+# stall timeout fpb cancels, gives the balloon back on the source and the
+# VM runs there, intact, alone
+if command -v nft >/dev/null; then
+    before=$(passes)
+    on b "$fpbctl" migrate "$vm" "$FPB_LV_A_TCP" --connect "$FPB_LV_B_TCP" --mode balloon \
+        --stall-timeout 5 --max-bandwidth 20000000 --migrate-uri "tcp://$FPB_LV_A_ADDR" \
+        --listen-address "$FPB_LV_A_ADDR" --config "$work/fpbd.conf" --db "$work/journal.db" \
+        --json > "$work/dark.json" 2> "$work/dark.err" &
+    mig=$!
+    i=0
+    while ! grep -q "migrating to" "$work/dark.err" && [ $i -lt 900 ]; do sleep 0.1; i=$((i + 1)); done
+    sleep 1
+    "$lvh" link "$hosts" blackhole
+    t0=$(date +%s)
+    wait "$mig"
+    rc=$?
+    took=$(($(date +%s) - t0))
+    "$lvh" link "$hosts" heal
+    check "link dark mid-migration: fpbctl exit 1 after ${took} s" [ $rc = 1 ]
+    [ $rc = 1 ] || sed 's/^/#   /' "$work/dark.err"
+    check "link dark: cancelled for sending nothing for 5 s" \
+        grep -q "sent nothing for 5 s" "$work/dark.json"
+    check "link dark: libvirt reports cancelled" grep -q '"status":"cancelled"' "$work/dark.json"
+    check "link dark: memory given back on the source" \
+        grep -q '"restore":{"status":"done","where":"source"' "$work/dark.json"
+    check "link dark: the domain runs on b" runs_on "$B"
+    check "link dark: b has all its memory" full_size "$B"
+    i=0
+    while runs_on "$A" && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+    check "link dark: not running on a (one host only)" sh -c "! virsh -q -c '$A' domstate '$vm' 2>/dev/null | grep -q running"
+    check "link dark: guest still verifies its memory on b" wait_passes $((before + 2)) 60
+    check "link dark: no bad page" [ "$(bad_passes)" = 0 ]
+    note "link dark: $(grep -o '"error":"[^"]*"' "$work/dark.json")"
+else
+    not_ok "link dark mid-migration: needs nft"
+fi
+
 # ---- the link at run time ----
 sink() { # sink: a TCP sink on b's address, port 5201, for one connection
     "$lvh" exec "$hosts" b timeout 60 socat -u "TCP-LISTEN:5201,bind=$FPB_LV_B_ADDR,reuseaddr" - \
@@ -218,7 +287,7 @@ check "link fast again" sh -c "'$lvh' link '$hosts' | grep -c 'rate 1Gbit' | gre
 "$lvh" link "$hosts" cut
 check "link cut: b's libvirt unreachable from a" sh -c \
     "! '$lvh' exec '$hosts' a virsh -q -c '$FPB_LV_B_TCP' uri >/dev/null 2>&1"
-check "link cut: the domain still runs on a" sh -c "virsh -q -c '$A' domstate '$vm' | grep -q running"
+check "link cut: the domain still runs on b" runs_on "$B"
 "$lvh" link "$hosts" heal
 check "link heal: b's libvirt reachable again" sh -c \
     "'$lvh' exec '$hosts' a virsh -q -c '$FPB_LV_B_TCP' uri >/dev/null"

@@ -33,6 +33,7 @@ static void test_defaults(void)
     g_assert_true(fpb_conf_policy_is_empty(&given));
     g_assert_cmpstr(req.requested_mode, ==, "auto");
     g_assert_cmpfloat(req.timeout_s, ==, 600);
+    g_assert_cmpfloat(req.migration_stall_s, ==, 60);
     g_assert_cmpint(req.facts.max_bandwidth, ==, -1);
     g_assert_cmpint(req.facts.driver, ==, FPB_POLICY_DRIVER_UNKNOWN);
     g_assert_cmpint(req.facts.init_on_alloc, ==, FPB_POLICY_INIT_ON_ALLOC_UNKNOWN);
@@ -150,6 +151,8 @@ static const BadCase bad_cases[] = {
      "--timeout: '-1' is not a number of seconds within 0..86400"},
     {"/run-options/bad/timeout-long", "{\"timeout\": 86400.5}",
      "--timeout: '86400.5' is not a number of seconds within 0..86400"},
+    {"/run-options/bad/stall-timeout", "{\"stall-timeout\": -0.5}",
+     "--stall-timeout: '-0.5' is not a number of seconds within 0..86400"},
 };
 
 /* The message and nothing changed; the libvirt form says exactly the same. */
@@ -221,10 +224,11 @@ static void test_json_round_trip(void)
     in.allow_unsafe_live_migration = TRUE;
     in.max_bandwidth = 1000;
     in.timeout_s = 12.5;
+    in.stall_s = 7;
     in.migrate_uri = g_strdup("tcp://192.0.2.2");
     in.listen_address = g_strdup("192.0.2.3");
     j = fpb_run_options_to_json(&in);
-    g_assert_cmpint(json_object_object_length(j), ==, 14);
+    g_assert_cmpint(json_object_object_length(j), ==, 15);
     g_assert_true(fpb_run_options_from_json(j, &out, &error));
     g_assert_no_error(error);
     g_assert_cmpstr(out.mode, ==, in.mode);
@@ -239,13 +243,14 @@ static void test_json_round_trip(void)
     g_assert_true(out.allow_unsafe_live_migration);
     g_assert_cmpint(out.max_bandwidth, ==, 1000);
     g_assert_cmpfloat(out.timeout_s, ==, 12.5);
+    g_assert_cmpfloat(out.stall_s, ==, 7);
     g_assert_cmpstr(out.migrate_uri, ==, in.migrate_uri);
     g_assert_cmpstr(out.listen_address, ==, in.listen_address);
     fpb_run_options_clear(&in);
     fpb_run_options_clear(&out);
 }
 
-/* Only what was given travels, and the timeout (it has a default). */
+/* Only what was given travels, and the timeouts (they have defaults). */
 static void test_json_nothing_given(void)
 {
     FpbRunOptions o;
@@ -254,7 +259,7 @@ static void test_json_nothing_given(void)
     fpb_run_options_init(&o);
     j = fpb_run_options_to_json(&o);
     g_assert_cmpstr(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN), ==,
-                    "{\"timeout\":600.0}");
+                    "{\"timeout\":600.0,\"stall-timeout\":60.0}");
     g_assert_true(fpb_run_options_from_json(NULL, &o, NULL));
 }
 
