@@ -126,6 +126,55 @@ static void command_free(Command *cmd)
 
 /* ---- completing commands --------------------------------------------- */
 
+/* An asynchronous command's result on its way to its callback. */
+typedef struct {
+    GTask *task;
+    json_object *value;
+    GError *error;
+} Completion;
+
+static gboolean deliver(gpointer data)
+{
+    Completion *c = data;
+
+    if (c->error != NULL) {
+        g_task_return_error(c->task, g_steal_pointer(&c->error));
+    } else {
+        g_task_return_pointer(c->task, g_steal_pointer(&c->value), fpb_qmp_json_unref);
+    }
+    return G_SOURCE_REMOVE;
+}
+
+static void completion_free(gpointer data)
+{
+    Completion *c = data;
+
+    json_object_put(c->value);
+    g_clear_error(&c->error);
+    g_object_unref(c->task);
+    g_free(c);
+}
+
+/* Callbacks run in the order the commands completed, whatever completed
+ * them: GTask calls back at once from inside a source of its context but
+ * from an idle otherwise, so a reply read by a blocking call (no source)
+ * was overtaken by a later one read by the socket's source (found by
+ * fuzz-qmp-client). Every completion takes an idle of the same priority,
+ * and GLib dispatches those in the order they were attached. */
+static void return_in_order(GTask *task, json_object *value, GError *error)
+{
+    Completion *c = g_new0(Completion, 1);
+    GSource *idle = g_idle_source_new();
+
+    c->task = g_object_ref(task);
+    c->value = value;
+    c->error = error;
+    g_source_set_priority(idle, G_PRIORITY_DEFAULT);
+    g_source_set_callback(idle, deliver, c, completion_free);
+    g_source_attach(idle, g_task_get_context(task));
+    g_source_unref(idle);
+}
+
 /* Hands @value (owned) or @error (owned) to whoever waits for @cmd, and
  * forgets @cmd. */
 static void command_finish(Command *cmd, json_object *value, GError *error)
@@ -145,10 +194,8 @@ static void command_finish(Command *cmd, json_object *value, GError *error)
         cmd->sync->value = value;
         cmd->sync->error = error;
         cmd->sync->done = TRUE;
-    } else if (error != NULL) {
-        g_task_return_error(cmd->task, error);
     } else {
-        g_task_return_pointer(cmd->task, value, fpb_qmp_json_unref);
+        return_in_order(cmd->task, value, error);
     }
     command_free(cmd);
 }
