@@ -146,6 +146,8 @@ static gboolean migrate_run(FpbBackend *be, const FpbBackendMigration *m, FpbOut
         .max_bandwidth = m->max_bandwidth,
         .timeout_s = m->timeout_s,
         .stall_s = m->stall_s,
+        .tick = m->tick,
+        .tick_data = m->tick_data,
         /* without fpb's switch: VIR_MIGRATE_POSTCOPY, never started */
         .hints_off = m->hints_off && !m->hint_switch,
         .method = m->method,

@@ -149,6 +149,25 @@ static void abort_when_due(Job *job, gint64 deadline, gboolean stalled, Stop *st
     }
 }
 
+static void tick(const Job *job, virTypedParameterPtr p, int n)
+{
+    FpbMigrationProgress progress = {
+        .status = job->postcopy_started ? "postcopy-active" : "active",
+        .elapsed_ms = get_ull(p, n, VIR_DOMAIN_JOB_TIME_ELAPSED),
+        .sent_bytes = get_ull(p, n, VIR_DOMAIN_JOB_MEMORY_PROCESSED),
+        .remaining_bytes = get_ull(p, n, VIR_DOMAIN_JOB_MEMORY_REMAINING),
+        .total_bytes = get_ull(p, n, VIR_DOMAIN_JOB_MEMORY_TOTAL),
+        .mbps = -1,
+    };
+    gint64 bps = get_ull(p, n, VIR_DOMAIN_JOB_MEMORY_BPS);
+
+    if (job->plan->tick == NULL) {
+        return;
+    }
+    progress.mbps = bps >= 0 ? (double)bps * 8 / 1e6 : -1;
+    job->plan->tick(&progress, job->plan->tick_data);
+}
+
 /* The last statistics while running; the timeout or a cancel aborts the
  * job. */
 static void watch(Job *job, FpbOutcome *o, Stop *stop)
@@ -169,6 +188,7 @@ static void watch(Job *job, FpbOutcome *o, Stop *stop)
         if (virDomainGetJobStats(job->dom, &type, &p, &n, 0) == 0 && type != VIR_DOMAIN_JOB_NONE &&
             n > 0) {
             fpb_libvirt_job_stats_to_outcome(p, n, o);
+            tick(job, p, n);
         }
         virTypedParamsFree(p, n);
         stalled = fpb_migration_watch_stalled(&progress, o->mig_transferred_bytes,

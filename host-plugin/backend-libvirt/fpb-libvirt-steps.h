@@ -8,6 +8,7 @@
 
 #include <libvirt/libvirt.h>
 
+#include "fpb-backend.h"
 #include "fpb-balloon-drive.h"
 #include "fpb-outcome.h"
 #include "fpb-policy-method.h"
@@ -44,6 +45,8 @@ typedef struct {
      * out VIR_MIGRATE_LIVE (libvirt suspends the source and resumes the
      * destination). */
     FpbPolicyMethod method;
+    FpbMigrationTickFunc tick; /* at every poll, NULL: none */
+    gpointer tick_data;
 } FpbLibvirtMigrationPlan;
 
 /**

@@ -111,6 +111,8 @@ static gboolean migrate_run(FpbBackend *be, const FpbBackendMigration *m, FpbOut
         .max_bandwidth = m->max_bandwidth,
         .timeout_s = m->timeout_s,
         .stall_s = m->stall_s,
+        .tick = m->tick,
+        .tick_data = m->tick_data,
         /* postcopy-ram must be set on both ends: without the destination's
          * socket hints cannot be switched off that way (the policy knows);
          * fpb's QEMU switches them on the source alone. */

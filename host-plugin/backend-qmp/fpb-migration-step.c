@@ -180,6 +180,29 @@ static gboolean in_postcopy(FpbQmpMigrationStatus status)
            status == FPB_QMP_MIGRATION_STATUS_POSTCOPY_RECOVER;
 }
 
+static void tick(const FpbMigrationPlan *plan, const FpbQmpMigrationInfo *info)
+{
+    FpbMigrationProgress p = {
+        .status = fpb_qmp_migration_status_to_string(info->status),
+        .elapsed_ms = info->has_total_time ? info->total_time : -1,
+        .sent_bytes = -1,
+        .remaining_bytes = -1,
+        .total_bytes = -1,
+        .mbps = -1,
+    };
+
+    if (plan->tick == NULL) {
+        return;
+    }
+    if (info->has_ram) {
+        p.sent_bytes = (gint64)MIN(info->ram.transferred, (guint64)G_MAXINT64);
+        p.remaining_bytes = (gint64)MIN(info->ram.remaining, (guint64)G_MAXINT64);
+        p.total_bytes = (gint64)MIN(info->ram.total, (guint64)G_MAXINT64);
+        p.mbps = info->ram.mbps;
+    }
+    plan->tick(&p, plan->tick_data);
+}
+
 /* Why fpb cancelled the migration, if it did. */
 typedef enum {
     CANCEL_NONE,
@@ -207,6 +230,7 @@ static FpbQmpMigrationInfo *poll_until_final(FpbQmpClient *src, const FpbMigrati
             return NULL;
         }
         store_stats(o, info);
+        tick(plan, info);
         if (fpb_qmp_migration_status_is_final(info->status)) {
             return g_steal_pointer(&info);
         }

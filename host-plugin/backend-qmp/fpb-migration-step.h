@@ -10,6 +10,7 @@
  */
 #pragma once
 
+#include "fpb-backend.h"
 #include "fpb-outcome.h"
 #include "fpb-policy-method.h"
 #include "fpb-qmp.h"
@@ -32,6 +33,8 @@ typedef struct {
     gboolean hint_switch;
     /* fpb's QEMU: the migration's hint counters into @outcome (hint_*). */
     gboolean hint_stats;
+    FpbMigrationTickFunc tick; /* at every poll, NULL: none */
+    gpointer tick_data;
 } FpbMigrationPlan;
 
 /**

@@ -28,6 +28,7 @@
 #include "fpb-libvirt-conn.h"
 #include "fpb-libvirt-options.h"
 #include "fpb-recover.h"
+#include "fpbctl-progress.h"
 #include "fpbctl.h"
 
 /* How often the main thread looks at the runs (phases, due starts). */
@@ -49,6 +50,7 @@ typedef struct {
     double deadline_s;
     gboolean dry_run;
     gboolean json;
+    gboolean progress;
     FpbLibvirtOptions lv; /* the per-VM options; lv.max_bandwidth unused */
 } Options;
 
@@ -399,6 +401,7 @@ static void run_progress(const char *message, gpointer user_data)
 {
     const EvVm *v = user_data;
 
+    fpbctl_progress_break();
     fprintf(stderr, "fpbctl evacuate: [%s] %s\n", v->name, message);
 }
 
@@ -418,6 +421,7 @@ static void vm_request(const EvVm *v, FpbLibvirtMigrateRequest *req)
     req->run.facts.max_bandwidth = v->cap;
     req->run.progress = run_progress;
     req->run.progress_data = (gpointer)v;
+    req->run.tick = fpbctl_progress_tick;
     req->run.cancel = &cancel_requested;
 }
 
@@ -441,6 +445,7 @@ static gpointer vm_thread(gpointer data)
         backend = fpb_backend_libvirt_new(&req.target);
         v->outcome = fpb_pipeline_migrate(journal, backend, &req.run, &v->result);
     }
+    fpbctl_progress_done(v->name);
     g_async_queue_push(v->ev->finished, v);
     return NULL;
 }
@@ -904,7 +909,9 @@ static int plan_and_run(Evacuation *ev)
         return FPBCTL_EXIT_FAILED;
     }
     ev->t0_us = g_get_monotonic_time();
+    fpbctl_progress_start(fpbctl_progress_mode(ev->o->json, ev->o->progress));
     run_plan(ev);
+    fpbctl_progress_break();
     journal_end(ev);
     if (ev->o->json) {
         print_summary_json(ev);
@@ -1004,6 +1011,10 @@ static void add_entries(Options *o, GOptionContext *ctx)
         {"deadline", 0, 0, G_OPTION_ARG_DOUBLE, &o->deadline_s,
          "Plan to finish within this (a plan that misses it is run with a warning)", "SECONDS"},
         {"dry-run", 0, 0, G_OPTION_ARG_NONE, &o->dry_run, "Print the plan, change nothing", NULL},
+        {"progress", 0, 0, G_OPTION_ARG_NONE, &o->progress,
+         "With --json: one JSON progress event a second per VM (on a terminal a progress line "
+         "is always shown)",
+         NULL},
         {"json", 0, 0, G_OPTION_ARG_NONE, &o->json,
          "Print the plan as one JSON object, and the outcome as another", NULL},
         {"db", 0, 0, G_OPTION_ARG_FILENAME, &o->db,

@@ -15,6 +15,7 @@
 #include "fpb-libvirt-conn.h"
 #include "fpb-libvirt-options.h"
 #include "fpb-backend-libvirt.h"
+#include "fpbctl-progress.h"
 #include "fpbctl.h"
 
 typedef struct {
@@ -23,6 +24,7 @@ typedef struct {
     char *db;
     gboolean json;
     gboolean via_fpbd;
+    gboolean progress;
     char *socket;
     char *mode_help; /* --mode's help, from the mode table */
     FpbLibvirtOptions lv;
@@ -43,8 +45,10 @@ static void options_clear(Options *o)
 static gboolean is_bare(int argc, char **argv)
 {
     static const char *const flags[] = {
-        "--no-balloon", "--allow-unsafe-live-migration", "--json", "--via-fpbd", "--help", "-h",
-        NULL,
+        "--no-balloon", "--allow-unsafe-live-migration",
+        "--json",       "--via-fpbd",
+        "--progress",   "--help",
+        "-h",           NULL,
     };
     gboolean positional = FALSE;
 
@@ -109,6 +113,10 @@ static void add_entries(Options *o, GOptionContext *ctx, gboolean migrate)
          "Cancel the migration when QEMU sent nothing for this long: the link or the destination "
          "is gone (default 60, 0: never; a slow migration is never cancelled by it)",
          "SECONDS"},
+        {"progress", 0, 0, G_OPTION_ARG_NONE, &o->progress,
+         "With --json: one JSON progress event a second before the outcome (on a terminal a "
+         "progress line is always shown)",
+         NULL},
         {"via-fpbd", 0, 0, G_OPTION_ARG_NONE, &o->via_fpbd,
          "Let fpbd run the migration (from its libvirt, into its journal)", NULL},
         {"socket", 0, 0, G_OPTION_ARG_FILENAME, &o->socket,
@@ -138,6 +146,7 @@ static gboolean apply(Options *o, FpbLibvirtMigrateRequest *req, GError **error)
 
 static void progress_to_stderr(const char *message, gpointer user_data)
 {
+    fpbctl_progress_break();
     fprintf(stderr, "%s: %s\n", (const char *)user_data, message);
 }
 
@@ -169,8 +178,11 @@ static int run_migrate(Options *o, const char *domain, const char *dest)
     req.target.dest_uri = dest;
     req.run.progress = progress_to_stderr;
     req.run.progress_data = (gpointer) "fpbctl migrate";
+    fpbctl_progress_start(fpbctl_progress_mode(o->json, o->progress));
+    req.run.tick = fpbctl_progress_tick;
     backend = fpb_backend_libvirt_new(&req.target);
     outcome = fpb_pipeline_migrate(journal, backend, &req.run, &result);
+    fpbctl_progress_break();
     if (o->json) {
         g_autoptr(json_object) j = fpb_outcome_to_json(outcome);
 

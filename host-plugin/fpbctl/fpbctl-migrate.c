@@ -8,10 +8,12 @@
 #include "fpb-backend-libvirt.h"
 #include "fpb-libvirt-recover.h"
 #include "fpb-recover.h"
+#include "fpbctl-progress.h"
 #include "fpbctl.h"
 
 static void progress_to_stderr(const char *message, gpointer user_data)
 {
+    fpbctl_progress_break();
     fprintf(stderr, "%s: %s\n", (const char *)user_data, message);
 }
 
@@ -150,8 +152,11 @@ static int run_migrate(FpbctlVmOptions *o, const char *to)
     req.target.uri = to;
     req.run.progress = progress_to_stderr;
     req.run.progress_data = (gpointer) "fpbctl migrate";
+    fpbctl_progress_start(fpbctl_progress_mode(o->json, o->progress));
+    req.run.tick = fpbctl_progress_tick;
     backend = fpb_backend_qmp_new(&req.target);
     outcome = fpb_pipeline_migrate(journal, backend, &req.run, &result);
+    fpbctl_progress_break();
     json = fpb_outcome_to_json(outcome);
     log_outcome(json_object_to_json_string_ext(json, JSON_C_TO_STRING_PLAIN), outcome);
     if (outcome->error != NULL) {
@@ -176,6 +181,10 @@ int fpbctl_cmd_migrate(int argc, char **argv)
          "Where to migrate: any QEMU migration URI (unix:PATH, tcp:HOST:PORT)", "URI"},
         {"timeout", 0, 0, G_OPTION_ARG_DOUBLE, &o.run.timeout_s,
          "Cancel the migration after this long (default 600, 0: never)", "SECONDS"},
+        {"progress", 0, 0, G_OPTION_ARG_NONE, &o.progress,
+         "With --json: one JSON progress event a second before the outcome (on a terminal a "
+         "progress line is always shown)",
+         NULL},
         {"stall-timeout", 0, 0, G_OPTION_ARG_DOUBLE, &o.run.stall_s,
          "Cancel the migration when QEMU sent nothing for this long: the link or the destination "
          "is gone (default 60, 0: never; a slow migration is never cancelled by it)",

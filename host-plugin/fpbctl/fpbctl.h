@@ -75,6 +75,7 @@ typedef struct {
     char *db;
     char *name;
     gboolean json;
+    gboolean progress; /* migrate --progress */
     FpbRunOptions run;
 } FpbctlVmOptions;
 

@@ -29,6 +29,19 @@ typedef enum {
 
 const char *fpb_end_to_string(FpbEnd end); /* "source", "destination" */
 
+/* What a running migration has done so far (for a live display); -1:
+ * not known yet. */
+typedef struct {
+    const char *status; /* QEMU's MigrationStatus ("active", "postcopy-active", ...) */
+    gint64 elapsed_ms;
+    gint64 sent_bytes;
+    gint64 remaining_bytes; /* RAM still to send in this pass */
+    gint64 total_bytes;     /* the guest's RAM */
+    double mbps;            /* QEMU's throughput figure */
+} FpbMigrationProgress;
+
+typedef void (*FpbMigrationTickFunc)(const FpbMigrationProgress *progress, gpointer user_data);
+
 /* What the pipeline asks of one migration. Where to (addresses, URIs) is
  * the backend's own description of the VM. */
 typedef struct {
@@ -43,6 +56,9 @@ typedef struct {
      * and read what they did into the row's hint_* fields. */
     gboolean hint_switch;
     gboolean hint_stats;
+    /* Called at every poll of the running migration (NULL: nobody asks). */
+    FpbMigrationTickFunc tick;
+    gpointer tick_data;
 } FpbBackendMigration;
 
 typedef struct _FpbBackend FpbBackend;

@@ -395,6 +395,21 @@ static gboolean prepare(Run *run)
     return ignored_balloon(run, &step) && recheck(run);
 }
 
+static void tick(const FpbMigrationProgress *p, gpointer data)
+{
+    const Run *run = data;
+    const FpbPolicyPrediction *pred = &run->d->predictions[run->d->mode];
+    FpbPipelineTick t = {
+        .vm = run->o->vm,
+        .mode = run->o->mode,
+        .migration = p,
+        .predicted_seconds = pred->migrate_seconds,
+        .predicted_bytes = pred->bytes,
+    };
+
+    run->req->tick(&t, run->req->tick_data);
+}
+
 static gboolean migrate(Run *run)
 {
     g_autoptr(GError) error = NULL;
@@ -407,6 +422,8 @@ static gboolean migrate(Run *run)
         .method = run->d->method,
         .hint_switch = run->vf->qemu_hint_switch,
         .hint_stats = run->vf->qemu_hint_stats,
+        .tick = run->req->tick != NULL ? tick : NULL,
+        .tick_data = run,
     };
     gboolean ok;
 

@@ -22,6 +22,17 @@ G_BEGIN_DECLS
 
 typedef void (*FpbProgressFunc)(const char *message, gpointer user_data);
 
+/* A running migration's progress, and the prediction it is held against. */
+typedef struct {
+    const char *vm;
+    const char *mode; /* the decided mode */
+    const FpbMigrationProgress *migration;
+    double predicted_seconds; /* the decision's migration time for the mode */
+    gint64 predicted_bytes;
+} FpbPipelineTick;
+
+typedef void (*FpbPipelineTickFunc)(const FpbPipelineTick *tick, gpointer user_data);
+
 /* What to do with the VM, the same for every backend. */
 typedef struct {
     const char *requested_mode;
@@ -33,6 +44,10 @@ typedef struct {
     guint stall_ms; /* balloon: give up after this long without progress */
     FpbProgressFunc progress;
     gpointer progress_data;
+    /* At every poll of the running migration (NULL: nobody asks); from the
+     * thread that runs the pipeline. */
+    FpbPipelineTickFunc tick;
+    gpointer tick_data;
     /* Non-NULL: the caller sets *cancel to non-zero (g_atomic_int_set, from
      * any thread or a signal handler) to stop the run: no step is started
      * after it, an inflation stops between polls, a running migration is

@@ -124,7 +124,8 @@ expect 'fpbctl migrate --qmp s.sock --m' --max-bandwidth --max-prep-seconds --mi
 expect 'fpbctl migrate dom-a --v' --via-fpbd
 expect 'fpbctl migrate --qmp s.sock --v' # no --via-fpbd for a bare QEMU
 expect 'fpbctl evacuate --d' --db --deadline --dry-run
-expect 'fpbctl evacuate --p' --parallel
+expect 'fpbctl evacuate --p' --parallel --progress
+expect 'fpbctl evacuate --pa' --parallel
 expect 'fpbctl evacuate --a' --allow-unsafe-live-migration
 expect 'fpbctl evacuate --ac' # no --accept-risk for evacuate
 expect 'fpbctl history ' --db --help --json --last --vm

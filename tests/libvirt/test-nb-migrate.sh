@@ -212,16 +212,24 @@ runs_on() { virsh -q -c "$1" domstate "$vm" 2>/dev/null | grep -q running; }
 "$lvh" link "$hosts" slow 2>/dev/null
 before=$(passes)
 t0=$(date +%s.%N)
-on a "$fpbctl" migrate "$vm" "$FPB_LV_B_TCP" --connect "$FPB_LV_A_TCP" --mode none \
-    --stall-timeout 2 --migrate-uri "tcp://$FPB_LV_B_ADDR" --listen-address "$FPB_LV_B_ADDR" \
-    --config "$work/fpbd.conf" --db "$work/journal.db" --json > "$work/slow.json" 2> "$work/slow.err"
+# (on a terminal, as an operator runs it: script(1) gives fpbctl a pty, so
+# it shows its progress line)
+on a script -qec "'$fpbctl' migrate '$vm' '$FPB_LV_B_TCP' --connect '$FPB_LV_A_TCP' --mode none \
+    --stall-timeout 2 --migrate-uri 'tcp://$FPB_LV_B_ADDR' --listen-address '$FPB_LV_B_ADDR' \
+    --config '$work/fpbd.conf' --db '$work/journal.db' 2> '$work/slow.err'" "$work/slow.tty" \
+    > /dev/null
 rc=$?
 t1=$(date +%s.%N)
 check "slow link, stall timeout 2 s: fpbctl exit 0 (not cancelled)" [ $rc = 0 ]
 [ $rc = 0 ] || sed 's/^/#   /' "$work/slow.err"
 verify_on "slow link" "$B" "$before"
-note "slow link: $(sed -n 's/.*"transferred_bytes":\([0-9]*\).*/\1/p' "$work/slow.json") bytes in" \
-    "$(awk "BEGIN {printf \"%.1f\", $t1 - $t0}") s"
+updates=$(grep -o "$(printf '\r\033')\[K" "$work/slow.tty" | wc -l)
+check "terminal: the progress line was rewritten in place ($updates times)" [ "$updates" -ge 10 ]
+check "terminal: it says how far, how fast and what was predicted" \
+    grep -q "VM '$vm' active (none): [0-9]*% of 512 MiB RAM, [0-9]* MB sent, [0-9]* MB/s, .*; predicted" \
+    "$work/slow.tty"
+note "slow link: $(awk "BEGIN {printf \"%.1f\", $t1 - $t0}") s; last progress:" \
+    "$(tr '\r' '\n' < "$work/slow.tty" | grep -a "active (none)" | tail -n 1 | tr -d '\033')"
 "$lvh" link "$hosts" fast 2>/dev/null
 # a link that goes dark mid-migration: nothing moves, so after the 5 s
 # stall timeout fpb cancels, gives the balloon back on the source and the

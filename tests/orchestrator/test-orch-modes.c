@@ -149,6 +149,38 @@ static void check_hint_stats(json_object *out)
     }
 }
 
+/* --json --progress: before the outcome, JSON progress events of the
+ * running migration, a second apart at most once per second, the bytes
+ * sent never going back, each with the prediction it is held against. */
+static void check_progress_events(const char *stdout_text, json_object *outcome)
+{
+    g_auto(GStrv) lines = g_strsplit(stdout_text, "\n", -1);
+    gint64 last_sent = -1;
+    double last_elapsed = -1;
+    guint events = 0;
+
+    for (guint i = 0; lines[i] != NULL; i++) {
+        g_autoptr(json_object) e = json_tokener_parse(lines[i]);
+
+        if (e == NULL || g_strcmp0(orch_json_str(e, "event"), "progress") != 0) {
+            continue;
+        }
+        events++;
+        g_assert_cmpstr(orch_json_str(e, "vm"), ==, orch_json_str(outcome, "vm"));
+        g_assert_cmpstr(orch_json_str(e, "mode"), ==, orch_json_str(outcome, "decision.mode"));
+        g_assert_cmpint(orch_json_int(e, "sent_bytes"), >=, last_sent);
+        g_assert_cmpfloat(orch_json_num(e, "predicted_seconds"), >, 0);
+        if (last_elapsed >= 0) {
+            g_assert_cmpfloat(orch_json_num(e, "elapsed_s") - last_elapsed, >=, 0.9);
+        }
+        last_sent = orch_json_int(e, "sent_bytes");
+        last_elapsed = orch_json_num(e, "elapsed_s");
+    }
+    g_test_message("%u progress events, the last at %.1f s with %" G_GINT64_FORMAT " bytes sent",
+                   events, last_elapsed, last_sent);
+    g_assert_cmpuint(events, >=, 1);
+}
+
 /* A 1 GiB guest pair: the source booted and its workload ready, the
  * destination waiting for the incoming migration; *ret_db the journal. */
 static void start_pair(FpbTestbed *tb, const FpbTestbedGuest *g, FpbTestbedVm **ret_src,
@@ -198,6 +230,7 @@ static void test_mode(gconstpointer data)
                           "--db",
                           db,
                           "--json",
+                          "--progress",
                           "--timeout",
                           "300",
                           NULL};
@@ -240,6 +273,7 @@ static void test_mode(gconstpointer data)
         g_assert_cmpstr(orch_json_str(out, "hints"), ==, c->hints);
     }
     check_hint_stats(out);
+    check_progress_events(r.out, out);
     /* Completed is not correct: the destination must verify every page. */
     g_assert_true(fpb_testbed_vm_wait_verified(dst, 2, VERIFY_TIMEOUT_S, &error));
     g_assert_no_error(error);
