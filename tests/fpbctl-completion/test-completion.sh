@@ -128,7 +128,7 @@ expect 'fpbctl evacuate --p' --parallel --progress
 expect 'fpbctl evacuate --pa' --parallel
 expect 'fpbctl evacuate --a' --allow-unsafe-live-migration
 expect 'fpbctl evacuate --ac' # no --accept-risk for evacuate
-expect 'fpbctl history ' --db --help --json --last --vm
+expect 'fpbctl history ' --db --help --html --json --last --svg --vm
 expect 'fpbctl explain --json --f' --facts --floor
 
 # ---- values
