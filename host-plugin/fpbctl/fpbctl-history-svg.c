@@ -274,7 +274,9 @@ static void chart_init(Chart *c, GPtrArray *rows, const char *vm)
         c->any_no_mode |= mode_index(g_array_index(c->items, Item, i).o->mode) < 0;
     }
     chart_scales(c);
-    c->slot = c->items->len > 0 ? CLAMP((MIN_WIDTH - LEFT - RIGHT) / c->items->len, SLOT_MIN, SLOT_MAX) : SLOT_MAX;
+    c->slot = c->items->len > 0
+                  ? CLAMP((MIN_WIDTH - LEFT - RIGHT) / c->items->len, SLOT_MIN, SLOT_MAX)
+                  : SLOT_MAX;
     c->width = MAX(MIN_WIDTH, LEFT + c->items->len * c->slot + RIGHT);
     c->height = TOP + 2 * PANEL_H + PANEL_GAP + BOTTOM;
 }
