@@ -137,8 +137,8 @@ static void test_lines(void)
 {
     g_autofree char *text = render_sample();
     static const char *const lines[] = {
-        "# HELP fpb_migrations_total Migration attempts that ended, by VM, mode and outcome "
-        "(journal phase).",
+        ("# HELP fpb_migrations_total Migration attempts that ended, by VM, mode and outcome "
+         "(journal phase)."),
         "# TYPE fpb_migrations_total counter",
         "fpb_migrations_total{vm=\"a\",mode=\"balloon\",outcome=\"done\"} 2",
         "fpb_migrations_total{vm=\"a\",mode=\"hint\",outcome=\"failed\"} 1",

@@ -1845,6 +1845,7 @@ static void test_lock_held_while_running(Fixture *f, gconstpointer data)
         g_autoptr(FpbVmLock) other = take_lock(f, "fake-uuid:guest2", &error);
 
         g_assert_no_error(error);
+        g_assert_nonnull(other);
     }
 }
 
