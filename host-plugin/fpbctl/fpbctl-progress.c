@@ -57,7 +57,8 @@ static double eta_seconds(const FpbMigrationProgress *m)
     return (double)m->remaining_bytes / (m->mbps * 1e6 / 8);
 }
 
-char *fpbctl_progress_text(const FpbPipelineTick *t)
+/* One VM's part of the line. (transfer full) */
+static char *progress_text(const FpbPipelineTick *t)
 {
     const FpbMigrationProgress *m = t->migration;
     GString *s = g_string_new(NULL);
@@ -98,7 +99,8 @@ static void add_int(json_object *o, const char *key, gint64 v)
     json_object_object_add(o, key, v >= 0 ? json_object_new_int64(v) : NULL);
 }
 
-char *fpbctl_progress_json(const FpbPipelineTick *t)
+/* One progress event as JSON text. (transfer full) */
+static char *progress_json(const FpbPipelineTick *t)
 {
     const FpbMigrationProgress *m = t->migration;
     json_object *o = json_object_new_object();
@@ -163,7 +165,7 @@ static void json_event(const FpbPipelineTick *t, const char *vm, gint64 now)
         g_hash_table_insert(last_event, g_strdup(vm), last);
     }
     *last = now;
-    text = fpbctl_progress_json(t);
+    text = progress_json(t);
     printf("%s\n", text);
     fflush(stdout);
 }
@@ -178,7 +180,7 @@ void fpbctl_progress_tick(const FpbPipelineTick *t, gpointer user_data G_GNUC_UN
         json_event(t, vm, now);
     } else if (mode == FPBCTL_PROGRESS_LINE) {
         remember(vm);
-        g_hash_table_insert(texts, g_strdup(vm), fpbctl_progress_text(t));
+        g_hash_table_insert(texts, g_strdup(vm), progress_text(t));
         if (now - last_line_us >= LINE_EVERY_US) {
             last_line_us = now;
             print_line();

@@ -37,9 +37,4 @@ void fpbctl_progress_done(const char *vm);
  * line (call before printing anything else). */
 void fpbctl_progress_break(void);
 
-/* One progress event as JSON text, and the line's text for one VM, from a
- * tick at @now_us (for tests). (transfer full) */
-char *fpbctl_progress_json(const FpbPipelineTick *tick);
-char *fpbctl_progress_text(const FpbPipelineTick *tick);
-
 G_END_DECLS
