@@ -65,7 +65,8 @@ static void print_usage(FILE *out)
     for (gsize i = 0; i < G_N_ELEMENTS(commands); i++) {
         fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
     }
-    fprintf(out, "\nRun 'fpbctl COMMAND --help' for a command's options.\n"
+    fprintf(out, "\nRun 'fpbctl COMMAND --help' for a command's options, 'fpbctl --version'\n"
+                 "for fpb's version.\n"
                  "Exit status: 0 success, 1 the operation ran and failed (e.g. a migration),\n"
                  "2 bad usage or refused input (nothing was done).\n");
 }
@@ -89,6 +90,10 @@ int main(int argc, char **argv)
     if (g_str_equal(argv[1], "--help") || g_str_equal(argv[1], "-h") ||
         g_str_equal(argv[1], "help")) {
         print_usage(stdout);
+        return FPBCTL_EXIT_OK;
+    }
+    if (g_str_equal(argv[1], "--version")) {
+        printf("fpbctl %s\n", FPB_VERSION);
         return FPBCTL_EXIT_OK;
     }
     for (gsize i = 0; i < G_N_ELEMENTS(commands); i++) {

@@ -114,7 +114,7 @@ expect 'fpbctl ' $commands
 expect 'fpbctl mi' migrate
 expect 'fpbctl e' enable-hints evacuate explain
 expect 'fpbctl st' status
-expect 'fpbctl -' --help
+expect 'fpbctl -' --help --version
 expect 'fpbctl nosuch ' # an unknown command: nothing
 
 # ---- options
