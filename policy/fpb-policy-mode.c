@@ -9,13 +9,16 @@
  * (docs/cost-model.md, "Choosing"). */
 static const FpbPolicyModeInfo modes[] = {
     [FPB_POLICY_MODE_NONE] = {"none", FPB_POLICY_REQUEST_NONE, FALSE, FALSE, 1,
-                              "migrate as it is: free memory is sent too"},
+                              "migrate as it is: free memory is sent too", "#e69f00"},
     [FPB_POLICY_MODE_HINT] = {"hint", FPB_POLICY_REQUEST_HINT, TRUE, FALSE, 0,
-                              "free-page hints: QEMU skips the pages the guest reports free"},
+                              "free-page hints: QEMU skips the pages the guest reports free",
+                              "#0072b2"},
     [FPB_POLICY_MODE_BALLOON] = {"balloon", FPB_POLICY_REQUEST_BALLOON, FALSE, TRUE, 2,
-                                 "inflate the balloon first, give the memory back afterwards"},
+                                 "inflate the balloon first, give the memory back afterwards",
+                                 "#009e73"},
     [FPB_POLICY_MODE_HINT_BALLOON] = {"hint+balloon", FPB_POLICY_REQUEST_HINT_BALLOON, TRUE, TRUE,
-                                      3, "inflate the balloon, then migrate with free-page hints"},
+                                      3, "inflate the balloon, then migrate with free-page hints",
+                                      "#cc79a7"},
 };
 G_STATIC_ASSERT(G_N_ELEMENTS(modes) == FPB_POLICY_N_MODES);
 

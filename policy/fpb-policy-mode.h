@@ -50,6 +50,8 @@ typedef struct {
     gboolean balloon;         /* the balloon inflates before and deflates after */
     guint tie_rank;           /* on a tie the lower rank wins: 0 .. FPB_POLICY_N_MODES - 1 */
     const char *help;         /* one line for --help */
+    const char *colour;       /* in charts (fpbctl history --svg): Okabe-Ito, told apart
+                               * with the common colour-vision deficiencies */
 } FpbPolicyModeInfo;
 
 /* @mode's row (static), NULL when @mode is not a mode. */

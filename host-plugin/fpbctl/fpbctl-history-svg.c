@@ -18,14 +18,6 @@ static const char *const metric_titles[N_METRICS] = {"Bytes sent",
                                                      "Total time (prepare + migrate + restore)"};
 static const char *const kind_names[N_KINDS] = {"predicted", "actual"};
 
-/* Okabe-Ito: told apart with the common colour-vision deficiencies. */
-static const char *const mode_colours[] = {
-    [FPB_POLICY_MODE_NONE] = "#e69f00",
-    [FPB_POLICY_MODE_HINT] = "#0072b2",
-    [FPB_POLICY_MODE_BALLOON] = "#009e73",
-    [FPB_POLICY_MODE_HINT_BALLOON] = "#cc79a7",
-};
-G_STATIC_ASSERT(G_N_ELEMENTS(mode_colours) == FPB_POLICY_N_MODES);
 #define NO_MODE_COLOUR "#999999"
 #define NO_MODE_KEY "no-mode"
 
@@ -122,7 +114,7 @@ static const char *mode_colour(const FpbOutcome *o)
 {
     int i = mode_index(o->mode);
 
-    return i < 0 ? NO_MODE_COLOUR : mode_colours[i];
+    return i < 0 ? NO_MODE_COLOUR : fpb_policy_mode_info(i)->colour;
 }
 
 static const char *mode_key(const FpbOutcome *o)
@@ -341,7 +333,7 @@ static void draw_legend(GString *out, const Chart *c)
     for (int i = 0; i < FPB_POLICY_N_MODES; i++) {
         const char *name = fpb_policy_mode_to_string((FpbPolicyMode)i);
 
-        x = draw_swatch(out, x, name, mode_colours[i], "", name);
+        x = draw_swatch(out, x, name, fpb_policy_mode_info(i)->colour, "", name);
     }
     if (c->any_no_mode) {
         x = draw_swatch(out, x, NO_MODE_KEY, NO_MODE_COLOUR, "", "no decision");

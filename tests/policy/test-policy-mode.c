@@ -26,6 +26,11 @@ static void test_mode_names(void)
         g_assert_true(fpb_policy_mode_from_string(info->name, &m));
         g_assert_cmpint(m, ==, i);
         g_assert_cmpuint(strlen(info->help), >, 0);
+        /* Charts tell modes apart by colour: one each, as "#rrggbb". */
+        g_assert_true(g_regex_match_simple("^#[0-9a-f]{6}$", info->colour, 0, 0));
+        for (int j = 0; j < i; j++) {
+            g_assert_cmpstr(fpb_policy_mode_info((FpbPolicyMode)j)->colour, !=, info->colour);
+        }
     }
     g_assert_null(fpb_policy_mode_info(FPB_POLICY_N_MODES));
     g_assert_null(fpb_policy_mode_info((FpbPolicyMode)-1));
