@@ -179,20 +179,34 @@ static gboolean check_schema(FpbJournal *j, GError **error)
  * rule). Returns -errno. */
 static int tighten(const char *path, gboolean must_exist)
 {
-    int fd = open(path, O_RDWR | O_CLOEXEC | (must_exist ? 0 : O_CREAT), 0600);
     struct stat st;
-    int r = 0;
+    int fd;
 
-    if (fd < 0) {
-        return errno == ENOENT && must_exist ? 0 : -errno; /* no -wal yet: fine */
-    }
-    if (fstat(fd, &st) == 0 && (st.st_mode & 0077) != 0) {
+    /* Never open() and close() a file SQLite may have open in this
+     * process: a close drops every POSIX lock the process holds on it, and
+     * another process then takes itself for the journal's last user and
+     * deletes the -wal and -shm under the open connections. */
+    if (stat(path, &st) == 0) {
+        if ((st.st_mode & 0077) == 0) {
+            return 0;
+        }
         g_warning("journal '%s': mode %04o lets others read it, tightening to 0600", path,
                   (unsigned)(st.st_mode & 07777));
-        r = fchmod(fd, st.st_mode & 0700) < 0 ? -errno : 0;
+        return chmod(path, st.st_mode & 0700) < 0 ? -errno : 0;
+    }
+    if (errno != ENOENT) {
+        return -errno;
+    }
+    if (must_exist) {
+        return 0; /* no -wal yet: fine */
+    }
+    /* New: nobody can hold a lock on it (prepare_files() is serialised). */
+    fd = open(path, O_RDWR | O_CLOEXEC | O_CREAT | O_EXCL, 0600);
+    if (fd < 0) {
+        return errno == EEXIST ? tighten(path, TRUE) : -errno;
     }
     close(fd);
-    return r;
+    return 0;
 }
 
 /* The database file exists with mode 0600 before SQLite opens it: SQLite
@@ -230,10 +244,17 @@ static gboolean prepare_files(const char *path, GError **error)
 
 FpbJournal *fpb_journal_open(const char *path, GError **error)
 {
+    /* One thread at a time creates a journal file and closes it: no
+     * connection of another thread can have it open in between. */
+    static GMutex prepare_lock;
     g_autoptr(FpbJournal) j = g_new0(FpbJournal, 1);
+    gboolean prepared;
 
     j->path = g_strdup(path);
-    if (!prepare_files(path, error)) {
+    g_mutex_lock(&prepare_lock);
+    prepared = prepare_files(path, error);
+    g_mutex_unlock(&prepare_lock);
+    if (!prepared) {
         return NULL;
     }
     if (sqlite3_open_v2(path, &j->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=

@@ -333,6 +333,43 @@ static void test_file_modes(Fixture *f, gconstpointer data)
     g_assert_cmpint(mode_of(shm), ==, 0600);
 }
 
+/* fpbd holds its main connection while threads open more: opening one
+ * must not drop the locks the others hold (POSIX locks go with any close
+ * of the file in the process). Without them, another process's reader
+ * believes it is the journal's last user and deletes the -wal and -shm
+ * under fpbd, whose next open then fails with a disk I/O error. */
+static void test_second_open_keeps_locks(Fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(FpbJournal) first = NULL;
+    g_autoptr(FpbJournal) second = NULL;
+    g_autoptr(FpbJournal) third = NULL;
+    g_autoptr(FpbOutcome) a = sample_outcome("vm-a", FPB_PHASE_INTENT);
+    g_autoptr(FpbOutcome) b = sample_outcome("vm-b", FPB_PHASE_INTENT);
+    g_autofree char *shm = g_strconcat(f->db, "-shm", NULL);
+    g_autofree char *out = NULL;
+    const char *argv[] = {"sqlite3", f->db, "select count(*) from migrations;", NULL};
+    int status = -1;
+
+    (void)data;
+    first = fpb_journal_open(f->db, &error);
+    g_assert_no_error(error);
+    g_assert_true(fpb_journal_insert(first, a, &error));
+    second = fpb_journal_open(f->db, &error);
+    g_assert_no_error(error);
+    /* another process reads and closes: not the last user */
+    g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out,
+                               NULL, &status, &error));
+    g_assert_no_error(error);
+    g_assert_true(g_spawn_check_wait_status(status, NULL));
+    g_assert_cmpstr(g_strstrip(out), ==, "1");
+    g_assert_true(g_file_test(shm, G_FILE_TEST_EXISTS));
+    g_assert_true(fpb_journal_insert(first, b, &error));
+    g_assert_no_error(error);
+    third = fpb_journal_open(f->db, &error);
+    g_assert_no_error(error);
+}
+
 /* An existing world-readable journal (and its -wal) is tightened with a
  * warning; an existing directory is the admin's and keeps its mode. */
 static void test_tightened(Fixture *f, gconstpointer data)
@@ -674,6 +711,7 @@ int main(int argc, char **argv)
     ADD("/orchestrator/journal/schema-upgrade", test_schema_upgrade);
     ADD("/orchestrator/journal/file-modes", test_file_modes);
     ADD("/orchestrator/journal/tightened", test_tightened);
+    ADD("/orchestrator/journal/second-open-keeps-locks", test_second_open_keeps_locks);
     ADD("/orchestrator/journal/evacuation-rows", test_evacuation_rows);
     ADD("/orchestrator/journal/schema-upgrade-5", test_schema_upgrade_5);
     ADD("/orchestrator/recover/evacuations", test_recover_evacuations);
