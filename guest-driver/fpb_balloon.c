@@ -67,6 +67,9 @@
 /* Bumped whenever what the driver tells the host changes (0.2.0: identity,
  * 0.3.0: free page reporting). */
 #define FPB_BALLOON_VERSION "0.3.0"
+/* The name the host is told: also the test build's (fpb_balloon_faults.ko
+ * is this driver, and the host must treat it as such). */
+#define FPB_BALLOON_NAME "fpb_balloon"
 
 /*
  * The identity tags (the same numbers are in fpb's QEMU patch set). Strings
@@ -110,6 +113,10 @@ static unsigned int oom_pages = 256;
 module_param(oom_pages, uint, 0644);
 MODULE_PARM_DESC(oom_pages, "Pages to deflate per OOM notification (default 256)");
 
+static unsigned int keep_mib;
+module_param(keep_mib, uint, 0644);
+MODULE_PARM_DESC(keep_mib, "Memory the balloon never takes, in MiB of MemAvailable (0, the default: 1/32 of RAM, at least 32 MiB)");
+
 static bool identify = true;
 module_param(identify, bool, 0644);
 MODULE_PARM_DESC(identify, "Name this driver to the host in every statistics buffer (default on)");
@@ -129,6 +136,39 @@ MODULE_PARM_DESC(report_order, "Smallest free block to report, as a page order (
 static bool report_log;
 module_param(report_log, bool, 0644);
 MODULE_PARM_DESC(report_log, "Log the reporting counters (KERN_INFO) a second after each burst of reports (default off)");
+
+#ifdef FPB_BALLOON_FAULTS
+/*
+ * A guest that lies or stalls, for the host's tests only (issue 20 item 6,
+ * tests/orchestrator/test-guest-lies.c). Compiled into the test build
+ * fpb_balloon_faults.ko alone (guest-driver/fpb_balloon_faults.c defines
+ * FPB_BALLOON_FAULTS); the shipped fpb_balloon.ko has no lying knobs.
+ *   free_lie      MemFree and MemAvailable reported fault_mib MiB higher
+ *   stats_frozen  every statistics buffer repeats the first one's values
+ *   stats_silent  no statistics buffer after the first
+ *   ack_no_pages  the balloon's size follows the target, no page is taken
+ *   hint_endless  a hint report never sends STOP and ignores the host's
+ *   stats_jump    once fault_mib MiB are in the balloon, MemFree and
+ *                 MemAvailable read 16 MiB (a guest whose workload took its
+ *                 memory mid-inflation) and it takes 64 pages per 500 ms
+ *                 (never still: its stats are the only sign)
+ */
+static char *fault = "";
+module_param(fault, charp, 0444);
+MODULE_PARM_DESC(fault, "Test build: misbehave on purpose (see the source)");
+
+static unsigned int fault_mib = 256;
+module_param(fault_mib, uint, 0444);
+MODULE_PARM_DESC(fault_mib, "Test build: the fault's size in MiB (default 256)");
+
+#define FPB_FAULT(name) (strcmp(fault, name) == 0)
+#define FPB_FAULT_JUMP_FREE (16ULL << 20)
+#define FPB_FAULT_JUMPED(vb) (FPB_FAULT("stats_jump") && \
+	(u64)READ_ONCE((vb)->num_pages) << PAGE_SHIFT >= (u64)fault_mib << 20)
+#else
+#define FPB_FAULT(name) false
+#define FPB_FAULT_JUMPED(vb) false
+#endif
 
 /* ---- device state -------------------------------------------------------- */
 
@@ -226,6 +266,9 @@ struct fpb_balloon {
 	wait_queue_head_t report_wait;
 	struct delayed_work report_log_work;
 	struct fpb_report_stats rs;
+#ifdef FPB_BALLOON_FAULTS
+	unsigned int fault_stats_n;	/* stats_frozen: entries of the first buffer */
+#endif
 };
 
 /* ---- small helpers ------------------------------------------------------- */
@@ -282,13 +325,50 @@ static u32 fpb_target(struct fpb_balloon *vb)
 
 /* ---- inflate / deflate ---------------------------------------------------- */
 
+/*
+ * How many pages the balloon may still take. A host that believes the
+ * guest has more free memory than it has (stale or wrong statistics, or a
+ * guest that started using memory) would otherwise have the balloon take
+ * the last free pages: balloon_page_alloc() itself never invokes the OOM
+ * killer (__GFP_NORETRY), but the guest's next allocations would, and kill
+ * its workload (issue 20 item 6). So the balloon takes pages only while
+ * MemAvailable, which already excludes the watermarks, is above keep_mib;
+ * the host sees the balloon stop short of its target.
+ */
+static unsigned long fpb_keep_pages(void)
+{
+	if (keep_mib)
+		return (unsigned long)keep_mib << (20 - PAGE_SHIFT);
+	return max(totalram_pages() / 32, 32UL << (20 - PAGE_SHIFT));
+}
+
+static unsigned long fpb_room(void)
+{
+	long avail = si_mem_available();
+
+	return avail > (long)fpb_keep_pages() ? (unsigned long)avail - fpb_keep_pages() : 0;
+}
+
 static unsigned int fpb_inflate(struct fpb_balloon *vb, unsigned int want)
 {
 	LIST_HEAD(fresh);
 	struct page *page, *next;
 	unsigned int n = 0;
+	unsigned long room = fpb_room();
 
 	want = min_t(unsigned int, want, FPB_PFNS_PER_MSG);
+	if (want > room) {
+		want = room;
+		dev_info_ratelimited(&vb->vdev->dev, "balloon stops at %u pages: the guest keeps %lu MiB available\n",
+				     vb->num_pages, fpb_keep_pages() >> (20 - PAGE_SHIFT));
+	}
+	if (FPB_FAULT_JUMPED(vb)) {
+		/* slow but never still: only its stats can stop the host */
+		msleep(500);
+		want = min_t(unsigned int, want, 64);
+	}
+	if (!want)
+		return 0;
 	/* Allocate outside the lock: allocation may reclaim, and reclaim may
 	 * migrate balloon pages, which takes the lock. */
 	while (n < want) {
@@ -356,6 +436,12 @@ static void fpb_size_work(struct work_struct *work)
 	s64 diff = (s64)fpb_target(vb) - (s64)READ_ONCE(vb->num_pages);
 	unsigned int done = 0;
 
+	if (FPB_FAULT("ack_no_pages")) {
+		/* The size the host asked for, and not one page behind it. */
+		WRITE_ONCE(vb->num_pages, fpb_target(vb));
+		fpb_update_actual(vb);
+		return;
+	}
 	if (diff > 0)
 		done = fpb_inflate(vb, diff > UINT_MAX ? UINT_MAX : (unsigned int)diff);
 	else if (diff < 0)
@@ -459,11 +545,24 @@ static u64 fpb_id_features(struct fpb_balloon *vb)
 static void fpb_fill_identity(struct fpb_balloon *vb, unsigned int *i)
 {
 	fpb_put_stat(vb, i, FPB_S_ID_MAGIC, FPB_ID_MAGIC);
-	fpb_put_stat(vb, i, FPB_S_ID_NAME0, fpb_id_word(KBUILD_MODNAME, 0));
-	fpb_put_stat(vb, i, FPB_S_ID_NAME1, fpb_id_word(KBUILD_MODNAME, 1));
+	fpb_put_stat(vb, i, FPB_S_ID_NAME0, fpb_id_word(FPB_BALLOON_NAME, 0));
+	fpb_put_stat(vb, i, FPB_S_ID_NAME1, fpb_id_word(FPB_BALLOON_NAME, 1));
 	fpb_put_stat(vb, i, FPB_S_ID_VERSION0, fpb_id_word(FPB_BALLOON_VERSION, 0));
 	fpb_put_stat(vb, i, FPB_S_ID_VERSION1, fpb_id_word(FPB_BALLOON_VERSION, 1));
 	fpb_put_stat(vb, i, FPB_S_ID_FEATURES, fpb_id_features(vb));
+}
+
+/* The free memory the statistics say: the truth, except in a test build
+ * told to lie. */
+static u64 fpb_stat_free(struct fpb_balloon *vb, u64 bytes)
+{
+#ifdef FPB_BALLOON_FAULTS
+	if (FPB_FAULT("free_lie"))
+		return bytes + ((u64)fault_mib << 20);
+	if (FPB_FAULT_JUMPED(vb))
+		return min_t(u64, bytes, FPB_FAULT_JUMP_FREE);
+#endif
+	return bytes;
 }
 
 static unsigned int fpb_fill_stats(struct fpb_balloon *vb)
@@ -485,9 +584,9 @@ static unsigned int fpb_fill_stats(struct fpb_balloon *vb)
 	FPB_STAT(VIRTIO_BALLOON_S_HTLB_PGFAIL, vb->events[HTLB_BUDDY_PGALLOC_FAIL]);
 #endif
 #endif
-	FPB_STAT(VIRTIO_BALLOON_S_MEMFREE, (u64)si.freeram * si.mem_unit);
+	FPB_STAT(VIRTIO_BALLOON_S_MEMFREE, fpb_stat_free(vb, (u64)si.freeram * si.mem_unit));
 	FPB_STAT(VIRTIO_BALLOON_S_MEMTOT, (u64)si.totalram * si.mem_unit);
-	FPB_STAT(VIRTIO_BALLOON_S_AVAIL, (u64)si_mem_available() << PAGE_SHIFT);
+	FPB_STAT(VIRTIO_BALLOON_S_AVAIL, fpb_stat_free(vb, (u64)si_mem_available() << PAGE_SHIFT));
 	FPB_STAT(VIRTIO_BALLOON_S_CACHES, (u64)global_node_page_state(NR_FILE_PAGES) << PAGE_SHIFT);
 #undef FPB_STAT
 	if (READ_ONCE(identify))
@@ -498,8 +597,16 @@ static unsigned int fpb_fill_stats(struct fpb_balloon *vb)
 static void fpb_stats_give(struct fpb_balloon *vb)
 {
 	struct scatterlist sg;
-	unsigned int n = fpb_fill_stats(vb);
+	unsigned int n;
 
+#ifdef FPB_BALLOON_FAULTS
+	if (FPB_FAULT("stats_frozen") && vb->fault_stats_n)
+		n = vb->fault_stats_n;	/* the first buffer's values, again */
+	else
+		n = vb->fault_stats_n = fpb_fill_stats(vb);
+#else
+	n = fpb_fill_stats(vb);
+#endif
 	sg_init_one(&sg, vb->stats, sizeof(vb->stats[0]) * n);
 	if (virtqueue_add_outbuf(vb->vqs[VQ_STATS], &sg, 1, vb, GFP_KERNEL) == 0)
 		virtqueue_kick(vb->vqs[VQ_STATS]);
@@ -513,6 +620,8 @@ static void fpb_stats_work(struct work_struct *work)
 	/* The host hands the buffer back when it wants fresh numbers. */
 	if (!virtqueue_get_buf(vb->vqs[VQ_STATS], &len))
 		return;
+	if (FPB_FAULT("stats_silent"))
+		return;	/* the host waits for a buffer that never comes */
 	fpb_stats_give(vb);
 }
 
@@ -578,13 +687,16 @@ static bool fpb_walk_should_stop(struct fpb_balloon *vb, struct fpb_walk *w)
 		u32 id = fpb_read_cmd_id(vb);
 
 		w->gen = gen;
-		if (id != w->id) {
+		/* hint_endless: the host's STOP and DONE go unheard */
+		if (id != w->id && !(FPB_FAULT("hint_endless") &&
+				     (id == VIRTIO_BALLOON_CMD_ID_STOP ||
+				      id == VIRTIO_BALLOON_CMD_ID_DONE))) {
 			w->result = (id == VIRTIO_BALLOON_CMD_ID_STOP ||
 				     id == VIRTIO_BALLOON_CMD_ID_DONE) ? WALK_STOP : WALK_NEW_ID;
 			return true;
 		}
 	}
-	if (max_walk_ms && ktime_get_ns() - w->start_ns > (u64)max_walk_ms * NSEC_PER_MSEC) {
+	if (max_walk_ms && !FPB_FAULT("hint_endless") && ktime_get_ns() - w->start_ns > (u64)max_walk_ms * NSEC_PER_MSEC) {
 		w->result = WALK_TIMEOUT;
 		return true;
 	}
@@ -790,6 +902,20 @@ static bool fpb_send_id(struct fpb_balloon *vb, struct fpb_walk *w, __virtio32 *
 	return true;
 }
 
+#ifdef FPB_BALLOON_FAULTS
+/* hint_endless: walks again and again, never sending STOP, as long as the
+ * host still serves this command. */
+static void fpb_fault_hint_on(struct fpb_balloon *vb, struct fpb_walk *w)
+{
+	while (!READ_ONCE(vb->stopping) && w->result == WALK_OK && fpb_read_cmd_id(vb) == w->id) {
+		msleep(200);
+		fpb_walk_all(vb, w);
+	}
+}
+#else
+static inline void fpb_fault_hint_on(struct fpb_balloon *vb, struct fpb_walk *w) { }
+#endif
+
 static void fpb_hint_work(struct work_struct *work)
 {
 	struct fpb_balloon *vb = container_of(work, struct fpb_balloon, hint_work);
@@ -827,7 +953,10 @@ static void fpb_hint_work(struct work_struct *work)
 		fpb_walk_all(vb, &w);
 		/* Always end with STOP, also after an early end: the device
 		 * only honours it while it is serving this id. */
-		fpb_send_id(vb, &w, &vb->stop_id_buf, VIRTIO_BALLOON_CMD_ID_STOP);
+		if (FPB_FAULT("hint_endless"))
+			fpb_fault_hint_on(vb, &w);
+		else
+			fpb_send_id(vb, &w, &vb->stop_id_buf, VIRTIO_BALLOON_CMD_ID_STOP);
 	}
 	ns = ktime_get_ns() - w.start_ns;
 
@@ -1276,6 +1405,8 @@ static void fpb_quiesce(struct fpb_balloon *vb)
 /* Gives every page back, telling the host, then resets the device. */
 static void fpb_release_device(struct fpb_balloon *vb)
 {
+	if (FPB_FAULT("ack_no_pages"))
+		WRITE_ONCE(vb->num_pages, 0);	/* there is nothing to give back */
 	while (READ_ONCE(vb->num_pages)) {
 		if (!fpb_deflate(vb, FPB_PFNS_PER_MSG))
 			cond_resched();

@@ -20,9 +20,15 @@ static gboolean set_size(virDomainPtr dom, gint64 bytes, gboolean persistent, GE
     return TRUE;
 }
 
+/* What the loop's callbacks need besides the domain. */
+typedef struct {
+    virDomainPtr dom;
+    gint64 since_s; /* stats from before the step are not fresh */
+} StepCtx;
+
 static gboolean get_size(gpointer ctx, gint64 *ret_bytes, GError **error)
 {
-    gint64 actual = fpb_libvirt_facts_balloon_bytes(ctx, error);
+    gint64 actual = fpb_libvirt_facts_balloon_bytes(((StepCtx *)ctx)->dom, error);
 
     if (actual < 0) {
         return FALSE;
@@ -33,7 +39,37 @@ static gboolean get_size(gpointer ctx, gint64 *ret_bytes, GError **error)
 
 static gboolean set_size_cb(gpointer ctx, gint64 bytes, gboolean persistent, GError **error)
 {
-    return set_size(ctx, bytes, persistent, error);
+    return set_size(((StepCtx *)ctx)->dom, bytes, persistent, error);
+}
+
+/* The smaller of the guest's MemFree (unused) and MemAvailable (usable),
+ * from a report newer than the step; -1 when there is none (libvirt's
+ * view of the same virtio-balloon statistics QMP shows). */
+static gboolean get_free(gpointer ctx, gint64 *ret_bytes, GError **error)
+{
+    StepCtx *c = ctx;
+    virDomainMemoryStatStruct st[VIR_DOMAIN_MEMORY_STAT_NR];
+    const char *vm = virDomainGetName(c->dom);
+    gint64 last_update = 0;
+    guint64 lowest = G_MAXUINT64;
+    int n = virDomainMemoryStats(c->dom, st, VIR_DOMAIN_MEMORY_STAT_NR, 0);
+
+    if (n < 0) {
+        return fpb_libvirt_set_error(error, FPB_LIBVIRT_ERROR_FAILED,
+                                     "VM '%s': virDomainMemoryStats", vm);
+    }
+    for (int i = 0; i < n; i++) {
+        if (st[i].tag == VIR_DOMAIN_MEMORY_STAT_LAST_UPDATE) {
+            last_update = (gint64)MIN(st[i].val, (unsigned long long)G_MAXINT64);
+        } else if (st[i].tag == VIR_DOMAIN_MEMORY_STAT_UNUSED ||
+                   st[i].tag == VIR_DOMAIN_MEMORY_STAT_USABLE) {
+            lowest = MIN(lowest, (guint64)st[i].val);
+        }
+    }
+    *ret_bytes = last_update > c->since_s && lowest <= (guint64)(G_MAXINT64 / 1024)
+                     ? (gint64)lowest * 1024
+                     : -1;
+    return TRUE;
 }
 
 gboolean fpb_libvirt_balloon_run(virDomainPtr dom, gint64 target, gboolean persistent,
@@ -44,10 +80,14 @@ gboolean fpb_libvirt_balloon_run(virDomainPtr dom, gint64 target, gboolean persi
      * the migration and may hold the inflated size even when the live
      * guest is already whole. fpb_balloon_drive() writes only the full
      * give-back target persistently, never a partial size (issue 20). */
+    StepCtx c = {.dom = dom, .since_s = g_get_real_time() / G_USEC_PER_SEC};
+    /* get_free stops an inflation whose guest says it runs low; no
+     * get_resident: libvirt does not say which process is the VM's */
     FpbBalloonBackend be = {
         .get_size = get_size,
         .set_size = set_size_cb,
-        .ctx = dom,
+        .get_free = get_free,
+        .ctx = &c,
         .persistent = persistent,
         .always_set = TRUE,
     };

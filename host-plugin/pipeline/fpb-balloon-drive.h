@@ -23,6 +23,21 @@ G_BEGIN_DECLS
 /* The run was cancelled (fpb_pipeline_cancelled()): inflations only; a
  * give-back is never cut short. */
 #define FPB_BALLOON_STOPPED_CANCELLED "cancelled"
+/* Inflations only (issue 20 item 6, a guest that lies or stalls). The
+ * guest gave memory, then none for the stall time, short of a target its
+ * stats promised: it ran out of free memory (its stats said more than it
+ * had, or it started using memory). The balloon is backed off by
+ * FpbBalloonBackend.backoff_bytes, so it is not left at the guest's last
+ * free page. */
+#define FPB_BALLOON_STOPPED_GUEST_SHORT "guest-short"
+/* The guest's stats, fresh during the inflation, said it has less free
+ * memory than FpbBalloonBackend.low_bytes: stopped and backed off. */
+#define FPB_BALLOON_STOPPED_GUEST_LOW "guest-low"
+/* The guest said it took the memory, but the host still holds more of the
+ * guest's RAM resident than the balloon leaves it (get_resident): nothing
+ * is counted (reached_bytes is the size at the start) and the balloon is
+ * set back to it. */
+#define FPB_BALLOON_STOPPED_NOT_GIVEN "not-given"
 
 /* A guest may answer its first balloon request late: under TCG, right
  * after an incoming migration, the stock driver did not move for over 3 s
@@ -44,11 +59,25 @@ static inline gboolean fpb_balloon_stalled(gint64 now_us, gint64 last_move_us, g
 /* The balloon counts in 4 KiB pages; within this of the target is there. */
 #define FPB_BALLOON_TOLERANCE_BYTES (1024 * 1024)
 
+/* A guest holding less than this more than its balloon leaves it is not
+ * called a liar: the host's resident count and the guest's size are read at
+ * different moments. */
+#define FPB_BALLOON_NOT_GIVEN_SLACK_BYTES (64 * 1024 * 1024)
+
+/* How long a back-off (guest-short, guest-low, not-given) waits for the
+ * guest to take the memory back before the step returns anyway. */
+#define FPB_BALLOON_BACKOFF_WAIT_MS 10000
+
 typedef struct {
     gint64 start_bytes;   /* actual before */
     gint64 reached_bytes; /* actual at the end */
     double seconds;
     const char *stopped; /* FPB_BALLOON_STOPPED_* (static) */
+    /* guest-short, guest-low, not-given: where the guest was when fpb
+     * stopped (its own claim for not-given), before the back-off; else -1 */
+    gint64 stopped_at_bytes;
+    /* guest-low: the free memory the guest reported; else -1 */
+    gint64 guest_free_bytes;
 } FpbBalloonStep;
 
 /* How often a give-back that stalled asks for the full size again before
@@ -73,6 +102,21 @@ typedef struct {
      * the persistent definition may still hold the inflated size). */
     gboolean always_set;
     guint poll_ms; /* 0: 100 ms */
+    /* Optional (NULL: not checked). The guest's free memory as its own
+     * stats say (the smaller of free and available), *ret_bytes -1 when it
+     * has sent none since the drive started: read between polls of an
+     * inflation, which stops below @low_bytes (guest-low; 0: half the
+     * back-off; < 0: never). */
+    gboolean (*get_free)(gpointer ctx, gint64 *ret_bytes, GError **error);
+    gint64 low_bytes;
+    /* Optional (NULL: not checked). How much of the guest's RAM the host
+     * holds resident, which the guest cannot make look smaller than it is:
+     * read after an inflation (not-given). */
+    gboolean (*get_resident)(gpointer ctx, gint64 *ret_bytes, GError **error);
+    /* What a stopped inflation gives back (guest-short, guest-low); 0: the
+     * policy's safety margin of the size at the start (the free memory it
+     * leaves a guest: MAX(128 MiB, 5 %)), < 0: none. */
+    gint64 backoff_bytes;
 } FpbBalloonBackend;
 
 /**
@@ -82,11 +126,11 @@ typedef struct {
  * FPB_BALLOON_GIVE_BACK_REASKS requests of the full size), @budget_s
  * (<= 0: no budget) passes, or (inflating only) the run on this thread is
  * cancelled (fpb_pipeline_cancelled(), checked between polls). A partial
- * inflation is frozen where it got to (live only); a partial give-back is
- * left requesting the full size. Returns FALSE with @error only when the
- * backend fails; not reaching the target is a result (ret->stopped), not
- * an error. @ret is written in both cases as far as known (reached_bytes
- * -1 when never read).
+ * inflation is frozen where it got to (live only), or backed off when the
+ * guest ran short (guest-short, guest-low) or did not give what it said
+ * (not-given); a partial give-back is left requesting the full size. Returns FALSE with @error only
+ * when the backend fails; not reaching the target is a result (ret->stopped), not an error. @ret is
+ * written in both cases as far as known (reached_bytes -1 when never read).
  */
 gboolean fpb_balloon_drive(const FpbBalloonBackend *backend, gint64 target_bytes, double budget_s,
                            guint stall_ms, FpbBalloonStep *ret, GError **error);

@@ -4,7 +4,12 @@
 # driver, then run the workload. Kernel command line:
 #   fpb.balloon=stock|fpb|none  which balloon driver to load (default stock;
 #                            fpb: fpb_balloon.ko, fpb's free-list-walking driver)
-#   fpb_balloon.KEY=VALUE    module parameters for fpb_balloon.ko
+#                            faults: fpb_balloon_faults.ko, the same driver
+#                            built with fault injection (fpb_balloon.fault=)
+#   fpb_balloon.KEY=VALUE    module parameters for fpb_balloon.ko (and the
+#                            faults build)
+#   fpb.oomwatch=1           print "fpb-guest: oom_kill=N" (/proc/vmstat) at
+#                            start and whenever it changes
 #   fpb.loglevel=N           console log level after boot (e.g. 7 shows the
 #                            driver's per-command hint lines under `quiet`)
 #   fpb.frag=MIB             before the workload, fpb-frag writes MIB and frees
@@ -22,6 +27,7 @@ balloon=stock
 loglevel=
 trace=
 frag=
+oomwatch=
 fpb_params=
 for arg in $(cat /proc/cmdline); do
     case "$arg" in
@@ -29,6 +35,7 @@ for arg in $(cat /proc/cmdline); do
         fpb.loglevel=*) loglevel="${arg#fpb.loglevel=}" ;;
         fpb.trace=*) trace="${arg#fpb.trace=}" ;;
         fpb.frag=*) frag="${arg#fpb.frag=}" ;;
+        fpb.oomwatch=*) oomwatch="${arg#fpb.oomwatch=}" ;;
         fpb_balloon.*=*) fpb_params="$fpb_params ${arg#fpb_balloon.}" ;;
     esac
 done
@@ -48,6 +55,14 @@ case "$balloon" in
             insmod /lib/modules/fpb_balloon.ko $fpb_params || echo "fpb-guest: error: insmod fpb_balloon failed"
         else
             echo "fpb-guest: error: fpb_balloon.ko is not in this guest (no kernel headers when it was built)"
+        fi
+        ;;
+    faults)
+        if [ -e /lib/modules/fpb_balloon_faults.ko ]; then
+            # shellcheck disable=SC2086 # one word per parameter
+            insmod /lib/modules/fpb_balloon_faults.ko $fpb_params || echo "fpb-guest: error: insmod fpb_balloon_faults failed"
+        else
+            echo "fpb-guest: error: fpb_balloon_faults.ko is not in this guest (no kernel headers when it was built)"
         fi
         ;;
     none) ;;
@@ -79,6 +94,14 @@ for dev in /sys/bus/virtio/devices/*; do
     echo "fpb-guest: virtio $(basename "$dev") device=$(cat "$dev/device") features=$(cat "$dev/features" 2>/dev/null)"
 done
 echo "fpb-guest: balloon=$balloon kernel=$(uname -r)"
+# The kernel's own OOM-kill count, for tests that must show none happened.
+if [ "$oomwatch" = 1 ]; then
+    (last=; while :; do
+        n=$(awk '$1 == "oom_kill" { print $2 }' /proc/vmstat)
+        [ "$n" != "$last" ] && echo "fpb-guest: oom_kill=$n" && last=$n
+        sleep 0.5
+    done) &
+fi
 if [ -n "$frag" ]; then
     /bin/fpb-frag "$frag" /tmp/fpb-frag.ready &
     while [ ! -e /tmp/fpb-frag.ready ]; do

@@ -4,6 +4,10 @@
  * stalls part-way asks for the full size again, is never frozen at a
  * shrunk size, and never writes anything but the full size persistently
  * (the libvirt step runs this same loop with virDomainSetMemoryFlags).
+ * Against a guest that lies or stalls (issue 20 item 6): an inflation
+ * that runs the guest short, or whose guest says it is low, is backed off
+ * by the margin; one the host's resident count contradicts counts only
+ * what the host saw go.
  */
 #include <glib.h>
 
@@ -17,7 +21,32 @@ typedef struct {
     guint sets_before_whole; /* requests it needs before it goes all the way */
     GArray *sets;            /* gint64 sizes requested */
     GArray *persistent;      /* gboolean per request */
+    gint64 free_bytes;       /* what its stats say, -1: nothing new */
+    gint64 low_from;         /* its stats say 16 MiB free at or below this size */
+    gint64 resident;         /* what the host holds, -1: not known */
+    gboolean gives_back;     /* stuck only when inflating: takes back at once */
 } FakeGuest;
+
+static gboolean fake_free(gpointer ctx, gint64 *ret, GError **error)
+{
+    FakeGuest *g = ctx;
+
+    (void)error;
+    *ret = g->actual <= g->low_from ? 16 * MIB : g->free_bytes;
+    return TRUE;
+}
+
+static gboolean fake_resident(gpointer ctx, gint64 *ret, GError **error)
+{
+    FakeGuest *g = ctx;
+
+    if (g->resident < 0) {
+        g_set_error_literal(error, G_FILE_ERROR, G_FILE_ERROR_NOENT, "no smaps");
+        return FALSE;
+    }
+    *ret = g->resident;
+    return TRUE;
+}
 
 static gboolean fake_get(gpointer ctx, gint64 *ret, GError **error)
 {
@@ -33,7 +62,7 @@ static gboolean fake_set(gpointer ctx, gint64 bytes, gboolean persistent, GError
     (void)error;
     g_array_append_val(g->sets, bytes);
     g_array_append_val(g->persistent, persistent);
-    if (g->sets->len >= g->sets_before_whole) {
+    if (g->sets->len >= g->sets_before_whole || (g->gives_back && bytes > g->actual)) {
         g->actual = bytes;
     } else if (bytes > g->actual) {
         g->actual = MIN(bytes, g->stuck_at);
@@ -49,7 +78,11 @@ static void fake_init(FakeGuest *g, gint64 actual, gint64 stuck_at, guint sets_b
                      .stuck_at = stuck_at,
                      .sets_before_whole = sets_before_whole,
                      .sets = g_array_new(FALSE, FALSE, sizeof(gint64)),
-                     .persistent = g_array_new(FALSE, FALSE, sizeof(gboolean))};
+                     .persistent = g_array_new(FALSE, FALSE, sizeof(gboolean)),
+                     .free_bytes = -1,
+                     .low_from = -1,
+                     .resident = -1,
+                     .gives_back = TRUE};
 }
 
 static void fake_clear(FakeGuest *g)
@@ -86,6 +119,7 @@ static void test_give_back_partial_then_rest(void)
     FpbBalloonStep step;
 
     fake_init(&g, 1024 * MIB, 1536 * MIB, 2);
+    g.gives_back = FALSE;
     be = fake_backend(&g, TRUE);
     g_assert_true(fpb_balloon_drive(&be, 2048 * MIB, 10.0, 20, &step, NULL));
     g_assert_cmpstr(step.stopped, ==, FPB_BALLOON_STOPPED_TARGET);
@@ -104,6 +138,7 @@ static void test_give_back_never_whole(void)
     FpbBalloonStep step;
 
     fake_init(&g, 1024 * MIB, 1536 * MIB, G_MAXUINT);
+    g.gives_back = FALSE;
     be = fake_backend(&g, TRUE);
     g_assert_true(fpb_balloon_drive(&be, 2048 * MIB, 10.0, 20, &step, NULL));
     g_assert_cmpstr(step.stopped, ==, FPB_BALLOON_STOPPED_NO_PROGRESS);
@@ -124,6 +159,7 @@ static void test_give_back_budget(void)
     FpbBalloonStep step;
 
     fake_init(&g, 1024 * MIB, 1536 * MIB, G_MAXUINT);
+    g.gives_back = FALSE;
     be = fake_backend(&g, TRUE);
     g_assert_true(fpb_balloon_drive(&be, 2048 * MIB, 0.05, 10000, &step, NULL));
     g_assert_cmpstr(step.stopped, ==, FPB_BALLOON_STOPPED_BUDGET);
@@ -142,8 +178,9 @@ static void test_inflate_partial_frozen_live(void)
 
     fake_init(&g, 2048 * MIB, 1536 * MIB, G_MAXUINT);
     be = fake_backend(&g, TRUE);
+    be.backoff_bytes = -1; /* frozen where it got to, no margin given back */
     g_assert_true(fpb_balloon_drive(&be, 1024 * MIB, 10.0, 20, &step, NULL));
-    g_assert_cmpstr(step.stopped, ==, FPB_BALLOON_STOPPED_NO_PROGRESS);
+    g_assert_cmpstr(step.stopped, ==, FPB_BALLOON_STOPPED_GUEST_SHORT);
     g_assert_cmpuint(g.sets->len, ==, 2); /* no re-request when taking memory */
     g_assert_cmpint(g_array_index(g.sets, gint64, 1), ==, 1536 * MIB);
     for (guint i = 0; i < g.persistent->len; i++) {
@@ -169,6 +206,110 @@ static void test_already_whole_fixes_persistent(void)
     fake_clear(&g);
 }
 
+/* The guest gave 512 MiB, then nothing, short of the target: it ran out.
+ * The balloon is set back by the margin (128 MiB for a 2 GiB guest), not
+ * left at its last free page. */
+static void test_inflate_short_backs_off(void)
+{
+    FakeGuest g;
+    FpbBalloonBackend be;
+    FpbBalloonStep step;
+
+    fake_init(&g, 2048 * MIB, 1536 * MIB, G_MAXUINT);
+    be = fake_backend(&g, FALSE);
+    g_assert_true(fpb_balloon_drive(&be, 1024 * MIB, 10.0, 20, &step, NULL));
+    g_assert_cmpstr(step.stopped, ==, FPB_BALLOON_STOPPED_GUEST_SHORT);
+    g_assert_cmpint(step.stopped_at_bytes, ==, 1536 * MIB);
+    g_assert_cmpint(step.reached_bytes, ==, 1664 * MIB);
+    g_assert_cmpint(g_array_index(g.sets, gint64, g.sets->len - 1), ==, 1664 * MIB);
+    g_assert_cmpint(g.actual, ==, 1664 * MIB);
+    fake_clear(&g);
+}
+
+/* An inflation whose guest stops moving before it gave anything is an
+ * unresponsive guest: no-progress, nothing to give back. */
+static void test_inflate_never_moved(void)
+{
+    FakeGuest g;
+    FpbBalloonBackend be;
+    FpbBalloonStep step;
+
+    fake_init(&g, 2048 * MIB, 2048 * MIB, G_MAXUINT);
+    be = fake_backend(&g, FALSE);
+    be.poll_ms = 50;
+    g_assert_true(fpb_balloon_drive(&be, 1024 * MIB, 20.0, 20, &step, NULL));
+    g_assert_cmpstr(step.stopped, ==, FPB_BALLOON_STOPPED_NO_PROGRESS);
+    g_assert_cmpint(step.reached_bytes, ==, 2048 * MIB);
+    fake_clear(&g);
+}
+
+/* Fresh stats saying 16 MiB free mid-inflation stop it, and the margin
+ * goes back; stats saying nothing new do not. */
+static void test_inflate_guest_low(void)
+{
+    FakeGuest g;
+    FpbBalloonBackend be;
+    FpbBalloonStep step;
+
+    fake_init(&g, 2048 * MIB, 1024 * MIB, 1);
+    g.low_from = 1024 * MIB;
+    be = fake_backend(&g, FALSE);
+    be.get_free = fake_free;
+    g_assert_true(fpb_balloon_drive(&be, 1024 * MIB, 10.0, 20, &step, NULL));
+    /* the fake reaches the target at once: reaching it wins */
+    g_assert_cmpstr(step.stopped, ==, FPB_BALLOON_STOPPED_TARGET);
+    fake_clear(&g);
+
+    fake_init(&g, 2048 * MIB, 1536 * MIB, G_MAXUINT);
+    g.low_from = 1536 * MIB;
+    be = fake_backend(&g, FALSE);
+    be.get_free = fake_free;
+    g_assert_true(fpb_balloon_drive(&be, 1024 * MIB, 10.0, 5000, &step, NULL));
+    g_assert_cmpstr(step.stopped, ==, FPB_BALLOON_STOPPED_GUEST_LOW);
+    g_assert_cmpint(step.guest_free_bytes, ==, 16 * MIB);
+    g_assert_cmpint(step.stopped_at_bytes, ==, 1536 * MIB);
+    g_assert_cmpint(g.actual, ==, 1664 * MIB);
+    g_assert_cmpint(step.reached_bytes, ==, 1664 * MIB);
+    fake_clear(&g);
+}
+
+/* The guest says it reached the target, the host still holds 1900 MiB of
+ * it: nothing counts, and the balloon is set back to the full size. A
+ * resident count that cannot be read changes nothing. */
+static void test_inflate_not_given(void)
+{
+    FakeGuest g;
+    FpbBalloonBackend be;
+    FpbBalloonStep step;
+
+    fake_init(&g, 2048 * MIB, 1024 * MIB, 1);
+    g.resident = 1900 * MIB;
+    be = fake_backend(&g, FALSE);
+    be.get_resident = fake_resident;
+    g_assert_true(fpb_balloon_drive(&be, 1024 * MIB, 10.0, 20, &step, NULL));
+    g_assert_cmpstr(step.stopped, ==, FPB_BALLOON_STOPPED_NOT_GIVEN);
+    g_assert_cmpint(step.stopped_at_bytes, ==, 1024 * MIB);
+    g_assert_cmpint(step.reached_bytes, ==, 2048 * MIB);
+    g_assert_cmpint(g_array_index(g.sets, gint64, g.sets->len - 1), ==, 2048 * MIB);
+    fake_clear(&g);
+
+    fake_init(&g, 2048 * MIB, 1024 * MIB, 1);
+    g.resident = 1000 * MIB; /* honest: less than the balloon leaves it */
+    be = fake_backend(&g, FALSE);
+    be.get_resident = fake_resident;
+    g_assert_true(fpb_balloon_drive(&be, 1024 * MIB, 10.0, 20, &step, NULL));
+    g_assert_cmpstr(step.stopped, ==, FPB_BALLOON_STOPPED_TARGET);
+    g_assert_cmpint(step.reached_bytes, ==, 1024 * MIB);
+    fake_clear(&g);
+
+    fake_init(&g, 2048 * MIB, 1024 * MIB, 1);
+    be = fake_backend(&g, FALSE);
+    be.get_resident = fake_resident; /* fails: no smaps */
+    g_assert_true(fpb_balloon_drive(&be, 1024 * MIB, 10.0, 20, &step, NULL));
+    g_assert_cmpstr(step.stopped, ==, FPB_BALLOON_STOPPED_TARGET);
+    fake_clear(&g);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -176,6 +317,10 @@ int main(int argc, char **argv)
     g_test_add_func("/balloon/drive/give-back-never-whole", test_give_back_never_whole);
     g_test_add_func("/balloon/drive/give-back-budget", test_give_back_budget);
     g_test_add_func("/balloon/drive/inflate-partial-frozen-live", test_inflate_partial_frozen_live);
+    g_test_add_func("/balloon/drive/inflate-short-backs-off", test_inflate_short_backs_off);
+    g_test_add_func("/balloon/drive/inflate-never-moved", test_inflate_never_moved);
+    g_test_add_func("/balloon/drive/inflate-guest-low", test_inflate_guest_low);
+    g_test_add_func("/balloon/drive/inflate-not-given", test_inflate_not_given);
     g_test_add_func("/balloon/drive/already-whole-fixes-persistent",
                     test_already_whole_fixes_persistent);
     return g_test_run();
