@@ -125,7 +125,9 @@ static void start_postcopy(Job *job)
  * cancelled (fpb_pipeline_cancelled()). */
 typedef struct {
     gboolean timed_out;
-    gboolean stalled; /* nothing sent for plan->stall_s */
+    gboolean stalled; /* nothing sent for stall_bound_s */
+    double stall_bound_s;
+    gboolean never_sent; /* stalled in the setup, before the first byte */
     gboolean cancelled;
     gboolean aborted; /* virDomainAbortJob succeeded */
 } Stop;
@@ -193,6 +195,10 @@ static void watch(Job *job, FpbOutcome *o, Stop *stop)
         virTypedParamsFree(p, n);
         stalled = fpb_migration_watch_stalled(&progress, o->mig_transferred_bytes,
                                               g_get_monotonic_time());
+        if (stalled && !stop->stalled) {
+            stop->stall_bound_s = fpb_migration_watch_bound_s(&progress);
+            stop->never_sent = !fpb_migration_watch_sent_any(&progress);
+        }
         if (g_atomic_int_get(&job->rc) != 1) {
             break;
         }
@@ -224,6 +230,34 @@ static void final_stats(virDomainPtr dom, virConnectPtr dest, FpbOutcome *o)
     virTypedParamsFree(p, n);
 }
 
+/* The run's error for a migration that did not complete. */
+static void set_stop_error(const char *vm, const FpbLibvirtMigrationPlan *plan, const Job *job,
+                           const Stop *stop, GError **error)
+{
+    if (stop->cancelled) {
+        g_set_error(error, FPB_LIBVIRT_ERROR, FPB_LIBVIRT_ERROR_FAILED,
+                    "VM '%s': the migration was cancelled (the run was asked to stop): %s", vm,
+                    job->error);
+    } else if (stop->stalled && stop->never_sent) {
+        g_set_error(error, FPB_LIBVIRT_ERROR, FPB_LIBVIRT_ERROR_FAILED,
+                    "VM '%s': the migration to '%s' sent nothing in its first %.0f s (the "
+                    "destination did not get ready or cannot be reached); cancelled",
+                    vm, plan->dest_uri, stop->stall_bound_s);
+    } else if (stop->stalled) {
+        g_set_error(error, FPB_LIBVIRT_ERROR, FPB_LIBVIRT_ERROR_FAILED,
+                    "VM '%s': the migration sent nothing for %.0f s (the link or the destination "
+                    "is gone); cancelled",
+                    vm, stop->stall_bound_s);
+    } else if (stop->timed_out) {
+        g_set_error(error, FPB_LIBVIRT_ERROR, FPB_LIBVIRT_ERROR_FAILED,
+                    "VM '%s': the migration did not complete within %.0f s; cancelled", vm,
+                    plan->timeout_s);
+    } else {
+        g_set_error(error, FPB_LIBVIRT_ERROR, FPB_LIBVIRT_ERROR_FAILED,
+                    "VM '%s': migration to '%s' failed: %s", vm, plan->dest_uri, job->error);
+    }
+}
+
 gboolean fpb_libvirt_migrate_run(virDomainPtr dom, virConnectPtr dest,
                                  const FpbLibvirtMigrationPlan *plan, FpbOutcome *o, GError **error)
 {
@@ -249,23 +283,7 @@ gboolean fpb_libvirt_migrate_run(virDomainPtr dom, virConnectPtr dest,
                                             job.error_code == VIR_ERR_OPERATION_ABORTED
                                         ? "cancelled"
                                         : "failed");
-    if (stop.cancelled) {
-        g_set_error(error, FPB_LIBVIRT_ERROR, FPB_LIBVIRT_ERROR_FAILED,
-                    "VM '%s': the migration was cancelled (the run was asked to stop): %s", vm,
-                    job.error);
-    } else if (stop.stalled) {
-        g_set_error(error, FPB_LIBVIRT_ERROR, FPB_LIBVIRT_ERROR_FAILED,
-                    "VM '%s': the migration sent nothing for %.0f s (the link or the destination "
-                    "is gone); cancelled",
-                    vm, plan->stall_s);
-    } else if (stop.timed_out) {
-        g_set_error(error, FPB_LIBVIRT_ERROR, FPB_LIBVIRT_ERROR_FAILED,
-                    "VM '%s': the migration did not complete within %.0f s; cancelled", vm,
-                    plan->timeout_s);
-    } else {
-        g_set_error(error, FPB_LIBVIRT_ERROR, FPB_LIBVIRT_ERROR_FAILED,
-                    "VM '%s': migration to '%s' failed: %s", vm, plan->dest_uri, job.error);
-    }
+    set_stop_error(vm, plan, &job, &stop, error);
     g_free(job.error);
     return FALSE;
 }

@@ -280,6 +280,12 @@ static gboolean final_status_ok(const FpbQmpMigrationInfo *info, const FpbMigrat
             g_set_error(error, FPB_QMP_ERROR, FPB_QMP_ERROR_TIMEOUT,
                         "VM '%s': migration to '%s' did not complete within %.0f s, cancelled", vm,
                         plan->uri, plan->timeout_s);
+        } else if (cancel == CANCEL_STALL && info->ram.transferred == 0) {
+            /* the setup's allowance (fpb-migration-watch.h) */
+            g_set_error(error, FPB_QMP_ERROR, FPB_QMP_ERROR_TIMEOUT,
+                        "VM '%s': migration to '%s' sent nothing in its first %.0f s (the "
+                        "destination did not get ready or cannot be reached), cancelled",
+                        vm, plan->uri, MAX(plan->stall_s, FPB_MIGRATION_WATCH_SETUP_S));
         } else if (cancel == CANCEL_STALL) {
             g_set_error(error, FPB_QMP_ERROR, FPB_QMP_ERROR_TIMEOUT,
                         "VM '%s': migration to '%s' sent nothing for %.0f s (the link or the "

@@ -29,9 +29,11 @@
 #   lv-hosts.sh addr DIR a|b      the host's address on the veth
 #   lv-hosts.sh tcp-uri DIR a|b   qemu+tcp://ADDR/system (from the other
 #                                 host's namespace, or the host's own)
-#   lv-hosts.sh link DIR [PROFILE|cut|blackhole|heal]
+#   lv-hosts.sh link DIR [PROFILE|cut|blackhole|loss PCT|heal]
 #                                 reshape the link at run time; without an
 #                                 argument print its state and qdiscs
+#   lv-hosts.sh dropped DIR a|b   packets the loss rule dropped on the
+#                                 host's veth end
 #   lv-hosts.sh wire-bytes DIR a|b [IF]
 #                                 "tx_bytes=N rx_bytes=N" of the host's veth
 #                                 end (or of IF in its namespace, e.g. lo)
@@ -64,7 +66,11 @@
 # `link DIR` shows it). cut = both veth ends down (a pulled cable: the
 # kernel answers "Network is unreachable" at once), blackhole = nftables
 # drops everything on both ends (packets vanish, as with 100 % loss);
-# heal undoes either, the profile stays.
+# loss PCT = nftables drops PCT % of the packets each end receives, at
+# random (netdev ingress, numgen random: the sender's TCP sees a real
+# loss, of data and of ACKs; a kernel without sch_netem has no other way,
+# and none at all to delay packets: no netem, no fq or etf for timestamped
+# departures, no nft queue); heal undoes any of these, the profile stays.
 #
 # Every PID started is recorded in DIR/H/pids, every network namespace in
 # DIR/H/netns right after it was created; `down` kills exactly those PIDs
@@ -232,18 +238,44 @@ EOF
         done
         echo blackhole > "$ldir/net/state"
         ;;
+    loss) net_loss "$ldir" "$3" ;;
     heal)
         for lh in a b; do
             ns=$(netns_of "$ldir" $lh)
             ip -n "$ns" link set "$(veth_of "$ldir" $lh)" up
-            if [ "$(cat "$ldir/net/state")" = blackhole ]; then
-                ip netns exec "$ns" nft delete table inet fpb_bed_blackhole
-            fi
+            case "$(cat "$ldir/net/state")" in
+            blackhole) ip netns exec "$ns" nft delete table inet fpb_bed_blackhole ;;
+            loss*) ip netns exec "$ns" nft delete table netdev fpb_bed_loss ;;
+            esac
         done
         echo up > "$ldir/net/state"
         ;;
     *) net_shape "$ldir" "$2" ;;
     esac
+}
+
+# Random loss of PCT % (1..99) of what each veth end receives.
+net_loss() {
+    case "$2" in
+    [1-9] | [1-9][0-9]) ;;
+    *) die "loss: a percentage 1..99, not '$2'" ;;
+    esac
+    [ "$(cat "$1/net/state")" = up ] || die "loss: the link is $(cat "$1/net/state"): heal it first"
+    for lh in a b; do
+        dev=$(veth_of "$1" $lh)
+        ip netns exec "$(netns_of "$1" $lh)" nft -f - <<EOF || die "host $lh: nft failed"
+table netdev fpb_bed_loss {
+    chain in { type filter hook ingress device "$dev" priority 0; numgen random mod 100 < $2 counter drop; }
+}
+EOF
+    done
+    echo "loss $2" > "$1/net/state"
+}
+
+# Packets the loss rule dropped on the host's veth end (0 without one).
+cmd_dropped() {
+    ip netns exec "$(netns_of "$1" "$2")" nft list table netdev fpb_bed_loss 2>/dev/null |
+        sed -n 's/.*counter packets \([0-9]*\) .*/\1/p' | grep . || echo 0
 }
 
 cmd_link_show() {
@@ -521,9 +553,12 @@ addr) [ $# = 3 ] || die "usage: $0 addr DIR a|b"; check_host "$3"; addr_of "$2" 
 tcp-uri) [ $# = 3 ] || die "usage: $0 tcp-uri DIR a|b"; check_host "$3"; tcp_uri_of "$2" "$3" ;;
 exec) [ $# -ge 4 ] || die "usage: $0 exec DIR a|b CMD..."; check_host "$3"; d=$2 h=$3; shift 3; cmd_exec "$d" "$h" "$@" ;;
 link)
-    [ $# = 2 ] || [ $# = 3 ] || die "usage: $0 link DIR [fast|slow|none|cut|blackhole|heal]"
-    if [ $# = 2 ]; then cmd_link_show "$2"; else cmd_link "$2" "$3"; fi
+    usage_link="usage: $0 link DIR [fast|slow|none|cut|blackhole|loss PCT|heal]"
+    case "$#:${3:-}" in 2:* | 3:* | 4:loss) ;; *) die "$usage_link" ;; esac
+    [ "$#:${3:-}" != 3:loss ] || die "$usage_link"
+    if [ $# = 2 ]; then cmd_link_show "$2"; else cmd_link "$2" "$3" "${4:-}"; fi
     ;;
+dropped) [ $# = 3 ] || die "usage: $0 dropped DIR a|b"; check_host "$3"; cmd_dropped "$2" "$3" ;;
 wire-bytes) [ $# = 3 ] || [ $# = 4 ] || die "usage: $0 wire-bytes DIR a|b [IF]"; check_host "$3"; cmd_wire_bytes "$2" "$3" ${4:+"$4"} ;;
-*) die "usage: $0 up|down|uri|kill-libvirtd|start-libvirtd|addr|tcp-uri|exec|link|wire-bytes DIR ..." ;;
+*) die "usage: $0 up|down|uri|kill-libvirtd|start-libvirtd|addr|tcp-uri|exec|link|dropped|wire-bytes DIR ..." ;;
 esac
