@@ -1,15 +1,21 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * fpbctl as a client of fpbd's control socket (docs/libvirt.md, "Control
- * protocol"): one request, progress lines, one reply.
+ * protocol"): one request, progress lines, one reply. An evacuation
+ * (fpbctl evacuate --via-fpbd) is cancelled by ending the request's
+ * sending side: fpbd reads nothing else from it meanwhile.
  */
 #define G_LOG_DOMAIN "fpbctl"
 
 #include <gio/gunixsocketaddress.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "fpb-conf-daemon.h"
+#include "fpb-evacuate-run.h"
+#include "fpbctl-progress.h"
 #include "fpbctl.h"
 
 #define CONNECT_TIMEOUT_S 5
@@ -180,4 +186,152 @@ int fpbctl_migrate_via_fpbd(const char *socket, const char *config, const char *
         return FPBCTL_EXIT_USAGE;
     }
     return print_reply(reply, json);
+}
+
+/* ---- fpbctl evacuate --via-fpbd ---- */
+
+/* The evacuation's socket once connected, -1 before; a signal that came
+ * earlier is acted on when it is set. */
+static volatile int evacuate_fd = -1;
+static volatile sig_atomic_t evacuate_signalled;
+
+/* SIGINT/SIGTERM: the end of the request's sending side is fpbd's cancel
+ * (shutdown() is async-signal-safe); the replies keep coming until the
+ * outcome. A second signal changes nothing, as in the direct form. */
+static void on_evacuate_signal(int sig)
+{
+    (void)sig;
+    evacuate_signalled = 1;
+    if (evacuate_fd >= 0) {
+        shutdown(evacuate_fd, SHUT_WR);
+    }
+}
+
+static void catch_evacuate_signals(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_evacuate_signal;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+static gint64 get_int(json_object *o, const char *key, gint64 missing)
+{
+    json_object *v = NULL;
+
+    return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_int)
+               ? json_object_get_int64(v)
+               : missing;
+}
+
+static double get_double(json_object *o, const char *key)
+{
+    json_object *v = NULL;
+
+    return json_object_object_get_ex(o, key, &v) && (json_object_is_type(v, json_type_double) ||
+                                                     json_object_is_type(v, json_type_int))
+               ? json_object_get_double(v)
+               : -1;
+}
+
+/* A {"tick": {...}} line onto fpbctl's own progress view. */
+static void show_tick(json_object *t)
+{
+    const char *status = get_str(t, "status");
+    FpbMigrationProgress m = {
+        .status = status ? status : "?",
+        .elapsed_ms = get_int(t, "elapsed_ms", -1),
+        .sent_bytes = get_int(t, "sent_bytes", -1),
+        .remaining_bytes = get_int(t, "remaining_bytes", -1),
+        .total_bytes = get_int(t, "total_bytes", -1),
+        .mbps = get_double(t, "mbps"),
+    };
+    FpbPipelineTick tick = {
+        .vm = get_str(t, "vm"),
+        .mode = get_str(t, "mode"),
+        .migration = &m,
+        .predicted_seconds = get_double(t, "predicted_seconds"),
+        .predicted_bytes = get_int(t, "predicted_bytes", -1),
+    };
+
+    fpbctl_progress_tick(&tick, NULL);
+}
+
+/* One interim line of the evacuation; FALSE when it is the reply. */
+static gboolean show_interim(json_object *line)
+{
+    json_object *tick = NULL;
+    const char *text;
+
+    if ((text = get_str(line, "progress")) != NULL) {
+        fpbctl_progress_break();
+        fputs(text, stderr);
+    } else if ((text = get_str(line, "output")) != NULL) {
+        fpbctl_progress_break();
+        fputs(text, stdout);
+        fflush(stdout);
+    } else if (json_object_object_get_ex(line, "tick", &tick) &&
+               json_object_is_type(tick, json_type_object)) {
+        show_tick(tick);
+    } else if ((text = get_str(line, "done")) != NULL) {
+        fpbctl_progress_done(text);
+    } else {
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* fpbd's exit status for the evacuation, as the direct form's. */
+static int evacuate_status(json_object *reply)
+{
+    gint64 status = get_int(reply, "exit", -1);
+
+    fpbctl_progress_break();
+    if (get_str(reply, "error") != NULL && status < 0) {
+        fprintf(stderr, "fpbctl evacuate: fpbd refused: %s\n", get_str(reply, "error"));
+        return FPBCTL_EXIT_USAGE;
+    }
+    if (status < 0 || status > FPB_EVACUATE_EXIT_NOT_EVACUATED + 100) {
+        fprintf(stderr, "fpbctl evacuate: fpbd's reply has no exit status\n");
+        return FPBCTL_EXIT_FAILED;
+    }
+    return (int)status;
+}
+
+int fpbctl_evacuate_via_fpbd(const char *socket, const char *config, json_object *request)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *path = NULL;
+    g_autoptr(FpbctlFpbd) f = NULL;
+
+    if ((path = fpbctl_fpbd_socket(socket, config, &error)) == NULL) {
+        fprintf(stderr, "fpbctl evacuate: %s\n", error->message);
+        return FPBCTL_EXIT_USAGE;
+    }
+    catch_evacuate_signals();
+    /* no read timeout: an evacuation takes as long as its VMs */
+    if ((f = fpbctl_fpbd_request(path, request, 0, &error)) == NULL) {
+        fprintf(stderr, "fpbctl evacuate: fpbd at '%s': %s\n", path, error->message);
+        return FPBCTL_EXIT_FAILED;
+    }
+    evacuate_fd = g_socket_get_fd(g_socket_connection_get_socket(f->conn));
+    if (evacuate_signalled) {
+        shutdown(evacuate_fd, SHUT_WR);
+    }
+    for (;;) {
+        g_autoptr(json_object) line = fpbctl_fpbd_read(f, &error);
+
+        if (line == NULL) {
+            fpbctl_progress_break();
+            fprintf(stderr, "fpbctl evacuate: fpbd at '%s': %s\n", path, error->message);
+            return FPBCTL_EXIT_FAILED;
+        }
+        if (!show_interim(line)) {
+            return evacuate_status(line);
+        }
+    }
 }

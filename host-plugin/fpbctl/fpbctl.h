@@ -53,6 +53,11 @@ int fpbctl_migrate_via_fpbd(const char *socket, const char *config, const char *
                             const char *db, const FpbLibvirtOptions *lv, const char *domain,
                             const char *dest, gboolean json);
 
+/* fpbctl evacuate --via-fpbd: sends @request (borrowed, an "evacuate"),
+ * shows what fpbd's run prints, returns its exit status. SIGINT/SIGTERM
+ * cancel the evacuation in fpbd (the outcome is still shown). */
+int fpbctl_evacuate_via_fpbd(const char *socket, const char *config, json_object *request);
+
 /* The backends fpbctl drives (NULL-terminated): journal rows of either are
  * recovered. */
 extern const FpbBackendOps *const fpbctl_backends[];

@@ -48,6 +48,9 @@ typedef struct {
     GSource *in_source;
     GSource *out_source;
     GSource *idle_source;
+    GSource *gone_source;      /* a kept call watching its peer */
+    void (*gone_fn)(gpointer); /* told once: the peer sent, ended or went */
+    gpointer gone_data;
     gboolean busy;    /* a kept call: the next request waits for its reply */
     gboolean eof;     /* the peer sends no more */
     gboolean closing; /* disconnect once the output is written */
@@ -80,6 +83,17 @@ static void drop_source(GSource **s)
     }
 }
 
+/* The kept call's watcher learns that its peer is gone (or spoke). */
+static void tell_gone(Client *c)
+{
+    void (*fn)(gpointer) = c->gone_fn;
+
+    c->gone_fn = NULL;
+    if (fn != NULL) {
+        fn(c->gone_data);
+    }
+}
+
 /* Closes the socket and lets go of the set's reference: a caller that
  * uses @c afterwards must hold one of its own. */
 static void disconnect(Client *c)
@@ -90,6 +104,8 @@ static void disconnect(Client *c)
         return;
     }
     c->control = NULL;
+    drop_source(&c->gone_source);
+    tell_gone(c);
     drop_source(&c->in_source);
     drop_source(&c->out_source);
     drop_source(&c->idle_source);
@@ -345,10 +361,39 @@ void fpbd_control_call_send(FpbdControlCall *call, json_object *line)
     queue_line(call->client, line);
 }
 
+static gboolean on_peer_gone(GSocket *sock G_GNUC_UNUSED, GIOCondition cond G_GNUC_UNUSED,
+                             gpointer data)
+{
+    Client *c = data;
+
+    /* nothing is read: the call's answer still goes out, if it can */
+    c->refs++;
+    drop_source(&c->gone_source);
+    tell_gone(c);
+    client_unref(c);
+    return G_SOURCE_REMOVE;
+}
+
+void fpbd_control_call_watch_peer(FpbdControlCall *call, void (*fn)(gpointer), gpointer data)
+{
+    Client *c = call->client;
+
+    if (c->control == NULL) {
+        fn(data);
+        return;
+    }
+    c->gone_fn = fn;
+    c->gone_data = data;
+    /* input (the end of its sending side, or bytes) and a hang-up alike */
+    watch(c, &c->gone_source, G_IO_IN | G_IO_HUP | G_IO_ERR, on_peer_gone);
+}
+
 void fpbd_control_call_reply(FpbdControlCall *call, json_object *reply)
 {
     Client *c = call->client;
 
+    drop_source(&c->gone_source);
+    c->gone_fn = NULL;
     queue_line(c, reply);
     json_object_put(reply);
     c->busy = FALSE;

@@ -56,6 +56,11 @@ FpbdControlCall *fpbd_control_call_keep(FpbdControlCall *call);
 /* Sends an interim line (borrowed), e.g. progress; the call stays open.
  * In the control's main context only. */
 void fpbd_control_call_send(FpbdControlCall *call, json_object *line);
+/* Calls @fn(@data) once, in the main context, when the peer of a kept
+ * @call sends anything, ends its sending side or goes (now, if it has
+ * gone already): a long request's cancel. Nothing is read; the reply is
+ * still written if the socket takes it. Until the reply. */
+void fpbd_control_call_watch_peer(FpbdControlCall *call, void (*fn)(gpointer), gpointer data);
 /* Sends the reply (transfer full) and frees @call. Main context only. */
 void fpbd_control_call_reply(FpbdControlCall *call, json_object *reply);
 

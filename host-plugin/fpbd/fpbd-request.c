@@ -19,6 +19,7 @@ typedef struct {
 typedef struct {
     const char *op;
     const Key *keys;
+    const char *required; /* what a request without them is told */
 } Op;
 
 static const Key bare_keys[] = {{"op", json_type_string, TRUE}, {NULL, 0, FALSE}};
@@ -31,8 +32,22 @@ static const Key migrate_keys[] = {{"op", json_type_string, TRUE},
                                    {"dest", json_type_string, TRUE},
                                    {"options", json_type_object, FALSE},
                                    {NULL, 0, FALSE}};
+/* "domains" an array of strings (none: every running domain); the
+ * booleans say how fpbctl shows the run (--dry-run, --json, --progress). */
+static const Key evacuate_keys[] = {
+    {"op", json_type_string, TRUE},         {"dest", json_type_string, TRUE},
+    {"domains", json_type_array, FALSE},    {"options", json_type_object, FALSE},
+    {"dry-run", json_type_boolean, FALSE},  {"json", json_type_boolean, FALSE},
+    {"progress", json_type_boolean, FALSE}, {NULL, 0, FALSE}};
 static const Op ops[] = {
-    {"ping", bare_keys}, {"status", bare_keys}, {"hook", hook_keys}, {"migrate", migrate_keys}};
+    {"ping", bare_keys, ""},
+    {"status", bare_keys, ""},
+    {"hook", hook_keys, "'domain', 'action' and 'subaction' (strings) are required"},
+    {"migrate", migrate_keys, "'domain' and 'dest' (strings) are required"},
+    {"evacuate", evacuate_keys, "'dest' (a string) is required"},
+};
+
+#define OPS_EXPECTED "ping, status, hook, migrate or evacuate"
 
 /* Options that change what fpb believes about the guest and QEMU, or
  * where the memory goes, past what the facts and the destination guard
@@ -106,6 +121,45 @@ static const Key *find_key(const Key *keys, const char *name)
     return NULL;
 }
 
+static const char *type_name(json_type type)
+{
+    switch (type) {
+    case json_type_object:
+        return "an object";
+    case json_type_array:
+        return "an array of strings";
+    case json_type_boolean:
+        return "a boolean";
+    default:
+        return "a string";
+    }
+}
+
+/* An array key holds strings only, and no more of them than an
+ * evacuation plans (a VM name each). */
+static gboolean check_array(const Op *op, const char *name, json_object *v, GError **error)
+{
+    size_t n = json_object_array_length(v);
+
+    if (n > FPBD_REQUEST_MAX_DOMAINS) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                    "%s: '%s' has %zu names, at most %d", op->op, name, n,
+                    FPBD_REQUEST_MAX_DOMAINS);
+        return FALSE;
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_object *e = json_object_array_get_idx(v, i);
+
+        if (!json_object_is_type(e, json_type_string) || json_object_get_string_len(e) == 0) {
+            g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                        "%s: '%s' must be an array of strings (names), item %zu is not", op->op,
+                        name, i);
+            return FALSE;
+        }
+    }
+    return TRUE;
+}
+
 static gboolean check_keys(json_object *req, const Op *op, GError **error)
 {
     json_object_object_foreach(req, name, v)
@@ -119,17 +173,17 @@ static gboolean check_keys(json_object *req, const Op *op, GError **error)
         }
         if (!json_object_is_type(v, k->type)) {
             g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "%s: '%s' must be %s",
-                        op->op, name, k->type == json_type_object ? "an object" : "a string");
+                        op->op, name, type_name(k->type));
+            return FALSE;
+        }
+        if (k->type == json_type_array && !check_array(op, name, v, error)) {
             return FALSE;
         }
     }
     for (const Key *k = op->keys; k->name != NULL; k++) {
         if (k->required && !json_object_object_get_ex(req, k->name, NULL)) {
-            g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                        g_str_equal(op->op, "migrate")
-                            ? "%s: 'domain' and 'dest' (strings) are required"
-                            : "%s: 'domain', 'action' and 'subaction' (strings) are required",
-                        op->op);
+            g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "%s: %s", op->op,
+                        op->required);
             return FALSE;
         }
     }
@@ -143,7 +197,7 @@ gboolean fpbd_request_check(json_object *req, const char **ret_op, GError **erro
 
     if (!json_object_object_get_ex(req, "op", &v) || !json_object_is_type(v, json_type_string)) {
         g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                    "the request has no 'op' string (expected ping, status, hook or migrate)");
+                    "the request has no 'op' string (expected " OPS_EXPECTED ")");
         return FALSE;
     }
     op = json_object_get_string(v);
@@ -157,7 +211,7 @@ gboolean fpbd_request_check(json_object *req, const char **ret_op, GError **erro
         }
     }
     g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                "unknown op '%.*s' (expected ping, status, hook or migrate)", shown_len(op), op);
+                "unknown op '%.*s' (expected " OPS_EXPECTED ")", shown_len(op), op);
     return FALSE;
 }
 

@@ -31,6 +31,7 @@
 #include "fpb-libvirt-steps.h"
 #include "fpb-recover.h"
 #include "fpbd-control.h"
+#include "fpbd-evacuate.h"
 #include "fpbd-metrics-export.h"
 #include "fpbd-request.h"
 #include "fpbd-uri-guard.h"
@@ -46,6 +47,9 @@ typedef struct {
     guint reconnect_id;
     GHashTable *running;     /* domain name -> NULL */
     GHashTable *migrating;   /* domain UUID -> its name: fpbd runs its migration */
+    GHashTable *evacuating;  /* domain UUID -> its name: held by an evacuation */
+    GPtrArray *evacuations;  /* FpbdEvacuation *: running */
+    guint slots;             /* of max-migrations: 1 a migration, an evacuation its cap */
     gboolean stopping;       /* SIGTERM: quit once no migration runs */
     guint stop_timer_id;     /* stop-timeout-seconds, then stop-restore-seconds */
     gboolean cancelled;      /* the stop timeout cancelled the running migrations */
@@ -232,6 +236,11 @@ static json_object *status_reply(Daemon *d)
     while (g_hash_table_iter_next(&it, NULL, &key)) {
         json_object_array_add(migrating, json_object_new_string(key));
     }
+    /* an evacuation's VMs are fpbd's until it ends, started or not */
+    g_hash_table_iter_init(&it, d->evacuating);
+    while (g_hash_table_iter_next(&it, NULL, &key)) {
+        json_object_array_add(migrating, json_object_new_string(key));
+    }
     json_object_object_add(r, "version", json_object_new_string(FPB_VERSION));
     json_object_object_add(r, "uri", json_object_new_string(d->conf->uri));
     json_object_object_add(r, "connected", json_object_new_boolean(d->conn != NULL));
@@ -239,6 +248,7 @@ static json_object *status_reply(Daemon *d)
     json_object_object_add(r, "observed", json_object_new_int64(d->observed));
     json_object_object_add(r, "migrating", migrating);
     json_object_object_add(r, "migrations", json_object_new_int64(d->migrations));
+    json_object_object_add(r, "evacuations", json_object_new_int64(d->evacuations->len));
     json_object_object_add(r, "hooks", json_object_new_int64(d->hooks_seen));
     json_object_object_add(r, "journal", json_object_new_string(fpb_journal_path(d->journal)));
     return r;
@@ -339,6 +349,7 @@ static gboolean job_done(gpointer data)
     g_message("VM '%s': migration to '%s' %s (journal row %" G_GINT64_FORMAT ")", job->domain,
               job->dest, result_name(job->result), job->outcome->id);
     g_hash_table_remove(d->migrating, job->uuid);
+    d->slots--;
     d->migrations++;
     fpbd_metrics_export_changed(d->metrics);
     job_free(job);
@@ -467,15 +478,21 @@ static json_object *claim_domain(Daemon *d, MigrateJob *job)
         return fpbd_control_error_reply("VM '%s': fpbd is migrating it already (as '%s', UUID %s)",
                                         job->domain, running, uuid);
     }
-    if (g_hash_table_size(d->migrating) >= d->conf->max_migrations) {
+    if ((running = g_hash_table_lookup(d->evacuating, uuid)) != NULL) {
+        return fpbd_control_error_reply("VM '%s': fpbd is evacuating it already (as '%s', UUID "
+                                        "%s)",
+                                        job->domain, running, uuid);
+    }
+    if (d->slots >= d->conf->max_migrations) {
         return fpbd_control_error_reply("VM '%s': fpbd runs %u migrations already "
                                         "(max-migrations), try again later",
-                                        job->domain, g_hash_table_size(d->migrating));
+                                        job->domain, d->slots);
     }
     g_free(job->domain);
     job->domain = g_strdup(virDomainGetName(dom));
     job->uuid = g_strdup(uuid);
     g_hash_table_insert(d->migrating, g_strdup(uuid), g_strdup(job->domain));
+    d->slots++;
     return NULL;
 }
 
@@ -518,6 +535,183 @@ static json_object *start_migration(Daemon *d, json_object *req, FpbdControlCall
     return NULL;
 }
 
+/* ---- evacuations run by fpbd ---- */
+
+/* The running domains of fpbd's libvirt, by name, for an evacuation that
+ * names none. (transfer full) */
+static GPtrArray *running_names(Daemon *d)
+{
+    GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+    virDomainPtr *doms = NULL;
+    int n = virConnectListAllDomains(d->conn, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
+
+    for (int i = 0; i < n; i++) {
+        g_ptr_array_add(names, g_strdup(virDomainGetName(doms[i])));
+        virDomainFree(doms[i]);
+    }
+    free(doms);
+    g_ptr_array_sort(names, (GCompareFunc)g_strcmp0);
+    return names;
+}
+
+/* One domain of the evacuation as migrate's claim_domain() sees it: it
+ * exists, and nobody migrates, evacuates or recovers it; @held: the
+ * evacuation's own so far (UUID -> name). NULL when it may be held. */
+static json_object *check_evacuated_domain(Daemon *d, const char *name, GHashTable *held,
+                                           char **ret_uuid, char **ret_name)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(FpbVirDomain) dom = fpb_libvirt_lookup(d->conn, name, &error);
+    char uuid[VIR_UUID_STRING_BUFLEN] = "";
+    const char *other;
+
+    if (dom == NULL) {
+        return fpbd_control_error_reply("%s: evacuate: nothing was done", error->message);
+    }
+    if (virDomainGetUUIDString(dom, uuid) < 0) {
+        return fpbd_control_error_reply("VM '%s': evacuate: libvirt gave no UUID for it; nothing "
+                                        "was done",
+                                        name);
+    }
+    if (g_hash_table_contains(d->recovering, virDomainGetName(dom))) {
+        return fpbd_control_error_reply("VM '%s': evacuate: fpbd is recovering an earlier "
+                                        "migration's journal row for it, try again later",
+                                        name);
+    }
+    if ((other = g_hash_table_lookup(d->migrating, uuid)) != NULL ||
+        (other = g_hash_table_lookup(d->evacuating, uuid)) != NULL) {
+        return fpbd_control_error_reply("VM '%s': evacuate: fpbd is migrating it already (as "
+                                        "'%s', UUID %s); nothing was done",
+                                        name, other, uuid);
+    }
+    if ((other = g_hash_table_lookup(held, uuid)) != NULL) {
+        return fpbd_control_error_reply("VM '%s': evacuate: named twice (also as '%s', UUID %s); "
+                                        "nothing was done",
+                                        name, other, uuid);
+    }
+    *ret_uuid = g_strdup(uuid);
+    *ret_name = g_strdup(virDomainGetName(dom));
+    return NULL;
+}
+
+/* Every domain of @ev (or every running one) checked; then ev->domains
+ * holds libvirt's names and ev->uuids their UUIDs. Nothing held yet. */
+static json_object *check_evacuated_domains(Daemon *d, FpbdEvacuation *ev)
+{
+    g_autoptr(GHashTable) held = g_hash_table_new(g_str_hash, g_str_equal);
+    g_autoptr(GPtrArray) asked =
+        ev->domains->len > 0 ? g_ptr_array_ref(ev->domains) : running_names(d);
+    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+
+    for (guint i = 0; i < asked->len; i++) {
+        char *uuid = NULL;
+        char *name = NULL;
+        json_object *refusal = check_evacuated_domain(d, asked->pdata[i], held, &uuid, &name);
+
+        if (refusal != NULL) {
+            return refusal;
+        }
+        g_ptr_array_add(ev->uuids, uuid);
+        g_ptr_array_add(names, name);
+        g_hash_table_insert(held, uuid, name);
+    }
+    g_ptr_array_unref(ev->domains);
+    ev->domains = g_steal_pointer(&names);
+    return NULL;
+}
+
+/* fpbd's max-migrations holds for an evacuation's pipelines: it takes
+ * --parallel slots (auto: as many as are free, at most one per VM) or is
+ * refused; its plan never puts more on the link than it holds. */
+static json_object *check_evacuation_slots(Daemon *d, FpbdEvacuation *ev)
+{
+    guint max = d->conf->max_migrations;
+    guint free_slots = max > d->slots ? max - d->slots : 0;
+    guint want = ev->run.plan.parallel;
+
+    if (free_slots == 0) {
+        return fpbd_control_error_reply("%s: evacuate: fpbd runs %u migrations already "
+                                        "(max-migrations %u), try again later; nothing was done",
+                                        ev->vms_text, d->slots, max);
+    }
+    if (want > free_slots) {
+        return fpbd_control_error_reply("%s: evacuate: --parallel %u is more than fpbd may run "
+                                        "now: max-migrations %u, %u running, %u free; nothing "
+                                        "was done",
+                                        ev->vms_text, want, max, d->slots, free_slots);
+    }
+    ev->slots = want > 0 ? want : MIN(free_slots, MAX(ev->domains->len, 1));
+    if (want == 0 && ev->slots < ev->domains->len) {
+        ev->run.plan.parallel = ev->slots;
+    }
+    return NULL;
+}
+
+static void evacuation_done(FpbdEvacuation *ev, gpointer data)
+{
+    Daemon *d = data;
+
+    for (guint i = 0; i < ev->uuids->len; i++) {
+        g_hash_table_remove(d->evacuating, ev->uuids->pdata[i]);
+    }
+    d->slots -= ev->slots;
+    g_ptr_array_remove(d->evacuations, ev);
+    fpbd_evacuation_free(ev);
+    fpbd_metrics_export_changed(d->metrics);
+    quit_if_idle(d);
+}
+
+/* Holds the domains and the slots, then runs it. */
+static void launch_evacuation(Daemon *d, FpbdEvacuation *ev, FpbdControlCall *call)
+{
+    for (guint i = 0; i < ev->uuids->len; i++) {
+        g_hash_table_insert(d->evacuating, g_strdup(ev->uuids->pdata[i]),
+                            g_strdup(ev->domains->pdata[i]));
+    }
+    d->slots += ev->slots;
+    g_ptr_array_add(d->evacuations, ev);
+    g_message("%s: evacuating to '%s' for a client (uid %u), at most %u at once", ev->vms_text,
+              ev->dest, fpbd_control_call_peer_uid(call), ev->slots);
+    fpbd_evacuation_start(ev, call, d->conf->uri, d->conf->journal_path, ev->slots, evacuation_done,
+                          d);
+}
+
+static json_object *start_evacuation(Daemon *d, json_object *req, FpbdControlCall *call)
+{
+    const FpbdUriGuard guard = {
+        .transports = (const char *const *)d->conf->allowed_destinations,
+        .hosts = (const char *const *)d->conf->allowed_destination_hosts,
+    };
+    g_autoptr(FpbdEvacuation) ev = NULL;
+    json_object *refusal = NULL;
+
+    if (d->stopping) {
+        return fpbd_control_error_reply("evacuate: fpbd is stopping, not starting an evacuation");
+    }
+    ev = fpbd_evacuation_new(req, &d->conf->policy, &guard, fpbd_control_call_peer_is_root(call),
+                             fpbd_control_call_peer_uid(call), &refusal);
+    if (ev == NULL) {
+        json_object *m = NULL;
+
+        /* as migrate's refusals: the peer's uid in fpbd's log */
+        json_object_object_get_ex(refusal, "error", &m);
+        g_warning("control socket: uid %u: %s", fpbd_control_call_peer_uid(call),
+                  json_object_get_string(m));
+        return refusal;
+    }
+    if (d->conn == NULL) {
+        return fpbd_control_error_reply("%s: evacuate: fpbd is not connected to libvirt at '%s' "
+                                        "(retrying every %u s); nothing was done",
+                                        ev->vms_text, d->conf->uri, d->conf->reconnect_seconds);
+    }
+    if ((refusal = check_evacuated_domains(d, ev)) != NULL ||
+        (refusal = check_evacuation_slots(d, ev)) != NULL) {
+        return refusal;
+    }
+    launch_evacuation(d, g_steal_pointer(&ev), call);
+    return NULL;
+}
+
 static json_object *handle(json_object *req, FpbdControlCall *call, gpointer data)
 {
     Daemon *d = data;
@@ -545,7 +739,11 @@ static json_object *handle(json_object *req, FpbdControlCall *call, gpointer dat
     if (g_strcmp0(op, "migrate") == 0) {
         return start_migration(d, req, call);
     }
-    return fpbd_control_error_reply("unknown op (expected ping, status, hook or migrate)");
+    if (g_strcmp0(op, "evacuate") == 0) {
+        return start_evacuation(d, req, call);
+    }
+    return fpbd_control_error_reply("unknown op (expected ping, status, hook, migrate or "
+                                    "evacuate)");
 }
 
 /* ---- journal rows abandoned by a dead process ---- */
@@ -684,7 +882,8 @@ static void start_recovery(Daemon *d)
 
 static void quit_if_idle(Daemon *d)
 {
-    if (d->stopping && g_hash_table_size(d->migrating) == 0 && !d->recovery_busy) {
+    if (d->stopping && g_hash_table_size(d->migrating) == 0 && d->evacuations->len == 0 &&
+        !d->recovery_busy) {
         g_main_loop_quit(d->loop);
     }
 }
@@ -760,9 +959,14 @@ static gboolean on_signal(gpointer data)
         return G_SOURCE_CONTINUE;
     }
     d->stopping = TRUE;
-    if (n == 0 && !d->recovery_busy) {
+    if (n == 0 && d->evacuations->len == 0 && !d->recovery_busy) {
         g_main_loop_quit(d->loop);
         return G_SOURCE_CONTINUE;
+    }
+    /* an evacuation would start VMs for minutes: cancelled now, its
+     * running VMs give their memory back within the stop's bounds */
+    for (guint i = 0; i < d->evacuations->len; i++) {
+        fpbd_evacuation_cancel(d->evacuations->pdata[i], "fpbd is stopping");
     }
     g_message("fpbd: stopping after %u running migration%s%s, cancelling them in %u s "
               "(signal again to quit now)",
@@ -888,9 +1092,11 @@ int main(int argc, char **argv)
     }
     d.running = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     d.migrating = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    d.evacuating = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    d.evacuations = g_ptr_array_new();
     d.recovering = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     status = run(&d);
-    if (g_hash_table_size(d.migrating) > 0 || d.recovery_busy) {
+    if (g_hash_table_size(d.migrating) > 0 || d.evacuations->len > 0 || d.recovery_busy) {
         /* threads still in libvirt or the balloon: not torn down under
          * them; their rows stay open for the next start */
         fflush(NULL);
@@ -899,6 +1105,8 @@ int main(int argc, char **argv)
     g_hash_table_unref(d.recovering);
     g_hash_table_unref(d.running);
     g_hash_table_unref(d.migrating);
+    g_hash_table_unref(d.evacuating);
+    g_ptr_array_unref(d.evacuations);
     fpb_journal_free(d.journal);
     return status;
 }

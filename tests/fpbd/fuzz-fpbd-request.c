@@ -20,7 +20,11 @@
  *     all (then virConnectOpen() opens nothing); a non-root peer gave no
  *     root-only option;
  *   - the options accepted are in range and survive fpbctl's round trip
- *     (to JSON, back, applied again: the same).
+ *     (to JSON, back, applied again: the same);
+ *   - for "evacuate" (fpbd_evacuation_new(), the checks fpbd.c runs before
+ *     it looks at the domains): the same destination and root-only rules,
+ *     the plan's options in range, the options' round trip as fpbctl
+ *     evacuate sends them.
  * fpbd.c's checks are static there; check_migrate() below follows them in
  * the same order. See run-fuzz.sh.
  */
@@ -34,6 +38,7 @@
 #include "fpb-libvirt-options.h"
 #include "fpb-qmp-json.h"
 #include "fpbd-control.h"
+#include "fpbd-evacuate.h"
 #include "fpbd-request.h"
 #include "fpbd-uri-guard.h"
 
@@ -280,6 +285,62 @@ static void check_migrate(const Daemon *d, json_object *req)
     fpb_libvirt_options_clear(&lv);
 }
 
+/* An evacuation's options as fpbctl evacuate sends them: to JSON, back,
+ * applied again: the same. */
+static void check_evacuate_options(const Daemon *d, const FpbdEvacuation *ev)
+{
+    g_autoptr(json_object) j = fpb_evacuate_run_options_to_json(&ev->options);
+    g_autoptr(json_object) j2 = NULL;
+    g_autoptr(GError) error = NULL;
+    FpbEvacuateRunOptions o2;
+    FpbLibvirtMigrateRequest base2;
+    FpbEvacuateRunRequest run2 = {0};
+
+    fpb_evacuate_run_options_init(&o2);
+    fpb_libvirt_migrate_request_init(&base2);
+    if (!fpb_evacuate_run_options_from_json(j, &o2, &error) ||
+        !fpb_evacuate_run_options_apply(&o2, &d->conf->policy, &base2, &run2, &error)) {
+        fail("accepted evacuation options printed again are refused", error->message);
+    }
+    j2 = fpb_evacuate_run_options_to_json(&o2);
+    if (!json_object_equal(j, j2) || run2.link != ev->run.link ||
+        run2.plan.parallel != ev->run.plan.parallel ||
+        run2.plan.deadline_s != ev->run.plan.deadline_s || run2.force_none != ev->run.force_none ||
+        base2.run.timeout_s != ev->base.run.timeout_s) {
+        fail("accepted evacuation options printed again read differently",
+             json_object_to_json_string(j));
+    }
+    fpb_evacuate_run_options_clear(&o2);
+}
+
+/* fpbd.c's start_evacuation() up to the domains: fpbd_evacuation_new(). */
+static void check_evacuate(const Daemon *d, json_object *req)
+{
+    json_object *options = NULL;
+    json_object *refusal = NULL;
+    FpbdEvacuation *ev =
+        fpbd_evacuation_new(req, &d->conf->policy, &d->guard, d->root, 0, &refusal);
+
+    if (ev == NULL) {
+        check_reply(refusal);
+        return;
+    }
+    json_object_object_get_ex(req, "options", &options);
+    for (gsize i = 0; !d->root && root_only[i] != NULL; i++) {
+        if (options != NULL && json_object_object_get_ex(options, root_only[i], NULL)) {
+            fail("a root-only option accepted from a non-root peer in an evacuation", root_only[i]);
+        }
+    }
+    if (ev->run.plan.parallel > 64 || !(ev->run.plan.link_bytes_per_second >= 1e6) ||
+        !(ev->run.plan.deadline_s >= 0 && ev->run.plan.deadline_s <= 86400) ||
+        ev->base.run.facts.max_bandwidth != -1 || ev->domains->len > FPBD_REQUEST_MAX_DOMAINS) {
+        fail("evacuation options out of range accepted", json_object_to_json_string(req));
+    }
+    check_dest(d, ev->dest);
+    check_evacuate_options(d, ev);
+    fpbd_evacuation_free(ev);
+}
+
 /* One line as fpbd-control.c hands it to fpbd.c's handle(). */
 static void handle_line(const Daemon *d, const char *line, gsize len)
 {
@@ -298,6 +359,8 @@ static void handle_line(const Daemon *d, const char *line, gsize len)
     check_reprint(req, op);
     if (g_str_equal(op, "migrate")) {
         check_migrate(d, req);
+    } else if (g_str_equal(op, "evacuate")) {
+        check_evacuate(d, req);
     }
 }
 

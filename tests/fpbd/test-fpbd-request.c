@@ -73,6 +73,55 @@ static void test_keys_and_types(void)
     expect("{\"op\":\"hook\",\"domain\":\"vm1\"}", "'subaction' (strings) are required");
 }
 
+static void test_evacuate(void)
+{
+    g_autoptr(GString) many = g_string_new("{\"op\":\"evacuate\",\"dest\":\"d\",\"domains\":[");
+
+    expect("{\"op\":\"evacuate\",\"dest\":\"qemu+tls://b/system\"}", NULL);
+    expect("{\"op\":\"evacuate\",\"dest\":\"qemu+tls://b/system\",\"domains\":[\"vm1\",\"vm2\"],"
+           "\"options\":{\"parallel\":\"2\",\"max-bandwidth\":125000000,\"deadline\":60},"
+           "\"dry-run\":true,\"json\":false,\"progress\":true}",
+           NULL);
+    expect("{\"op\":\"evacuate\",\"dest\":\"d\",\"domains\":[]}", NULL);
+    expect("{\"op\":\"evacuate\"}", "evacuate: 'dest' (a string) is required");
+    expect("{\"op\":\"evacuate\",\"domains\":[\"vm1\"]}", "'dest' (a string) is required");
+    expect("{\"op\":\"evacuate\",\"dest\":\"d\",\"domain\":\"vm1\"}",
+           "evacuate: unknown key 'domain'");
+    expect("{\"op\":\"evacuate\",\"dest\":\"d\",\"command\":\"x\"}",
+           "evacuate: unknown key 'command'");
+    expect("{\"op\":\"evacuate\",\"dest\":\"d\",\"domains\":\"vm1\"}",
+           "evacuate: 'domains' must be an array of strings");
+    expect("{\"op\":\"evacuate\",\"dest\":\"d\",\"domains\":[\"vm1\",2]}",
+           "'domains' must be an array of strings (names), item 1 is not");
+    expect("{\"op\":\"evacuate\",\"dest\":\"d\",\"domains\":[\"\"]}", "item 0 is not");
+    expect("{\"op\":\"evacuate\",\"dest\":\"d\",\"domains\":[[\"vm1\"]]}", "item 0 is not");
+    expect("{\"op\":\"evacuate\",\"dest\":\"d\",\"dry-run\":\"yes\"}",
+           "evacuate: 'dry-run' must be a boolean");
+    expect("{\"op\":\"evacuate\",\"dest\":\"d\",\"json\":1}", "'json' must be a boolean");
+    expect("{\"op\":\"evacuate\",\"dest\":\"d\",\"options\":[]}",
+           "evacuate: 'options' must be an object");
+    for (int i = 0; i <= FPBD_REQUEST_MAX_DOMAINS; i++) {
+        g_string_append_printf(many, "%s\"v%d\"", i > 0 ? "," : "", i);
+    }
+    g_string_append(many, "]}");
+    expect(many->str, "'domains' has 1025 names, at most 1024");
+    expect("{\"op\":\"evacuat\"}", "(expected ping, status, hook, migrate or evacuate)");
+}
+
+static void test_root_only_evacuate(void)
+{
+    /* an evacuation's options are a migration's, for every VM of it */
+    g_autoptr(json_object) o = json_tokener_parse("{\"parallel\":\"auto\",\"guest-driver\":"
+                                                  "\"fpb\"}");
+    g_autoptr(json_object) plain =
+        json_tokener_parse("{\"parallel\":\"2\",\"max-bandwidth\":1000000,\"deadline\":5}");
+    const char *why = NULL;
+
+    g_assert_cmpstr(fpbd_request_root_only_option(o, &why), ==, "guest-driver");
+    g_assert_nonnull(why);
+    g_assert_null(fpbd_request_root_only_option(plain, &why));
+}
+
 static void test_root_only(void)
 {
     g_autoptr(json_object) o = json_tokener_parse("{\"mode\":\"hint\",\"qemu-tcg-dirty-tracking\":"
@@ -125,7 +174,9 @@ int main(int argc, char **argv)
     g_test_add_func("/fpbd/request/accepted", test_accepted);
     g_test_add_func("/fpbd/request/syntax", test_syntax);
     g_test_add_func("/fpbd/request/keys-and-types", test_keys_and_types);
+    g_test_add_func("/fpbd/request/evacuate", test_evacuate);
     g_test_add_func("/fpbd/request/root-only-options", test_root_only);
+    g_test_add_func("/fpbd/request/root-only-options/evacuate", test_root_only_evacuate);
     g_test_add_func("/fpbd/request/utf8-cut", test_utf8_cut);
     return g_test_run();
 }

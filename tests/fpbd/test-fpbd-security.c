@@ -726,6 +726,138 @@ static gboolean pick_group(void)
     return FALSE;
 }
 
+/* ---- evacuate ---- */
+
+/* The next line of a running request that is not an interim one ({"progress"},
+ * {"output"}, {"tick"}, {"done"}); @seen gets the interim ones. (transfer full) */
+static char *evacuate_reply(Conn *c, GString *seen, int timeout_ms)
+{
+    for (;;) {
+        char *r = conn_line(c, timeout_ms);
+
+        if (r == NULL ||
+            (!g_str_has_prefix(r, "{\"progress\":") && !g_str_has_prefix(r, "{\"output\":") &&
+             !g_str_has_prefix(r, "{\"tick\":") && !g_str_has_prefix(r, "{\"done\":"))) {
+            return r;
+        }
+        g_string_append_printf(seen, "%s\n", r);
+        g_free(r);
+    }
+}
+
+/* An evacuation is refused, for every VM of it, where a migration of one
+ * of them would be: the destination guard, root-only options, a domain
+ * that does not exist, the same domain twice, more slots than
+ * max-migrations leaves; nothing is journaled or started. */
+static void test_evacuate_refusals(void)
+{
+    Fpbd *f = fpbd_start("allowed-destinations=qemu+tls\nmax-migrations=2\n");
+    Conn *member = conn_member(f);
+    Conn *root = conn_root(f);
+    char *r;
+
+    r = ask(member, "{\"op\":\"evacuate\",\"dest\":\"qemu+tcp://127.0.0.1/system\"}");
+    assert_has(r, "every running VM: evacuate to 'qemu+tcp:\\/\\/127.0.0.1\\/system' refused: "
+                  "transport 'qemu+tcp' is not in allowed-destinations (qemu+tls); nothing was "
+                  "done");
+    g_free(r);
+    r = ask(member, "{\"op\":\"evacuate\",\"dest\":\"qemu+tls://h/system\",\"domains\":[\"vm-a\","
+                    "\"vm-b\"],\"options\":{\"guest-init-on-alloc\":\"0\"}}");
+    assert_has(r, "VMs 'vm-a', 'vm-b': evacuate: option 'guest-init-on-alloc' is accepted from "
+                  "root only");
+    g_free(r);
+    r = ask(member, "{\"op\":\"evacuate\",\"dest\":\"qemu+tls://h/system\",\"domains\":[\"vm-a\"],"
+                    "\"options\":{\"migrate-uri\":\"tcp://192.0.2.1:4444\"}}");
+    assert_has(r, "VM 'vm-a': evacuate: option 'migrate-uri' is accepted from root only");
+    g_free(r);
+    r = ask(member, "{\"op\":\"evacuate\",\"dest\":\"qemu+tls://h/system\",\"x\":1}");
+    assert_has(r, "evacuate: unknown key 'x'");
+    g_free(r);
+    r = ask(member, "{\"op\":\"evacuate\",\"dest\":\"qemu+tls://h/system\",\"domains\":[\"vm-a\","
+                    "\"no-such-vm\"]}");
+    assert_has(r, "VM 'no-such-vm': not found");
+    g_free(r);
+    r = ask(member,
+            "{\"op\":\"evacuate\",\"dest\":\"qemu+tls://h/system\",\"domains\":[\"vm-a\",\"" UUID_A
+            "\"]}");
+    assert_has(r, "VM '" UUID_A "': evacuate: named twice (also as 'vm-a', UUID " UUID_A ")");
+    g_free(r);
+    r = ask(root, "{\"op\":\"evacuate\",\"dest\":\"qemu+tls://h/system\",\"options\":"
+                  "{\"parallel\":\"3\"}}");
+    assert_has(r, "evacuate: --parallel 3 is more than fpbd may run now: max-migrations 2, 0 "
+                  "running, 2 free; nothing was done");
+    g_free(r);
+    g_assert_true(log_has(f, "uid 65534: VMs 'vm-a', 'vm-b': evacuate: option "
+                             "'guest-init-on-alloc' is accepted from root only"));
+    g_assert_true(status_has(f, "\"migrating\":[],\"migrations\":0,\"evacuations\":0"));
+    conn_free(member);
+    conn_free(root);
+    fpbd_stop(f);
+}
+
+/* A socket-group member evacuates both VMs one at a time to a destination
+ * that hangs: the evacuation holds both VMs and its slot (a migration of
+ * either, another evacuation, are refused), the second VM waits; the
+ * member's end of the request cancels it: the second VM never starts, the
+ * outcome and exit status 1 still come. */
+static void test_evacuate_run_and_cancel(void)
+{
+    Fpbd *f = fpbd_start("max-migrations=1\n");
+    int port = 0;
+    int listener = fpbd_harness_silent_listener(&port);
+    g_autofree char *dest = g_strdup_printf("qemu+tcp://127.0.0.1:%d/system", port);
+    g_autofree char *evacuate = g_strdup_printf(
+        "{\"op\":\"evacuate\",\"dest\":\"%s\",\"options\":{\"parallel\":\"1\"}}\n", dest);
+    g_autoptr(GString) seen = g_string_new(NULL);
+    g_autofree char *migrate = NULL;
+    const char *waiting;
+    Conn *runner = conn_member(f);
+    Conn *other = conn_root(f);
+    char *r;
+
+    conn_send(runner, evacuate);
+    r = evacuate_reply(runner, seen, 1000);
+    for (int i = 0; i < 100 && r == NULL && strstr(seen->str, "] starting at") == NULL; i++) {
+        r = evacuate_reply(runner, seen, 100);
+    }
+    g_assert_null(r);
+    assert_has(seen->str, "{\"output\":\"Plan (predicted, seconds from the start):");
+    /* the plan chooses which goes first; the other waits */
+    waiting = strstr(seen->str, "[vm-a] starting at") != NULL ? "vm-b" : "vm-a";
+    g_assert_true(status_has(f, "\"evacuations\":1"));
+    g_assert_true(status_has(f, "\"vm-a\"") && status_has(f, "\"vm-b\""));
+    migrate =
+        g_strdup_printf("{\"op\":\"migrate\",\"domain\":\"%s\",\"dest\":\"%s\"}", waiting, dest);
+    r = ask(other, migrate);
+    assert_has(r, "fpbd is evacuating it already (as '");
+    g_free(r);
+    r = ask(other, "{\"op\":\"evacuate\",\"dest\":\"qemu+tls://h/system\",\"domains\":[\"vm-b\"]}");
+    assert_has(r, "VM 'vm-b': evacuate: fpbd is migrating it already");
+    g_free(r);
+    /* fpbctl's Ctrl-C: the end of its sending side */
+    g_assert_cmpint(shutdown(runner->fd, SHUT_WR), ==, 0);
+    for (int i = 0; i < 100 && !log_has(f, "cancelled (the client ended its request)"); i++) {
+        g_usleep(50000);
+    }
+    g_assert_true(log_has(f, "cancelled (the client ended its request)"));
+    g_usleep(500000); /* a tick of the run: it sees the cancel while a VM runs */
+    close(listener);  /* the hanging destination goes: the running VM's run ends */
+    r = evacuate_reply(runner, seen, 30000);
+    g_assert_nonnull(r);
+    g_assert_cmpstr(r, ==, "{\"ok\":true,\"exit\":1}");
+    g_free(r);
+    assert_has(seen->str, "interrupted: starting no more VMs");
+    assert_has(seen->str, "not started");
+    assert_has(seen->str, "evacuation cancelled");
+    g_free(migrate);
+    migrate = g_strdup_printf("[%s] starting at", waiting);
+    g_assert_null(strstr(seen->str, migrate));
+    g_assert_true(status_has(f, "\"migrating\":[],\"migrations\":0,\"evacuations\":0"));
+    conn_free(other);
+    conn_free(runner);
+    fpbd_stop(f);
+}
+
 static int run_tests(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -739,6 +871,8 @@ static int run_tests(int argc, char **argv)
     g_test_add_func("/fpbd/security/idle", test_idle);
     g_test_add_func("/fpbd/security/grammar", test_grammar);
     g_test_add_func("/fpbd/security/identity-and-max-migrations", test_identity_and_max_migrations);
+    g_test_add_func("/fpbd/security/evacuate/refusals", test_evacuate_refusals);
+    g_test_add_func("/fpbd/security/evacuate/run-and-cancel", test_evacuate_run_and_cancel);
     return g_test_run();
 }
 
