@@ -100,6 +100,12 @@ grep -q warning "$work/up.err" && note "$(cat "$work/up.err")"
 # fpbd on a: its socket in a directory the operator can reach
 chmod 0711 "$work"
 mkdir -m 0755 "$work/run"
+# Every directory above the socket must be searchable by the operator
+# (a TMPDIR of mode 0700 is not): said here, not as a refused connect.
+if ! setpriv --reuid="$operator" --regid="$operator" --groups="$gid" -- test -x "$work/run"; then
+    echo "Bail out! uid $operator cannot reach $work/run: a directory above it is not searchable ($(stat -c '%a %n' "$(dirname "$work")"))"
+    exit 1
+fi
 db=$work/fpbd.db
 sock=$work/run/fpbd.sock
 cat > "$work/fpbd.conf" <<CONF
