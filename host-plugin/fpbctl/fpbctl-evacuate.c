@@ -41,18 +41,6 @@ static void on_signal(int sig)
     g_atomic_int_set(&cancel_requested, 1);
 }
 
-static void catch_signals(void)
-{
-    struct sigaction sa;
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sa.sa_flags = SA_RESTART;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-}
-
 /* The run's output: the plan and the outcome on stdout, the rest on
  * stderr, each starting on a line of its own (not after the progress
  * line). */
@@ -100,7 +88,7 @@ static int run_here(Options *o, char **domains)
         return FPBCTL_EXIT_USAGE;
     }
     base.target.source_uri = o->connect;
-    catch_signals();
+    fpbctl_catch_signals(on_signal);
     fpbctl_progress_start(fpbctl_progress_mode(o->json, o->progress));
     status = fpb_evacuate_run(&r);
     fpbctl_progress_break();

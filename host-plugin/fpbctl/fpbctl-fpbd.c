@@ -207,18 +207,6 @@ static void on_evacuate_signal(int sig)
     }
 }
 
-static void catch_evacuate_signals(void)
-{
-    struct sigaction sa;
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_evacuate_signal;
-    sa.sa_flags = SA_RESTART;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-}
-
 static gint64 get_int(json_object *o, const char *key, gint64 missing)
 {
     json_object *v = NULL;
@@ -312,7 +300,7 @@ int fpbctl_evacuate_via_fpbd(const char *socket, const char *config, json_object
         fprintf(stderr, "fpbctl evacuate: %s\n", error->message);
         return FPBCTL_EXIT_USAGE;
     }
-    catch_evacuate_signals();
+    fpbctl_catch_signals(on_evacuate_signal);
     /* no read timeout: an evacuation takes as long as its VMs */
     if ((f = fpbctl_fpbd_request(path, request, 0, &error)) == NULL) {
         fprintf(stderr, "fpbctl evacuate: fpbd at '%s': %s\n", path, error->message);

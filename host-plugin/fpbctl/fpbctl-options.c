@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The options explain and migrate share, and the journal / path helpers. */
+/* The options explain and migrate share, the journal / path helpers and
+ * the signal set-up of the commands Ctrl-C cancels. */
 #define G_LOG_DOMAIN "fpbctl"
 
 #include <limits.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -131,6 +133,18 @@ gboolean fpbctl_vm_options_apply(FpbctlVmOptions *o, FpbctlQmpRequest *req, GErr
     req->target.vm_name = o->name;
     req->run.facts.have_destination = o->dest_qmp != NULL;
     return TRUE;
+}
+
+void fpbctl_catch_signals(void (*handler)(int))
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = handler;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
 }
 
 char *fpbctl_canonical_path(const char *path)

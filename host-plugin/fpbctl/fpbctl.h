@@ -102,6 +102,10 @@ FpbJournal *fpbctl_open_journal(const char *command, const char *db);
 /* A socket path as the journal stores it: absolute, symlinks resolved. */
 char *fpbctl_canonical_path(const char *path);
 
+/* SIGINT and SIGTERM call @handler (async-signal-safe only); interrupted
+ * system calls restart, so the caller polls what the handler sets. */
+void fpbctl_catch_signals(void (*handler)(int));
+
 /* "1.5 GiB", "unknown" for < 0. */
 char *fpbctl_format_mem(gint64 bytes);
 void fpbctl_print_json(json_object *obj, gboolean pretty);

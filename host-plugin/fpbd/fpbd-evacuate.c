@@ -196,6 +196,7 @@ static void on_vm_done(const char *vm, gpointer data)
 {
     FpbdEvacuation *ev = data;
 
+    g_atomic_int_inc(&ev->pipelines_done);
     if (ev->ticks) {
         queue_interim(ev, "done", json_object_new_string(vm));
     }

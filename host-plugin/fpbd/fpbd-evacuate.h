@@ -39,6 +39,7 @@ struct _FpbdEvacuation {
     guint uid;                 /* the peer's, for the log */
     gint cancel;               /* the run's FpbEvacuateRunRequest.cancel */
     int status;                /* the run's exit status */
+    gint pipelines_done;       /* VMs whose pipeline returned (g_atomic_int) */
     FpbdControlCall *call;
     void (*done)(FpbdEvacuation *ev, gpointer data);
     gpointer done_data;

@@ -59,6 +59,7 @@ typedef struct {
     guint hooks_seen;
     guint observed;
     guint migrations;
+    guint evacuated; /* VMs whose pipeline an ended evacuation ran */
 } Daemon;
 
 /* Rows of both kinds are recovered at start-up (docs/libvirt.md). */
@@ -220,6 +221,20 @@ static json_object *reply_ok(void)
     return r;
 }
 
+/* VMs whose pipeline an evacuation ran since fpbd started (migrated or
+ * not), the running evacuations' so far included. */
+static guint evacuated_vms(Daemon *d)
+{
+    guint n = d->evacuated;
+
+    for (guint i = 0; i < d->evacuations->len; i++) {
+        FpbdEvacuation *ev = d->evacuations->pdata[i];
+
+        n += (guint)g_atomic_int_get(&ev->pipelines_done);
+    }
+    return n;
+}
+
 static json_object *status_reply(Daemon *d)
 {
     json_object *r = reply_ok();
@@ -248,6 +263,7 @@ static json_object *status_reply(Daemon *d)
     json_object_object_add(r, "observed", json_object_new_int64(d->observed));
     json_object_object_add(r, "migrating", migrating);
     json_object_object_add(r, "migrations", json_object_new_int64(d->migrations));
+    json_object_object_add(r, "evacuated", json_object_new_int64(evacuated_vms(d)));
     json_object_object_add(r, "evacuations", json_object_new_int64(d->evacuations->len));
     json_object_object_add(r, "hooks", json_object_new_int64(d->hooks_seen));
     json_object_object_add(r, "journal", json_object_new_string(fpb_journal_path(d->journal)));
@@ -655,6 +671,7 @@ static void evacuation_done(FpbdEvacuation *ev, gpointer data)
         g_hash_table_remove(d->evacuating, ev->uuids->pdata[i]);
     }
     d->slots -= ev->slots;
+    d->evacuated += (guint)g_atomic_int_get(&ev->pipelines_done);
     g_ptr_array_remove(d->evacuations, ev);
     fpbd_evacuation_free(ev);
     fpbd_metrics_export_changed(d->metrics);
@@ -758,8 +775,6 @@ typedef struct {
 /* Rows fpbd repairs: bare-QMP ones, and those of its own libvirt while it
  * is connected (else they wait for the connection). Other libvirts' rows
  * are left to `fpbctl recover`: fpbd would only mark them failed. */
-/* Rows of bare-QMP VMs are recovered by anyone; a libvirt row only by the
- * fpbd connected to its libvirt. */
 static gboolean recoverable(Daemon *d, const FpbOutcome *row)
 {
     g_autofree char *uri = NULL;
@@ -801,6 +816,39 @@ static gboolean recovery_done(gpointer data)
     return G_SOURCE_REMOVE;
 }
 
+/* After the VM rows: an evacuation whose process died (an fpbctl, or an
+ * earlier fpbd killed while it ran one) is closed once its VM rows are. */
+static gboolean close_dead_evacuations(FpbJournal *journal, GError **error)
+{
+    g_autoptr(GPtrArray) summaries = g_ptr_array_new_with_free_func(g_free);
+
+    if (!fpb_recover_evacuations(journal, summaries, NULL, error)) {
+        return FALSE;
+    }
+    for (guint i = 0; i < summaries->len; i++) {
+        g_message("fpbd: recovered: %s", (const char *)summaries->pdata[i]);
+    }
+    return TRUE;
+}
+
+/* TRUE when an open evacuation row's process is gone. */
+static gboolean dead_evacuations(Daemon *d)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GPtrArray) open = fpb_journal_list_evacuations(d->journal, TRUE, &error);
+
+    if (open == NULL) {
+        g_warning("fpbd: cannot list open evacuation rows: %s, ignoring", error->message);
+        return FALSE;
+    }
+    for (guint i = 0; i < open->len; i++) {
+        if (!fpb_recover_evacuation_owner_alive(open->pdata[i])) {
+            return TRUE;
+        }
+    }
+    return FALSE;
+}
+
 static gpointer recovery_thread(gpointer data)
 {
     RecoveryJob *job = data;
@@ -815,6 +863,9 @@ static gpointer recovery_thread(gpointer data)
             break;
         }
         log_recovered(row, summary);
+    }
+    if (journal != NULL && error == NULL) {
+        close_dead_evacuations(journal, &error);
     }
     if (error != NULL) {
         g_warning("fpbd: recovering abandoned journal rows: %s, retrying at the next connection",
@@ -867,13 +918,14 @@ static void start_recovery(Daemon *d)
     job = g_new0(RecoveryJob, 1);
     job->d = d;
     job->rows = abandoned_rows(d);
-    if (job->rows->len == 0) {
+    if (job->rows->len == 0 && !dead_evacuations(d)) {
         g_ptr_array_unref(job->rows);
         g_free(job);
         return;
     }
-    g_message("fpbd: recovering %u journal row%s left open by a process that is gone",
-              job->rows->len, job->rows->len == 1 ? "" : "s");
+    g_message("fpbd: recovering %u journal row%s%s left open by a process that is gone",
+              job->rows->len, job->rows->len == 1 ? "" : "s",
+              job->rows->len == 0 ? " (an evacuation's)" : "");
     d->recovery_busy = TRUE;
     g_thread_unref(g_thread_new("fpbd-recover", recovery_thread, job));
 }

@@ -24,6 +24,7 @@ G_BEGIN_DECLS
 #define FPB_EVACUATION_FAILED "failed"       /* at least one VM did not migrate */
 #define FPB_EVACUATION_CANCELLED "cancelled" /* stopped by a signal (SIGINT, SIGTERM) */
 #define FPB_EVACUATION_ABANDONED "abandoned" /* its fpbctl died; closed by recovery */
+#define FPB_EVACUATION_REFUSED "refused"     /* the plan refused every VM: nothing started */
 
 typedef struct {
     gint64 id; /* -1 before the row exists */

@@ -313,14 +313,15 @@ static gboolean close_evacuation(FpbJournal *j, FpbEvacuationRow *row, char **re
     *ret_left = open > 0;
     if (open > 0) {
         *ret_summary =
-            g_strdup_printf("evacuation %" G_GINT64_FORMAT ": fpbctl (PID %" G_GINT64_FORMAT
+            g_strdup_printf("evacuation %" G_GINT64_FORMAT ": its process (PID %" G_GINT64_FORMAT
                             ") died, but %u of its %s %s still open: left running",
                             row->id, row->owner_pid, open, vm_rows, open == 1 ? "is" : "are");
         return TRUE;
     }
-    note = g_strdup_printf("fpbctl (PID %" G_GINT64_FORMAT ") died during the evacuation; closed "
-                           "by PID %d: %s",
-                           row->owner_pid, (int)getpid(), vm_rows);
+    note =
+        g_strdup_printf("its process (PID %" G_GINT64_FORMAT ") died during the evacuation; closed "
+                        "by PID %d: %s",
+                        row->owner_pid, (int)getpid(), vm_rows);
     fpb_evacuation_row_set(&row->status, FPB_EVACUATION_ABANDONED);
     fpb_evacuation_row_set(&row->error, note);
     row->end_us = g_get_real_time();
@@ -348,7 +349,7 @@ gboolean fpb_recover_evacuations(FpbJournal *j, GPtrArray *summaries, guint *ret
         if (fpb_recover_evacuation_owner_alive(row)) {
             g_ptr_array_add(summaries,
                             g_strdup_printf("evacuation %" G_GINT64_FORMAT
-                                            " is run by fpbctl PID %" G_GINT64_FORMAT ", skipping",
+                                            " is run by PID %" G_GINT64_FORMAT " (alive), skipping",
                                             row->id, row->owner_pid));
             continue;
         }

@@ -3,7 +3,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <ftw.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,11 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int remove_one(const char *path, const struct stat *st G_GNUC_UNUSED, int flag G_GNUC_UNUSED,
-                      struct FTW *ftw G_GNUC_UNUSED)
-{
-    return remove(path);
-}
+#include "fpb-test-tree.h"
 
 int fpbd_harness_main(const char *dir_template, gboolean open_dir, const char *node_xml,
                       char **ret_dir, FpbdHarnessRun run, int argc, char **argv)
@@ -33,7 +28,7 @@ int fpbd_harness_main(const char *dir_template, gboolean open_dir, const char *n
     node = g_strdup_printf("%s/node.xml", dir);
     if (!g_file_set_contents(node, node_xml, -1, NULL)) {
         printf("Bail out! cannot write %s\n", node);
-        nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+        fpb_test_remove_tree(dir);
         return 1;
     }
     *ret_dir = g_strdup(dir);
@@ -45,7 +40,7 @@ int fpbd_harness_main(const char *dir_template, gboolean open_dir, const char *n
     }
     waitpid(pid, &status, 0);
     g_usleep(100000); /* fpbd (PR_SET_PDEATHSIG) is gone by then */
-    nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+    fpb_test_remove_tree(dir);
     return pid > 0 && WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 }
 

@@ -333,6 +333,87 @@ static void test_recover_at_start(void)
     fpbd_stop(f);
 }
 
+static gint64 open_evacuation(FpbJournal *j, gint64 owner_pid, gint64 owner_start)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(FpbEvacuationRow) e = fpb_evacuation_row_new();
+
+    fpb_evacuation_row_set(&e->status, FPB_EVACUATION_RUNNING);
+    e->start_us = g_get_real_time();
+    e->owner_pid = owner_pid;
+    e->owner_start = owner_start;
+    e->vms = 1;
+    g_assert_true(fpb_journal_insert_evacuation(j, e, &error));
+    g_assert_no_error(error);
+    return e->id;
+}
+
+static char *evacuation_status(const char *path, gint64 id)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(FpbJournal) j = fpb_journal_open(path, &error);
+    g_autoptr(GPtrArray) rows = j ? fpb_journal_list_evacuations(j, FALSE, &error) : NULL;
+
+    g_assert_no_error(error);
+    for (guint i = 0; i < rows->len; i++) {
+        const FpbEvacuationRow *e = rows->pdata[i];
+
+        if (e->id == id) {
+            return g_strdup(e->status);
+        }
+    }
+    g_assert_not_reached();
+}
+
+/* An evacuation whose process was killed (an fpbd with -9: its owner is
+ * gone) is closed at start once its VM row is repaired; one of a live
+ * process stays running; with no VM row open, the evacuation alone makes
+ * fpbd look. */
+static void test_recover_evacuation_at_start(void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *path = g_strdup_printf("%s/recover-ev.db", dir);
+    g_autoptr(FpbJournal) j = fpb_journal_open(path, &error);
+    pid_t killed = dead_pid();
+    gint64 dead_ev = open_evacuation(j, killed, -1);
+    gint64 vm_row = open_row(j, "vm-a", "none", killed, -1);
+    gint64 live_ev = open_evacuation(j, getpid(), fpb_recover_process_start_time(getpid()));
+    g_autoptr(FpbOutcome) r = NULL;
+    g_autofree char *status = NULL;
+    Fpbd *f;
+
+    g_assert_true(fpb_journal_set_evacuation(j, vm_row, dead_ev, &error));
+    g_clear_pointer(&j, fpb_journal_free);
+    f = fpbd_start("recover-ev.db", "");
+    g_assert_true(wait_log(f, "recovered: evacuation", 20000));
+    r = row_by_id(path, vm_row);
+    g_assert_cmpstr(r->phase, ==, FPB_PHASE_RECOVERED);
+    status = evacuation_status(path, dead_ev);
+    g_assert_cmpstr(status, ==, FPB_EVACUATION_ABANDONED);
+    g_clear_pointer(&status, g_free);
+    status = evacuation_status(path, live_ev);
+    g_assert_cmpstr(status, ==, FPB_EVACUATION_RUNNING);
+    g_clear_pointer(&status, g_free);
+    fpbd_stop(f);
+
+    /* no VM row open: the dead evacuation alone is found */
+    j = fpb_journal_open(path, &error);
+    dead_ev = open_evacuation(j, dead_pid(), -1);
+    g_clear_pointer(&j, fpb_journal_free);
+    f = fpbd_start("recover-ev.db", "");
+    g_assert_true(wait_log(f, "(an evacuation's) left open", 5000));
+    for (int i = 0; i < 100; i++) {
+        g_clear_pointer(&status, g_free);
+        status = evacuation_status(path, dead_ev);
+        if (g_strcmp0(status, FPB_EVACUATION_ABANDONED) == 0) {
+            break;
+        }
+        g_usleep(100000);
+    }
+    g_assert_cmpstr(status, ==, FPB_EVACUATION_ABANDONED);
+    fpbd_stop(f);
+}
+
 /* A migration that never ends (its destination accepts and says nothing):
  * SIGTERM refuses new ones, cancels it after stop-timeout-seconds and
  * exits stop-restore-seconds later however it stands. */
@@ -403,6 +484,8 @@ static int run_tests(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/fpbd/lifecycle/recover-at-start", test_recover_at_start);
+    g_test_add_func("/fpbd/lifecycle/recover-evacuation-at-start",
+                    test_recover_evacuation_at_start);
     g_test_add_func("/fpbd/lifecycle/stop-bounded", test_stop_bounded);
     g_test_add_func("/fpbd/lifecycle/journal-modes", test_journal_modes);
     return g_test_run();

@@ -236,7 +236,7 @@ rc=$?
 check "refused: a destination outside allowed-destinations (exit 2)" [ $rc = 2 ]
 check "refused: says why" grep -q "evacuate to 'qemu+ssh://.*' refused: transport 'qemu+ssh' is not in allowed-destinations" "$work/dest.err"
 check "refused: nothing held" sh -c "echo '{\"op\":\"status\"}' |
-    socat -t 2 - 'UNIX-CONNECT:$sock' | grep -q '\"migrating\":\[\],\"migrations\":0,\"evacuations\":0'"
+    socat -t 2 - 'UNIX-CONNECT:$sock' | grep -q '\"migrating\":\[\],\"migrations\":0,\"evacuated\":0,\"evacuations\":0'"
 for vm in $vms; do
     check "refused: $vm still runs on a only" [ "$(where "$vm")" = a ]
 done
@@ -288,6 +288,9 @@ check "a -> b: fpbd's progress on fpbctl's stderr" grep -q "fpbctl evacuate: \[f
 for vm in $vms; do
     verify "a -> b" "$vm" b "$(before_of "$vm")"
 done
+# SIGINT's run started one or both, this one both: 3 or 4 pipelines
+check "fpbd's status counts the VMs its evacuations ran (3 or 4), not as migrations" sh -c "echo '{\"op\":\"status\"}' |
+    socat -t 2 - 'UNIX-CONNECT:$sock' | grep -Eq '\"migrations\":0,\"evacuated\":[34],'"
 kill -TERM "$fpbd_pid"
 i=0
 while kill -0 "$fpbd_pid" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done

@@ -8,6 +8,8 @@
 # verifying its memory through its own serial console log (the
 # destination appends to the same file):
 #   --dry-run     prints a plan (JSON) and changes nothing;
+#   refused       a VM forced to a mode it cannot run (hint): nothing
+#                 moves, exit 2, one evacuation row "refused" naming why;
 #   a -> b        all three evacuated, each destination's memory verified,
 #                 one journal row per VM naming one evacuation row that has
 #                 the predicted and the actual makespan;
@@ -186,6 +188,21 @@ check "dry-run: no journal row, no evacuation row" \
 for vm in $vms; do
     check "dry-run: $vm still runs on a only" [ "$(where "$vm")" = a ]
 done
+
+# ---- refused: the plan refuses every VM; nothing moves, the row says why ----
+"$fpbctl" policy fpb-ev-1 --connect "$A" mode=hint > /dev/null
+evacuate a b fpb-ev-1 --max-bandwidth 125000000 > "$work/refused.out" 2> "$work/refused.err"
+rc=$?
+"$fpbctl" policy fpb-ev-1 --connect "$A" mode= > /dev/null
+check "refused: exit 2" [ $rc = 2 ]
+check "refused: says nothing was done" grep -q "no VM can be evacuated, nothing done" "$work/refused.err"
+[ $rc = 2 ] || sed 's/^/#   /' "$work/refused.err"
+check "refused: one evacuation row, refused, naming the VM and why; no VM row" \
+    [ "$(sql "SELECT count(*) FROM evacuations WHERE status = 'refused' AND migrated = 0 AND failed = 1
+        AND error LIKE 'no VM could be evacuated: fpb-ev-1 refused: %' AND end_us >= start_us") $(sql \
+        "SELECT count(*) FROM migrations")" = "1 0" ]
+note "refused: $(sql "SELECT error FROM evacuations WHERE status = 'refused'")"
+check "refused: fpb-ev-1 still runs on a only" [ "$(where fpb-ev-1)" = a ]
 
 # ---- a -> b: all three ----
 snap_passes

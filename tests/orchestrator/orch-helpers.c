@@ -148,25 +148,6 @@ double orch_json_num(json_object *obj, const char *path)
                : -1;
 }
 
-void orch_remove_dir(const char *dir)
-{
-    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-    const char *name;
-
-    while (d != NULL && (name = g_dir_read_name(d)) != NULL) {
-        g_autofree char *p = g_build_filename(dir, name, NULL);
-
-        if (g_file_test(p, G_FILE_TEST_IS_DIR) && !g_file_test(p, G_FILE_TEST_IS_SYMLINK)) {
-            orch_remove_dir(p);
-        } else if (g_unlink(p) < 0) {
-            g_warning("cannot remove '%s': %s", p, g_strerror(errno));
-        }
-    }
-    if (g_rmdir(dir) < 0) {
-        g_warning("cannot remove '%s': %s", dir, g_strerror(errno));
-    }
-}
-
 FpbOutcome *orch_journal_row(const char *db, gint64 id)
 {
     g_autoptr(GError) error = NULL;

@@ -11,6 +11,7 @@
 
 #include "fpb-journal.h"
 #include "fpb-qmp.h"
+#include "fpb-test-tree.h"
 
 G_BEGIN_DECLS
 
@@ -33,10 +34,6 @@ void orch_run_fpbctl(const char *const *args, OrchRun *ret);
 GPid orch_spawn_fpbctl(const char *const *args, const char *dir);
 /* Waits for a spawned fpbctl; returns its exit status (-1 on a signal). */
 int orch_wait(GPid pid);
-
-/* Removes @dir and everything in it (a test's temporary directory: the
- * journal, its -wal/-shm, the pipeline's locks/). Not across symlinks. */
-void orch_remove_dir(const char *dir);
 
 /* Parses the last non-empty line of @text as JSON (the --json line). */
 json_object *orch_parse_last_line(const char *text);

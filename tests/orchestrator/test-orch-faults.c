@@ -155,7 +155,7 @@ static void test_unreachable(void)
         g_assert_null(row->mode);
         orch_run_clear(&r);
     }
-    orch_remove_dir(dir);
+    fpb_test_remove_tree(dir);
 }
 
 /* balloon mode, so the restore on the source is exercised too */

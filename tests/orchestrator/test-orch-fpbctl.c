@@ -184,7 +184,7 @@ int main(int argc, char **argv)
     g_test_add_func("/fpbctl/recover/nothing", test_recover_nothing);
     g_test_add_func("/fpbctl/recover/unreachable", test_recover_unreachable);
     status = g_test_run();
-    orch_remove_dir(tmpdir);
+    fpb_test_remove_tree(tmpdir);
     g_free(tmpdir);
     return status;
 }

@@ -14,6 +14,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "fpb-test-tree.h"
 #include "fpb-vm-lock.h"
 
 typedef struct {
@@ -29,27 +30,10 @@ static void setup(Fixture *f, gconstpointer data)
     g_assert_no_error(error);
 }
 
-static void remove_tree(const char *dir)
-{
-    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-    const char *name;
-
-    while (d != NULL && (name = g_dir_read_name(d)) != NULL) {
-        g_autofree char *p = g_build_filename(dir, name, NULL);
-
-        if (g_file_test(p, G_FILE_TEST_IS_DIR) && !g_file_test(p, G_FILE_TEST_IS_SYMLINK)) {
-            remove_tree(p);
-        } else {
-            g_assert_cmpint(g_unlink(p), ==, 0);
-        }
-    }
-    g_assert_cmpint(g_rmdir(dir), ==, 0);
-}
-
 static void teardown(Fixture *f, gconstpointer data)
 {
     (void)data;
-    remove_tree(f->dir);
+    g_assert_true(fpb_test_remove_tree(f->dir));
     g_free(f->dir);
 }
 

@@ -21,26 +21,6 @@ static volatile sig_atomic_t pids[MAX_PIDS];
 static char dirs[MAX_DIRS][PATH_MAX];
 static volatile sig_atomic_t dir_used[MAX_DIRS];
 
-void fpb_testbed_remove_dir(const char *dir)
-{
-    /* Only called outside signal context: opendir is not signal-safe. */
-    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-    const char *entry;
-    while (d && (entry = g_dir_read_name(d)) != NULL) {
-        g_autofree char *path = g_build_filename(dir, entry, NULL);
-        if (g_file_test(path, G_FILE_TEST_IS_DIR) && !g_file_test(path, G_FILE_TEST_IS_SYMLINK)) {
-            fpb_testbed_remove_dir(path); /* the pipeline's locks/ */
-            continue;
-        }
-        if (unlink(path) < 0 && errno != ENOENT) {
-            g_warning("test bed: cannot remove '%s': %s", path, g_strerror(errno));
-        }
-    }
-    if (rmdir(dir) < 0 && errno != ENOENT) {
-        g_warning("test bed: cannot remove '%s': %s", dir, g_strerror(errno));
-    }
-}
-
 static void remove_dir_in_handler(const char *dir)
 {
     /* opendir/readdir are not async-signal-safe; we accept that here because

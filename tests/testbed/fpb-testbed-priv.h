@@ -53,6 +53,3 @@ void fpb_testbed_cleanup_add_pid(GPid pid);
 void fpb_testbed_cleanup_remove_pid(GPid pid);
 void fpb_testbed_cleanup_add_dir(const char *dir);
 void fpb_testbed_cleanup_remove_dir(const char *dir);
-
-/* Removes dir and the files in it (no subdirectories are made). */
-void fpb_testbed_remove_dir(const char *dir);

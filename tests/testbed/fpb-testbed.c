@@ -10,6 +10,7 @@
 
 #include "fpb-qemu-binary.h"
 #include "fpb-qmp.h"
+#include "fpb-test-tree.h"
 #include "fpb-testbed-priv.h"
 
 #define QMP_SOCKET_WAIT_MS 15000
@@ -162,7 +163,7 @@ void fpb_testbed_free(FpbTestbed *testbed)
         vm_free(g_ptr_array_index(testbed->vms, i));
     }
     g_ptr_array_unref(testbed->vms);
-    fpb_testbed_remove_dir(testbed->dir);
+    fpb_test_remove_tree(testbed->dir);
     fpb_testbed_cleanup_remove_dir(testbed->dir);
     g_free(testbed->dir);
     g_free(testbed->guest_dir);
@@ -191,9 +192,10 @@ static char *kernel_cmdline(const FpbTestbedGuest *g)
 
 static char *balloon_device(const FpbTestbedGuest *g)
 {
-    return g_strdup_printf("virtio-balloon-pci,id=balloon0%s%s",
+    return g_strdup_printf("virtio-balloon-pci,id=balloon0%s%s%s",
                            g->free_page_hint ? ",free-page-hint=on,iothread=io0" : "",
-                           g->free_page_reporting ? ",free-page-reporting=on" : "");
+                           g->free_page_reporting ? ",free-page-reporting=on" : "",
+                           g->balloon_options ? g->balloon_options : "");
 }
 
 static GPtrArray *qemu_argv(FpbTestbedVm *vm, const FpbTestbedGuest *g, gboolean incoming,
@@ -226,6 +228,9 @@ static GPtrArray *qemu_argv(FpbTestbedVm *vm, const FpbTestbedGuest *g, gboolean
     g_ptr_array_add(a, g_strdup_printf("unix:%s,server=on,wait=off", vm->qmp_path));
     g_ptr_array_add(a, g_strdup("-device"));
     g_ptr_array_add(a, balloon_device(g));
+    for (gsize i = 0; g->qemu_args && g->qemu_args[i]; i++) {
+        g_ptr_array_add(a, g_strdup(g->qemu_args[i]));
+    }
     if (vm->gdb_path) {
         g_ptr_array_add(a, g_strdup("-gdb"));
         g_ptr_array_add(a, g_strdup_printf("unix:%s,server=on,wait=off", vm->gdb_path));

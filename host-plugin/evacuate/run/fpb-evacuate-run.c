@@ -676,6 +676,33 @@ static void journal_end(Evacuation *ev)
     }
 }
 
+/* An evacuation the plan refused whole still leaves its row: the operator
+ * asked, and the journal should say why nothing moved. */
+static void journal_refused(Evacuation *ev)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GString) why = g_string_new("no VM could be evacuated");
+    const char *sep = ": ";
+    FpbEvacuationRow *row = ev->row;
+
+    for (guint i = 0; i < ev->n; i++, sep = "; ") {
+        g_string_append_printf(why, "%s%s refused: %s", sep, ev->vms[i].name,
+                               ev->first->vms[i].refusal);
+    }
+    for (guint i = 0; i < ev->skipped->len; i++, sep = "; ") {
+        g_string_append_printf(why, "%snot judged: %s", sep, (const char *)ev->skipped->pdata[i]);
+    }
+    row->end_us = g_get_real_time();
+    row->actual_makespan_seconds = 0;
+    row->migrated = 0;
+    row->failed = row->vms;
+    fpb_evacuation_row_set(&row->status, FPB_EVACUATION_REFUSED);
+    fpb_evacuation_row_set(&row->error, why->str);
+    if (!fpb_journal_update_evacuation(ev->journal, row, &error)) {
+        say(ev, FPB_EVACUATE_RUN_ERR, "fpbctl evacuate: warning: %s, ignoring\n", error->message);
+    }
+}
+
 static const char *vm_result(const EvVm *v)
 {
     switch (v->stage) {
@@ -850,12 +877,13 @@ static int plan_and_run(Evacuation *ev)
     if (ev->r->dry_run) {
         return FPB_EVACUATE_EXIT_OK;
     }
-    if (ev->first->n_refused == ev->n) {
-        say(ev, FPB_EVACUATE_RUN_ERR, "fpbctl evacuate: no VM can be evacuated, nothing done\n");
-        return FPB_EVACUATE_EXIT_USAGE;
-    }
     if (!journal_start(ev)) {
         return FPB_EVACUATE_EXIT_FAILED;
+    }
+    if (ev->first->n_refused == ev->n) {
+        journal_refused(ev);
+        say(ev, FPB_EVACUATE_RUN_ERR, "fpbctl evacuate: no VM can be evacuated, nothing done\n");
+        return FPB_EVACUATE_EXIT_USAGE;
     }
     ev->t0_us = g_get_monotonic_time();
     run_plan(ev);
