@@ -185,13 +185,18 @@ static gboolean decide(Run *run, GError **error)
 
 /* A partial inflation goes on with what was reached; a guest that gave
  * (next to) nothing does not answer the balloon, and migrating would only
- * hide that: the run fails and the source keeps its memory. */
+ * hide that: the run fails and the source keeps its memory. A guest that
+ * gave until it ran out of free memory (guest-short, guest-low) did
+ * answer: however little the back-off left taken, the re-check decides
+ * (in auto mode it gives the balloon back for a better mode). */
 static gboolean ignored_balloon(Run *run, const FpbBalloonStep *step)
 {
     g_autofree char *m = NULL;
     gint64 taken = run->o->prep_original_bytes - step->reached_bytes;
 
     if (g_strcmp0(step->stopped, FPB_BALLOON_STOPPED_TARGET) == 0 ||
+        g_strcmp0(step->stopped, FPB_BALLOON_STOPPED_GUEST_SHORT) == 0 ||
+        g_strcmp0(step->stopped, FPB_BALLOON_STOPPED_GUEST_LOW) == 0 ||
         taken >= (gint64)FPB_COST_MIN_INFLATE_BYTES) {
         return TRUE;
     }

@@ -233,6 +233,7 @@ static gint64 answer(const FakeWorld *w, const FakeBalloonScript *s, gint64 star
     case FAKE_BALLOON_STALL:
         return start;
     case FAKE_BALLOON_PART:
+    case FAKE_BALLOON_SHORT:
     case FAKE_BALLOON_ERROR:
     default:
         return goal < start ? start - step : start + step;
@@ -271,6 +272,7 @@ static gboolean step_guest(FakeWorld *w, FpbEnd end, const FakeBalloonScript *s,
     ret->reached_bytes = w->actual_bytes;
     ret->stopped = ABS(ret->reached_bytes - target) <= FPB_BALLOON_TOLERANCE_BYTES
                        ? FPB_BALLOON_STOPPED_TARGET
+                   : s->how == FAKE_BALLOON_SHORT         ? FPB_BALLOON_STOPPED_GUEST_SHORT
                    : rate > 0 && ret->seconds >= budget_s ? FPB_BALLOON_STOPPED_BUDGET
                                                           : FPB_BALLOON_STOPPED_NO_PROGRESS;
     return TRUE;

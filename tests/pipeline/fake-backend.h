@@ -38,6 +38,7 @@ typedef enum {
     FAKE_BALLOON_STALL,      /* does not move: stops no-progress */
     FAKE_BALLOON_PART,       /* moves part_bytes toward the target, then stalls */
     FAKE_BALLOON_ERROR,      /* moves part_bytes, then the backend fails */
+    FAKE_BALLOON_SHORT,      /* moves part_bytes, then runs out: stops guest-short */
 } FakeBalloonHow;
 
 typedef struct {

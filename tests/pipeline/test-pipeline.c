@@ -554,6 +554,29 @@ static void test_inflate_too_little(Fixture *f, gconstpointer data)
     g_assert_cmpuint(history_migrations(f, FAKE_VM_NAME), ==, 0);
 }
 
+/* A guest that runs out of free memory 32 MiB in (guest-short) answered:
+ * forced to balloon, it migrates with what it gave, which comes back on
+ * the destination. */
+static void test_inflate_guest_short(Fixture *f, gconstpointer data)
+{
+    FpbMigrateResult result = FPB_MIGRATE_FAILED;
+    g_autoptr(FpbOutcome) o = NULL;
+
+    (void)data;
+    force_mode(f, FPB_POLICY_REQUEST_BALLOON, "balloon");
+    f->world->script.inflate = (FakeBalloonScript){FAKE_BALLOON_SHORT, 32 * MIB};
+    o = run_pipeline(f, NULL, &result);
+    g_assert_cmpint(result, ==, FPB_MIGRATE_OK);
+    g_assert_cmpstr(o->phase, ==, FPB_PHASE_DONE);
+    g_assert_cmpstr(o->prep_stopped, ==, FPB_BALLOON_STOPPED_GUEST_SHORT);
+    g_assert_cmpint(o->prep_reached_bytes, ==, ORIGINAL - 32 * MIB);
+    g_assert_cmpstr(o->mig_status, ==, "completed");
+    g_assert_cmpstr(o->restore_status, ==, "done");
+    g_assert_cmpstr(o->restore_where, ==, "destination");
+    assert_row_is(f, o);
+    assert_guest(f, FPB_END_DESTINATION, ORIGINAL);
+}
+
 static void test_inflate_error(Fixture *f, gconstpointer data)
 {
     FpbMigrateResult result = FPB_MIGRATE_OK;
@@ -1916,6 +1939,7 @@ int main(int argc, char **argv)
     ADD("/pipeline/journal/disk-full", test_disk_full);
     ADD("/pipeline/prepare/gives-nothing", test_inflate_nothing);
     ADD("/pipeline/prepare/gives-too-little", test_inflate_too_little);
+    ADD("/pipeline/prepare/guest-short-migrates", test_inflate_guest_short);
     ADD("/pipeline/prepare/error", test_inflate_error);
     ADD("/pipeline/prepare/partial-goes-on", test_inflate_partial_goes_on);
     ADD("/pipeline/migrate/fails", test_migrate_fails);
