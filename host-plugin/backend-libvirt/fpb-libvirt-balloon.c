@@ -2,8 +2,10 @@
 /* The balloon step through libvirt (fpb-libvirt-steps.h). */
 #define G_LOG_DOMAIN "fpb-libvirt"
 
+#include "fpb-guest-resident.h"
 #include "fpb-libvirt-conn.h"
 #include "fpb-libvirt-facts.h"
+#include "fpb-libvirt-pid.h"
 #include "fpb-libvirt-steps.h"
 
 static gboolean set_size(virDomainPtr dom, gint64 bytes, gboolean persistent, GError **error)
@@ -24,6 +26,7 @@ static gboolean set_size(virDomainPtr dom, gint64 bytes, gboolean persistent, GE
 typedef struct {
     virDomainPtr dom;
     gint64 since_s; /* stats from before the step are not fresh */
+    GPid pid;       /* its QEMU on this host, once looked up (0: not yet) */
 } StepCtx;
 
 static gboolean get_size(gpointer ctx, gint64 *ret_bytes, GError **error)
@@ -72,6 +75,29 @@ static gboolean get_free(gpointer ctx, gint64 *ret_bytes, GError **error)
     return TRUE;
 }
 
+/* The host's count of the guest's resident RAM, when its QEMU runs here
+ * (a libvirt of another host: an error, and the drive does without). */
+static gboolean get_resident(gpointer ctx, gint64 *ret_bytes, GError **error)
+{
+    StepCtx *c = ctx;
+    virDomainInfo info;
+    gint64 r;
+
+    if (c->pid == 0 && (c->pid = fpb_libvirt_qemu_pid(c->dom, error)) == 0) {
+        return FALSE;
+    }
+    if (virDomainGetInfo(c->dom, &info) < 0) {
+        return fpb_libvirt_set_error(error, FPB_LIBVIRT_ERROR_FAILED, "VM '%s': virDomainGetInfo",
+                                     virDomainGetName(c->dom));
+    }
+    r = fpb_guest_resident_bytes(c->pid, (gint64)info.maxMem * 1024, error);
+    if (r < 0) {
+        return FALSE;
+    }
+    *ret_bytes = r;
+    return TRUE;
+}
+
 gboolean fpb_libvirt_balloon_run(virDomainPtr dom, gint64 target, gboolean persistent,
                                  double budget_s, guint stall_ms, FpbBalloonStep *ret,
                                  GError **error)
@@ -81,12 +107,13 @@ gboolean fpb_libvirt_balloon_run(virDomainPtr dom, gint64 target, gboolean persi
      * guest is already whole. fpb_balloon_drive() writes only the full
      * give-back target persistently, never a partial size (issue 20). */
     StepCtx c = {.dom = dom, .since_s = g_get_real_time() / G_USEC_PER_SEC};
-    /* get_free stops an inflation whose guest says it runs low; no
-     * get_resident: libvirt does not say which process is the VM's */
+    /* get_free stops an inflation whose guest says it runs low;
+     * get_resident catches one that says it gave and did not */
     FpbBalloonBackend be = {
         .get_size = get_size,
         .set_size = set_size_cb,
         .get_free = get_free,
+        .get_resident = get_resident,
         .ctx = &c,
         .persistent = persistent,
         .always_set = TRUE,

@@ -4,8 +4,10 @@
 #include <string.h>
 
 #include "fpb-facts-build.h"
+#include "fpb-guest-resident.h"
 #include "fpb-libvirt-conn.h"
 #include "fpb-libvirt-facts.h"
+#include "fpb-libvirt-pid.h"
 #include "fpb-libvirt-xml.h"
 #include "fpb-libvirt-policy.h"
 #include "fpb-libvirt-qmp.h"
@@ -227,11 +229,25 @@ static void migration_parameters(gpointer ctx, const FpbVmFactsOptions *o, FpbVm
         o->max_bandwidth > 0 ? (double)o->max_bandwidth : FPB_LIBVIRT_UNLIMITED_BANDWIDTH;
 }
 
+/* The zero-page probe of the cost model: only for a QEMU on this host. */
+static void collect_resident(virDomainPtr dom, FpbVmFacts *v)
+{
+    g_autoptr(GError) error = NULL;
+    GPid pid = fpb_libvirt_qemu_pid(dom, &error);
+
+    v->facts.guest_resident_bytes =
+        pid > 0 ? fpb_guest_resident_bytes(pid, v->facts.ram_bytes, &error) : -1;
+    if (v->facts.guest_resident_bytes < 0) {
+        fpb_vm_facts_note(v, "resident guest memory", error);
+    }
+}
+
 static void identify(gpointer ctx, const FpbVmFactsOptions *o, FpbVmFacts *v)
 {
     v->name = g_strdup(virDomainGetName(ctx));
     collect_version(ctx, o, v);
     collect_emulator(ctx, v->name, v);
+    collect_resident(ctx, v);
 }
 
 FpbVmFacts *fpb_libvirt_facts_collect(virDomainPtr dom, const FpbVmFactsOptions *o,

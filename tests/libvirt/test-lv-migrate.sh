@@ -18,7 +18,10 @@
 # records the next migration); fpbctl is killed during inflation and
 # `fpbctl recover DOMAIN` gives the memory back. fpbd's metrics
 # (docs/metrics.md) are scraped over HTTP during and after its migration,
-# and its node_exporter textfile read.
+# and its node_exporter textfile read. Last, a guest whose balloon
+# acknowledges and takes nothing (fpb's fault build): the host's count of
+# its resident RAM says so (not-given), it is not migrated and keeps all its
+# memory.
 #
 # Environment: FPBCTL, FPBD, FPB_HOOK (the binaries), FPB_GUEST_DIR
 # (vmlinuz, initrd.img), FPB_SOURCE_ROOT. Needs root.
@@ -197,6 +200,8 @@ check "guest workload ready again" wait_passes 1 60
 fpbctl_ explain "$vm" --connect "$A" --db "$db" --json > "$work/explain2.json" 2>/dev/null
 check "explain: the guest negotiated hints" grep -q '"free_page_hint": true' "$work/explain2.json"
 check "explain: names the emulator" grep -q "\"qemu_binary\": \"$emulator\"" "$work/explain2.json"
+check "explain: the host's count of its resident RAM (its QEMU runs here)" \
+    grep -Eq '"guest_resident_bytes": [1-9]' "$work/explain2.json"
 if $fixed_qemu; then
     check "explain: fpb's QEMU recognised" grep -q '"qemu_is_fpb": true' "$work/explain2.json"
     # its schema read through libvirt's pass-through (an array: once refused)
@@ -467,6 +472,40 @@ for p in "$fpbd_pid" "$fpbd_a_pid"; do
 done
 fpbd_pid=
 fpbd_a_pid=
+
+# ---- a balloon that acknowledges and takes nothing, through libvirt ----
+# fpb's fault build (a guest that lies): the host's count of its resident
+# RAM, read through the vCPU thread QMP names, says it gave nothing.
+liar=fpb-lv-liar
+"$here/lv-domain.sh" "$liar" "$guest" "$work/liar.log" 1024 \
+    "init_on_alloc=0 fpb.balloon=faults fpb_balloon.fault=ack_no_pages fpbw.free=600 fpbw.hold=128" \
+    > "$work/liar.xml"
+virsh -q -c "$A" define "$work/liar.xml" >/dev/null
+check "liar: defined and started on host a" virsh -q -c "$A" start "$liar"
+i=0
+while ! grep -q 'fpbw: pass [0-9]* ok' "$work/liar.log" 2>/dev/null && [ $i -lt 900 ]; do
+    sleep 0.1
+    i=$((i + 1))
+done
+liar_passes() { c=$(grep -c 'fpbw: pass [0-9]* ok' "$work/liar.log" 2>/dev/null); echo "${c:-0}"; }
+liar_before=$(liar_passes)
+fpbctl_ migrate "$liar" "$B" --connect "$A" --mode balloon --db "$db" --json \
+    --migrate-uri tcp://127.0.0.1 --listen-address 127.0.0.1 > "$work/liar.json" 2> "$work/liar.err"
+rc=$?
+check "liar: not migrated (exit 1)" [ $rc = 1 ]
+check "liar: the balloon stopped not-given" grep -q '"stopped":"not-given"' "$work/liar.json"
+[ $rc = 1 ] || sed 's/^/#   /' "$work/liar.err"
+liar_used() { virsh -q -c "$A" dominfo "$liar" | awk '/^Used memory/ {print $3}'; }
+i=0
+while [ "$(liar_used)" != 1048576 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+liar_whole() { virsh -q -c "$A" domstate "$liar" | grep -q running && [ "$(liar_used)" = 1048576 ]; }
+check "liar: still runs on a, with all its memory" liar_whole
+i=0
+while [ "$(liar_passes)" -lt $((liar_before + 2)) ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+liar_verifies() { [ "$(liar_passes)" -ge $((liar_before + 2)) ] && ! grep -q 'fpbw: pass [0-9]* bad' "$work/liar.log"; }
+check "liar: its workload still verifies (2 more passes, none bad)" liar_verifies
+virsh -q -c "$A" destroy "$liar" >/dev/null 2>&1
+virsh -q -c "$A" undefine "$liar" >/dev/null 2>&1
 
 "$fpbctl" history --db "$db" > "$work/history.out" 2>&1
 note "journal: $(grep -c . "$work/history.out") lines of history"
