@@ -32,6 +32,17 @@
 #   lv-hosts.sh link DIR [PROFILE|cut|blackhole|loss PCT|heal]
 #                                 reshape the link at run time; without an
 #                                 argument print its state and qdiscs
+#   lv-hosts.sh link DIR delay MS [RATE [JITTER_MS]]
+#                                 route the two hosts' traffic through the
+#                                 user-space delay line (FPB_DELAY_LINE,
+#                                 fpb-delay-line.c): MS one way, RATE
+#                                 bytes/s per direction (k/M/G, 0: none)
+#   lv-hosts.sh link DIR freeze|thaw
+#                                 the delay line drops everything / forwards
+#                                 again (the routes stay: a dead path)
+#   lv-hosts.sh link DIR direct   back on the veth, the delay line stopped
+#   lv-hosts.sh delay-stats DIR   the delay line's counters, a line per
+#                                 direction (after `direct`: its last ones)
 #   lv-hosts.sh dropped DIR a|b   packets the loss rule dropped on the
 #                                 host's veth end
 #   lv-hosts.sh wire-bytes DIR a|b [IF]
@@ -69,8 +80,29 @@
 # loss PCT = nftables drops PCT % of the packets each end receives, at
 # random (netdev ingress, numgen random: the sender's TCP sees a real
 # loss, of data and of ACKs; a kernel without sch_netem has no other way,
-# and none at all to delay packets: no netem, no fq or etf for timestamped
-# departures, no nft queue); heal undoes any of these, the profile stays.
+# and none in the kernel to delay packets: no netem, no fq or etf for
+# timestamped departures, no nft queue, hence "Latency" below); heal
+# undoes any of these, the profile stays.
+#
+# Latency (delay): fpb-delay-line creates a TUN device in each namespace
+# (fpbdlN-a in a, fpbdlN-b in b, no address) and forwards what one
+# receives to the other after the delay, through a token bucket of RATE
+# and a bounded queue (16 MB a direction, drop tail). MTU 9000
+# (FPB_LV_DELAY_MTU): fewer packets than 1500 for the delay line to
+# carry, while at 65000 a 30 MB transfer at 150 ms stayed limited by the
+# receiver's window (80 KB, ss: rwnd_limited) for its first 6 s, 1.5 MB/s
+# instead of 5 (probably the receive buffer's accounting of 64 KB
+# packets; not investigated further). `delay` then
+# routes each host's peer address onto its TUN (ip route replace
+# PEER/32 dev fpbdlN-H src OWN): the addresses, URIs and migration
+# addresses stay those of the veth, only the path changes; each host's
+# route back to the peer is the same TUN, so rp_filter passes. The veth
+# then carries nothing between the hosts, which is why cut, blackhole and
+# loss refuse a delayed link (freeze is its blackhole) and wire-bytes
+# counts the veth only (give IF fpbdlN-H for the TUN). `direct` deletes
+# the routes and stops the delay line by its PID (DIR/net/delay.pid,
+# killed by `down` as well); its devices, and any route left on them, go
+# with it.
 #
 # Every PID started is recorded in DIR/H/pids, every network namespace in
 # DIR/H/netns right after it was created; `down` kills exactly those PIDs
@@ -220,6 +252,15 @@ cmd_link() {
     ldir=$1
     net_index "$ldir" >/dev/null
     case "$2" in
+    cut | blackhole | loss)
+        [ -z "$(delay_pid "$ldir")" ] ||
+            die "$2: the link goes through the delay line (freeze is its blackhole): 'direct' first"
+        ;;
+    esac
+    case "$2" in
+    delay) net_delay "$ldir" "$3" "${4:-0}" "${5:-0}" ;;
+    direct) net_direct "$ldir" ;;
+    freeze | thaw) net_freeze "$ldir" "$2" ;;
     cut)
         for lh in a b; do
             ip -n "$(netns_of "$ldir" $lh)" link set "$(veth_of "$ldir" $lh)" down
@@ -272,6 +313,101 @@ EOF
     echo "loss $2" > "$1/net/state"
 }
 
+dl_dev_of() {
+    echo "fpbdl$(net_index "$1")-$2"
+}
+
+# The delay line's PID if it runs (and is the delay line), else nothing.
+delay_pid() {
+    dpid=$(cat "$1/net/delay.pid" 2>/dev/null || true)
+    case "$dpid" in '' | *[!0-9]*) return 0 ;; esac
+    [ "$(cat "/proc/$dpid/comm" 2>/dev/null)" != fpb-delay-line ] || echo "$dpid"
+}
+
+# Starts the delay line ($2 ms one way, rate $3 B/s, jitter $4 ms) and
+# routes each host's peer address onto its TUN.
+net_delay() {
+    case "$2" in '' | *[!0-9]*) die "delay: milliseconds, not '$2'" ;; esac
+    dl=${FPB_DELAY_LINE:-}
+    [ -n "$dl" ] && [ -x "$dl" ] || die "delay: FPB_DELAY_LINE must name fpb-delay-line (built in tests/libvirt)"
+    [ "$(cat "$1/net/state")" = up ] || die "delay: the link is $(cat "$1/net/state"): heal it first"
+    mtu=${FPB_LV_DELAY_MTU:-9000}
+    # a delay line already running is replaced
+    net_direct "$1"
+    : > "$1/net/delay.log"
+    "$dl" --ns-a "$(netns_of "$1" a)" --ns-b "$(netns_of "$1" b)" --dev-a "$(dl_dev_of "$1" a)" \
+        --dev-b "$(dl_dev_of "$1" b)" --delay "$2" --rate "$3" --jitter "$4" --mtu "$mtu" \
+        < /dev/null > "$1/net/delay.log" 2>&1 &
+    # recorded at once: from here on `direct` and `down` kill it
+    echo $! > "$1/net/delay.pid"
+    i=0
+    while ! grep -q ': ready:' "$1/net/delay.log" && kill -0 "$(cat "$1/net/delay.pid")" 2>/dev/null &&
+        [ $i -lt 100 ]; do
+        sleep 0.05
+        i=$((i + 1))
+    done
+    grep -q ': ready:' "$1/net/delay.log" || {
+        msg=$(tr '\n' ' ' < "$1/net/delay.log")
+        net_direct "$1"
+        die "delay: fpb-delay-line did not start: $msg"
+    }
+    for dh in a b; do
+        case $dh in a) peer=b ;; *) peer=a ;; esac
+        ip -n "$(netns_of "$1" $dh)" route replace "$(addr_of "$1" $peer)/32" \
+            dev "$(dl_dev_of "$1" $dh)" src "$(addr_of "$1" $dh)" ||
+            { net_direct "$1"; die "delay: host $dh: ip route replace failed"; }
+    done
+    echo "$2 ms one way, rate $3 B/s, jitter $4 ms" > "$1/net/delay"
+}
+
+# Back on the veth: routes deleted, the delay line stopped by its PID
+# (its last counters kept in DIR/net/delay.last).
+net_direct() {
+    for dh in a b; do
+        case $dh in a) peer=b ;; *) peer=a ;; esac
+        ip -n "$(netns_of "$1" $dh)" route del "$(addr_of "$1" $peer)/32" \
+            dev "$(dl_dev_of "$1" $dh)" 2>/dev/null || true
+    done
+    dpid=$(delay_pid "$1")
+    if [ -n "$dpid" ]; then
+        kill_wait "$dpid"
+        grep -e '->' "$1/net/delay.log" | tail -n 2 > "$1/net/delay.last" || true
+    fi
+    rm -f "$1/net/delay.pid" "$1/net/delay" "$1/net/delay.frozen"
+}
+
+# freeze: the delay line drops every packet (SIGUSR2 toggles); thaw.
+net_freeze() {
+    dpid=$(delay_pid "$1")
+    [ -n "$dpid" ] || die "$2: no delay line runs ('link DIR delay MS' first)"
+    if [ "$2" = freeze ] && [ ! -e "$1/net/delay.frozen" ]; then
+        kill -USR2 "$dpid"
+        : > "$1/net/delay.frozen"
+    elif [ "$2" = thaw ] && [ -e "$1/net/delay.frozen" ]; then
+        kill -USR2 "$dpid"
+        rm -f "$1/net/delay.frozen"
+    fi
+}
+
+# The delay line's counters: fresh ones (SIGUSR1) while it runs.
+cmd_delay_stats() {
+    net_index "$1" >/dev/null
+    dpid=$(delay_pid "$1")
+    if [ -z "$dpid" ]; then
+        [ -s "$1/net/delay.last" ] || die "no delay line ran on '$1'"
+        cat "$1/net/delay.last"
+        return 0
+    fi
+    nl=$(grep -c -e '->' "$1/net/delay.log" || true)
+    kill -USR1 "$dpid"
+    i=0
+    while [ "$(grep -c -e '->' "$1/net/delay.log" || true)" -lt $((nl + 2)) ] && [ $i -lt 100 ]; do
+        sleep 0.02
+        i=$((i + 1))
+    done
+    grep -e '->' "$1/net/delay.log" | tail -n 2
+}
+
 # Packets the loss rule dropped on the host's veth end (0 without one).
 cmd_dropped() {
     ip netns exec "$(netns_of "$1" "$2")" nft list table netdev fpb_bed_loss 2>/dev/null |
@@ -280,6 +416,12 @@ cmd_dropped() {
 
 cmd_link_show() {
     echo "profile $(cat "$1/net/profile") ($(cat "$1/net/shaping")), link $(cat "$1/net/state")"
+    dpid=$(delay_pid "$1")
+    if [ -n "$dpid" ]; then
+        frozen=
+        [ ! -e "$1/net/delay.frozen" ] || frozen=", frozen"
+        echo "delay line (PID $dpid): $(cat "$1/net/delay")$frozen"
+    fi
     for lh in a b; do
         ns=$(netns_of "$1" $lh)
         dev=$(veth_of "$1" $lh)
@@ -513,6 +655,12 @@ kill_wait() {
 
 cmd_down() {
     dir=$1
+    # the delay line first (it holds the TUNs in both namespaces)
+    if [ -s "$dir/net/index" ] && [ -s "$dir/a/netns" ] && [ -s "$dir/b/netns" ]; then
+        net_direct "$dir"
+    elif [ -n "$(delay_pid "$dir")" ]; then
+        kill_wait "$(delay_pid "$dir")"
+    fi
     for h in a b; do
         hd=$dir/$h
         [ -d "$hd" ] || continue
@@ -553,12 +701,13 @@ addr) [ $# = 3 ] || die "usage: $0 addr DIR a|b"; check_host "$3"; addr_of "$2" 
 tcp-uri) [ $# = 3 ] || die "usage: $0 tcp-uri DIR a|b"; check_host "$3"; tcp_uri_of "$2" "$3" ;;
 exec) [ $# -ge 4 ] || die "usage: $0 exec DIR a|b CMD..."; check_host "$3"; d=$2 h=$3; shift 3; cmd_exec "$d" "$h" "$@" ;;
 link)
-    usage_link="usage: $0 link DIR [fast|slow|none|cut|blackhole|loss PCT|heal]"
-    case "$#:${3:-}" in 2:* | 3:* | 4:loss) ;; *) die "$usage_link" ;; esac
-    [ "$#:${3:-}" != 3:loss ] || die "$usage_link"
-    if [ $# = 2 ]; then cmd_link_show "$2"; else cmd_link "$2" "$3" "${4:-}"; fi
+    usage_link="usage: $0 link DIR [fast|slow|none|cut|blackhole|loss PCT|heal|delay MS [RATE [JITTER_MS]]|freeze|thaw|direct]"
+    case "$#:${3:-}" in 2:* | 3:* | 4:loss | [456]:delay) ;; *) die "$usage_link" ;; esac
+    case "$#:${3:-}" in 3:loss | 3:delay) die "$usage_link" ;; esac
+    if [ $# = 2 ]; then cmd_link_show "$2"; else cmd_link "$2" "$3" "${4:-}" "${5:-}" "${6:-}"; fi
     ;;
+delay-stats) [ $# = 2 ] || die "usage: $0 delay-stats DIR"; cmd_delay_stats "$2" ;;
 dropped) [ $# = 3 ] || die "usage: $0 dropped DIR a|b"; check_host "$3"; cmd_dropped "$2" "$3" ;;
 wire-bytes) [ $# = 3 ] || [ $# = 4 ] || die "usage: $0 wire-bytes DIR a|b [IF]"; check_host "$3"; cmd_wire_bytes "$2" "$3" ${4:+"$4"} ;;
-*) die "usage: $0 up|down|uri|kill-libvirtd|start-libvirtd|addr|tcp-uri|exec|link|dropped|wire-bytes DIR ..." ;;
+*) die "usage: $0 up|down|uri|kill-libvirtd|start-libvirtd|addr|tcp-uri|exec|link|delay-stats|dropped|wire-bytes DIR ..." ;;
 esac

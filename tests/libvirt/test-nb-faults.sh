@@ -20,8 +20,8 @@
 #      random): slower than the same migration on the clean link, not
 #      cancelled with a 30 s stall timeout (TCP's retransmission backoff
 #      leaves silences of seconds at this loss: 5 s would cancel it).
-#      This kernel has no sch_netem and nothing else that delays packets,
-#      so there is no latency case (lv-hosts.sh "Network").
+#      Latency is test-nb-latency.sh (this kernel has no sch_netem: the
+#      bed's user-space delay line, lv-hosts.sh `link DIR delay MS`).
 #
 # Times measured (fault to fpbctl's exit, fault to the VM whole again)
 # are printed as TAP comments. Everything started is stopped by PID, and
@@ -450,8 +450,6 @@ check "link lossy: the guest verifies its memory on a (2 new passes)" wait_passe
 check "link lossy: no bad page" [ "$(bad_passes)" = 0 ]
 note "link lossy: $took s, $lossy MB/s (clean link $clean MB/s), $dropped packets dropped," \
     "the source's veth silent for at most $(longest_gap lossy) s"
-note "latency: not tested: this kernel has no sch_netem (nor fq/etf for timestamped departures," \
-    "nor nft queue); tbf's queue is the only delay, and only under load"
 
 # ---- nothing left ----
 for p in $fpbd_a $fpbd_b; do kill_wait "$p"; done
