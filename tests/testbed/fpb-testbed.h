@@ -45,6 +45,8 @@ typedef struct {
     const char *selftest;         /* workload: NULL, "zero", "stale" or "torn" */
     const char *extra_append;     /* more kernel command line, may be NULL */
     gboolean gdbstub;             /* open a gdbstub socket (fpb_testbed_vm_poke_phys) */
+    const char *balloon_options;  /* appended to the balloon device, e.g. ",deflate-on-oom=on" */
+    const char *const *qemu_args; /* more QEMU arguments (NULL-terminated), may be NULL */
 } FpbTestbedGuest;
 
 void fpb_testbed_guest_init(FpbTestbedGuest *guest);
