@@ -45,7 +45,6 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
 #include <linux/virtio_balloon.h>
-#include <linux/balloon_compaction.h>
 #include <linux/mmzone.h>
 #include <linux/mm.h>
 #include <linux/swap.h>
@@ -63,6 +62,8 @@
 #include <linux/page-isolation.h>
 #include <linux/delay.h>
 #include <linux/page_reporting.h>
+
+#include "fpb_compat.h"
 
 /* Bumped whenever what the driver tells the host changes (0.2.0: identity,
  * 0.3.0: free page reporting). */
@@ -235,6 +236,10 @@ struct fpb_balloon {
 	__virtio32 pfns[FPB_PFNS_PER_MSG];
 	struct balloon_dev_info bdi;
 	struct notifier_block oom_nb;
+	u64 oom_calls;			/* OOM notifications (under hs_lock) */
+	u64 oom_given;			/* pages they gave back */
+	bool oom_hold;			/* no inflating to oom_target again */
+	u32 oom_target;			/* the target when OOM took pages back */
 
 	/* statistics queue: the statistics, then the identity tags */
 	struct virtio_balloon_stat stats[VIRTIO_BALLOON_S_NR + FPB_S_ID_TAGS];
@@ -390,8 +395,7 @@ static unsigned int fpb_inflate(struct fpb_balloon *vb, unsigned int want)
 		balloon_page_enqueue(&vb->bdi, page);
 		vb->pfns[n++] = cpu_to_virtio32(vb->vdev, page_to_pfn(page));
 		vb->num_pages++;
-		if (!fpb_deflate_on_oom(vb))
-			adjust_managed_page_count(page, -1);
+		fpb_balloon_adjust_managed(page, -1, !fpb_deflate_on_oom(vb));
 	}
 	fpb_tell_host(vb, vb->vqs[VQ_INFLATE], n);
 	mutex_unlock(&vb->balloon_lock);
@@ -423,8 +427,7 @@ static unsigned int fpb_deflate(struct fpb_balloon *vb, unsigned int want)
 
 	list_for_each_entry_safe(page, next, &out, lru) {
 		list_del(&page->lru);
-		if (!fpb_deflate_on_oom(vb))
-			adjust_managed_page_count(page, 1);
+		fpb_balloon_adjust_managed(page, 1, !fpb_deflate_on_oom(vb));
 		put_page(page);
 	}
 	return n;
@@ -441,6 +444,18 @@ static void fpb_size_work(struct work_struct *work)
 		WRITE_ONCE(vb->num_pages, fpb_target(vb));
 		fpb_update_actual(vb);
 		return;
+	}
+	if (diff > 0 && READ_ONCE(vb->oom_hold)) {
+		/* The guest needed those pages (deflate on OOM): taking them
+		 * again would only run it into the next OOM, a fight the
+		 * guest loses. Hold until the host asks for another size. */
+		if (fpb_target(vb) == READ_ONCE(vb->oom_target)) {
+			dev_info_ratelimited(&vb->vdev->dev, "balloon holds at %u pages after OOM, until the host sets a new target\n",
+					     READ_ONCE(vb->num_pages));
+			fpb_update_actual(vb);
+			return;
+		}
+		WRITE_ONCE(vb->oom_hold, false);
 	}
 	if (diff > 0)
 		done = fpb_inflate(vb, diff > UINT_MAX ? UINT_MAX : (unsigned int)diff);
@@ -460,20 +475,13 @@ static int fpb_migratepage(struct balloon_dev_info *bdi, struct page *newpage,
 			   struct page *page, enum migrate_mode mode)
 {
 	struct fpb_balloon *vb = container_of(bdi, struct fpb_balloon, bdi);
-	unsigned long flags;
 
 	if (!mutex_trylock(&vb->balloon_lock))
 		return -EAGAIN;	/* inflate/deflate running: compaction retries */
 
-	get_page(newpage);
-	if (!fpb_deflate_on_oom(vb) && page_zone(page) != page_zone(newpage)) {
-		adjust_managed_page_count(page, 1);
-		adjust_managed_page_count(newpage, -1);
-	}
-	spin_lock_irqsave(&bdi->pages_lock, flags);
-	balloon_page_insert(bdi, newpage);
-	bdi->isolated_pages--;
-	spin_unlock_irqrestore(&bdi->pages_lock, flags);
+	/* The list and the counts: ours before <linux/balloon.h>, the core's
+	 * after (fpb_compat.h). */
+	fpb_balloon_migrate_insert(bdi, newpage, page, !fpb_deflate_on_oom(vb));
 
 	vb->pfns[0] = cpu_to_virtio32(vb->vdev, page_to_pfn(newpage));
 	fpb_tell_host(vb, vb->vqs[VQ_INFLATE], 1);
@@ -481,9 +489,8 @@ static int fpb_migratepage(struct balloon_dev_info *bdi, struct page *newpage,
 	fpb_tell_host(vb, vb->vqs[VQ_DEFLATE], 1);
 	mutex_unlock(&vb->balloon_lock);
 
-	balloon_page_finalize(page);
-	put_page(page);
-	return MIGRATEPAGE_SUCCESS;
+	fpb_balloon_migrate_release(page);
+	return FPB_MIGRATEPAGE_SUCCESS;
 }
 #endif
 
@@ -491,7 +498,8 @@ static int fpb_oom_notify(struct notifier_block *nb, unsigned long unused, void 
 {
 	struct fpb_balloon *vb = container_of(nb, struct fpb_balloon, oom_nb);
 	unsigned long *freed = arg;
-	unsigned int left = oom_pages, n;
+	unsigned int left = oom_pages, n, given = 0;
+	unsigned long flags;
 
 	while (left) {
 		n = fpb_deflate(vb, left);
@@ -499,8 +507,17 @@ static int fpb_oom_notify(struct notifier_block *nb, unsigned long unused, void 
 			break;
 		*freed += n;
 		left -= n;
+		given += n;
+	}
+	if (given) {
+		WRITE_ONCE(vb->oom_target, fpb_target(vb));
+		WRITE_ONCE(vb->oom_hold, true);
 	}
 	fpb_update_actual(vb);
+	spin_lock_irqsave(&vb->hs_lock, flags);
+	vb->oom_calls++;
+	vb->oom_given += given;
+	spin_unlock_irqrestore(&vb->hs_lock, flags);
 	return NOTIFY_OK;
 }
 
@@ -634,11 +651,12 @@ static void fpb_stats_request(struct virtqueue *vq)
 
 /* ---- free-page hinting ---------------------------------------------------- */
 
-enum fpb_walk_result { WALK_OK, WALK_NEW_ID, WALK_STOP, WALK_TIMEOUT, WALK_DEVICE };
+enum fpb_walk_result { WALK_OK, WALK_NEW_ID, WALK_STOP, WALK_TIMEOUT, WALK_DEVICE, WALK_QUIESCE };
 
 static const char *const fpb_walk_result_name[] = {
 	[WALK_OK] = "complete", [WALK_NEW_ID] = "new-id", [WALK_STOP] = "stop",
 	[WALK_TIMEOUT] = "time-cap", [WALK_DEVICE] = "device-error",
+	[WALK_QUIESCE] = "driver-stop",	/* remove, unbind or freeze mid-walk */
 };
 
 struct fpb_walk {
@@ -680,7 +698,7 @@ static bool fpb_walk_should_stop(struct fpb_balloon *vb, struct fpb_walk *w)
 	int gen = atomic_read(&vb->cfg_gen);
 
 	if (READ_ONCE(vb->stopping)) {
-		w->result = WALK_STOP;
+		w->result = WALK_QUIESCE;
 		return true;
 	}
 	if (gen != w->gen) {
@@ -874,7 +892,7 @@ static void fpb_walk_all(struct fpb_balloon *vb, struct fpb_walk *w)
 
 			if (!populated_zone(zone))
 				continue;
-			for (order = MAX_ORDER - 1; order >= 0; order--) {
+			for (order = FPB_TOP_ORDER; order >= 0; order--) {
 				unsigned int mt;
 
 				for (mt = 0; mt < MIGRATE_TYPES; mt++) {
@@ -1197,6 +1215,8 @@ FPB_COUNTER_ATTR(report_bytes, vb->rs.pages << PAGE_SHIFT);
 FPB_COUNTER_ATTR(report_total_wait_ns, vb->rs.total_wait_ns);
 FPB_COUNTER_ATTR(report_max_wait_ns, vb->rs.max_wait_ns);
 FPB_COUNTER_ATTR(report_slow_waits, vb->rs.slow_waits);
+FPB_COUNTER_ATTR(oom_calls, vb->oom_calls);
+FPB_COUNTER_ATTR(oom_pages, vb->oom_given);
 
 static ssize_t hint_enabled_show(struct device *dev, struct device_attribute *attr, char *buf)
 {
@@ -1241,7 +1261,7 @@ static struct attribute *fpb_attrs[] = {
 	&dev_attr_report_pages.attr, &dev_attr_report_bytes.attr,
 	&dev_attr_report_total_wait_ns.attr, &dev_attr_report_max_wait_ns.attr,
 	&dev_attr_report_slow_waits.attr, &dev_attr_report_enabled.attr,
-	&dev_attr_report_order.attr,
+	&dev_attr_report_order.attr, &dev_attr_oom_calls.attr, &dev_attr_oom_pages.attr,
 	NULL,
 };
 
@@ -1341,7 +1361,7 @@ static int fpb_init_vqs(struct fpb_balloon *vb)
 		names[VQ_REPORT] = "reporting";
 		callbacks[VQ_REPORT] = fpb_report_used;
 	}
-	err = virtio_find_vqs(vdev, VQ_MAX, vb->vqs, callbacks, names, NULL);
+	err = fpb_find_vqs(vdev, VQ_MAX, vb->vqs, callbacks, names);
 	if (err)
 		return err;
 
@@ -1444,15 +1464,16 @@ static struct fpb_balloon *fpb_alloc(struct virtio_device *vdev)
 	init_waitqueue_head(&vb->hint_wait);
 	init_waitqueue_head(&vb->report_wait);
 	balloon_devinfo_init(&vb->bdi);
+	fpb_balloon_set_adjust(&vb->bdi, !fpb_deflate_on_oom(vb));
 #ifdef CONFIG_BALLOON_COMPACTION
 	vb->bdi.migratepage = fpb_migratepage;
 #endif
 	vb->pr.report = fpb_report;
-	if (report_order < MAX_ORDER)
+	if (report_order <= FPB_TOP_ORDER)
 		vb->pr.order = report_order;
 	else
-		pr_warn("report_order %u is not below MAX_ORDER (%d), using the default\n",
-			report_order, MAX_ORDER);
+		pr_warn("report_order %u is above the top buddy order (%d), using the default\n",
+			report_order, FPB_TOP_ORDER);
 	vb->hint_on = virtio_has_feature(vdev, VIRTIO_BALLOON_F_FREE_PAGE_HINT);
 	vb->report_on = virtio_has_feature(vdev, VIRTIO_BALLOON_F_REPORTING);
 	return vb;
@@ -1519,12 +1540,18 @@ err_free:
 static void fpb_remove(struct virtio_device *vdev)
 {
 	struct fpb_balloon *vb = vdev->priv;
+	unsigned int held;
 
 	fpb_quiesce(vb);
 	if (fpb_deflate_on_oom(vb))
 		unregister_oom_notifier(&vb->oom_nb);
 	sysfs_remove_group(&vdev->dev.kobj, &fpb_attr_group);
+	held = READ_ONCE(vb->num_pages);
 	fpb_release_device(vb);
+	/* The counters vanish with the device: their last word. */
+	dev_info(&vdev->dev, "removed: gave back %u pages (balloon now %u), hint walks=%llu complete=%llu aborted=%llu, oom_calls=%llu oom_pages=%llu\n",
+		 held, READ_ONCE(vb->num_pages), vb->hs.walks, vb->hs.walks_complete,
+		 vb->hs.walks_aborted, vb->oom_calls, vb->oom_given);
 	fpb_free(vb);
 }
 

@@ -33,6 +33,37 @@ gboolean drv_guest_has_module(char **ret_why)
     return FALSE;
 }
 
+gboolean drv_test_init(int *argc, char ***argv, gboolean keep_going, int *ret_status)
+{
+    gboolean tap = FALSE;
+    g_autofree char *why = NULL;
+
+    /* before g_test_init, which takes --tap out of argv */
+    for (int i = 1; i < *argc; i++) {
+        tap = tap || g_str_equal((*argv)[i], "--tap");
+    }
+    if (keep_going) {
+        /* kept for the process's life: GLib keeps pointers into argv */
+        char **args = g_new0(char *, *argc + 2);
+
+        memcpy(args, *argv, sizeof(char *) * (gsize)*argc);
+        args[(*argc)++] = (char *)"--keep-going";
+        *argv = args;
+    }
+    g_test_init(argc, argv, NULL);
+    if (drv_guest_has_module(&why)) {
+        return TRUE;
+    }
+    if (tap) {
+        printf("1..0 # SKIP %s\n", why);
+        *ret_status = 0;
+    } else {
+        g_printerr("skipped: %s\n", why);
+        *ret_status = 77;
+    }
+    return FALSE;
+}
+
 void drv_run_init(DrvRun *run, const char *driver, guint mem_mib)
 {
     memset(run, 0, sizeof(*run));

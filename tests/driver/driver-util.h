@@ -15,6 +15,13 @@ G_BEGIN_DECLS
  * headers were installed); else print why and let the caller skip. */
 gboolean drv_guest_has_module(char **ret_why);
 
+/* The start of a driver test's main(): g_test_init (with --keep-going when
+ * @keep_going: a failed case must not stop the others), then the skip when
+ * the test guest has no fpb_balloon.ko. FALSE when main() must return
+ * *@ret_status at once: meson's TAP reader takes "1..0 # SKIP" as a skip
+ * and exit 77 as an error, other harnesses want 77. */
+gboolean drv_test_init(int *argc, char ***argv, gboolean keep_going, int *ret_status);
+
 typedef struct {
     /* fpb_balloon's "hint cmd=..." lines on the source */
     guint cmds, complete;

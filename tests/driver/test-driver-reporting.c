@@ -411,21 +411,10 @@ static void test_hint_off(void)
 
 int main(int argc, char **argv)
 {
-    gboolean tap = FALSE;
-    /* Before g_test_init, which takes --tap out of argv. */
-    for (int i = 1; i < argc; i++) {
-        tap = tap || g_str_equal(argv[i], "--tap");
-    }
-    g_test_init(&argc, &argv, NULL);
-    g_autofree char *why = NULL;
-    if (!drv_guest_has_module(&why)) {
-        /* meson's TAP reader takes "1..0 # SKIP" as a skip, 77 as an error. */
-        if (tap) {
-            printf("1..0 # SKIP %s\n", why);
-            return 0;
-        }
-        g_printerr("skipped: %s\n", why);
-        return 77;
+    int status = 0;
+
+    if (!drv_test_init(&argc, &argv, FALSE, &status)) {
+        return status;
     }
     g_test_add_func("/driver-reporting/rss", test_rss);
     g_test_add_func("/driver-reporting/hint-off", test_hint_off);

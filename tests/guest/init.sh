@@ -16,6 +16,25 @@
 #                            every other 4 KiB page (fragmented free memory)
 #   fpb.trace=hint           print the start and end of every free-page-hint
 #                            work item of either driver (kprobes) on the console
+#   fpb.alloclat=KIB         fpb-alloclat maps, touches and unmaps KIB chunks
+#                            and prints latency/throughput windows (250 ms)
+#   fpb.pagecache=MIB        with fpb.alloclat: MIB of clean, reclaimable page
+#                            cache (a file on ext2 on a brd RAM disk)
+#   fpb.robust=FAULT         a fault for fpb_balloon beside the workload
+#                            (tests/driver/test-driver-robust.c); it prints
+#                            "fpb-guest: counters at=WHEN ..." lines (the
+#                            driver's sysfs counters, MemTotal, MemFree):
+#                              rmmod-walk       rmmod fpb_balloon while a hint
+#                                               walk runs
+#                              rmmod-inflate:P  rmmod once the balloon holds
+#                                               >= P pages (while it inflates)
+#                              offline-walk     offline every online movable
+#                                               memory block while a walk runs
+#                              walk             note a walk running, and its
+#                                               end
+#                              eat:MIB:P        once the balloon holds >= P
+#                                               pages, write MIB to a tmpfs
+#                                               (no swap: memory pressure)
 #   fpbw.*                   the workload's keys (fpb-workload --help)
 /bin/busybox mkdir -p /proc /sys /dev /tmp /sbin /usr/bin /usr/sbin
 /bin/busybox --install -s
@@ -28,6 +47,9 @@ loglevel=
 trace=
 frag=
 oomwatch=
+robust=
+alloclat=
+pagecache=
 fpb_params=
 for arg in $(cat /proc/cmdline); do
     case "$arg" in
@@ -36,12 +58,17 @@ for arg in $(cat /proc/cmdline); do
         fpb.trace=*) trace="${arg#fpb.trace=}" ;;
         fpb.frag=*) frag="${arg#fpb.frag=}" ;;
         fpb.oomwatch=*) oomwatch="${arg#fpb.oomwatch=}" ;;
+        fpb.robust=*) robust="${arg#fpb.robust=}" ;;
+        fpb.alloclat=*) alloclat="${arg#fpb.alloclat=}" ;;
+        fpb.pagecache=*) pagecache="${arg#fpb.pagecache=}" ;;
         fpb_balloon.*=*) fpb_params="$fpb_params ${arg#fpb_balloon.}" ;;
     esac
 done
 [ -n "$loglevel" ] && echo "$loglevel" > /proc/sys/kernel/printk
 
 load() {
+    # absent: built into this kernel (build-guest.sh checked modules.builtin)
+    [ -e "/lib/modules/$1.ko" ] || return 0
     insmod "/lib/modules/$1.ko" || echo "fpb-guest: error: insmod $1 failed"
 }
 for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci; do
@@ -102,12 +129,95 @@ if [ "$oomwatch" = 1 ]; then
         sleep 0.5
     done) &
 fi
+# fpb.robust: the driver's counter directory, a counter line, the faults.
+fpbdir() {
+    for d in /sys/bus/virtio/devices/*/fpb; do
+        [ -d "$d" ] && echo "$d" && return 0
+    done
+    return 1
+}
+counters() {
+    line="fpb-guest: counters at=$1"
+    if d=$(fpbdir); then
+        for f in cmds stops walks walks_complete walks_aborted pages last_cmd_id balloon_pages oom_calls oom_pages; do
+            line="$line $f=$(cat "$d/$f")"
+        done
+    fi
+    echo "$line $(awk '$1 == "MemTotal:" { t = $2 } $1 == "MemFree:" { f = $2 } END { print "memtotal_kib=" t " memfree_kib=" f }' /proc/meminfo)"
+}
+walking() {
+    d=$(fpbdir) || return 1
+    [ "$(cat "$d/walks")" -gt $(($(cat "$d/walks_complete") + $(cat "$d/walks_aborted"))) ]
+}
+balloon_at_least() {
+    d=$(fpbdir) && [ "$(cat "$d/balloon_pages")" -ge "$1" ]
+}
+offline_movable() {
+    n=0 ok=0
+    for m in /sys/devices/system/memory/memory*; do
+        [ "$(cat "$m/online")" = 1 ] || continue
+        grep -q Movable "$m/valid_zones" || continue
+        n=$((n + 1))
+        if echo 0 > "$m/online"; then ok=$((ok + 1)); else echo "fpb-guest: offline $(basename "$m") failed"; fi
+    done
+    echo "fpb-guest: offline blocks=$n ok=$ok"
+}
+robust_fault() {
+    counters boot
+    case "$robust" in
+        rmmod-walk | offline-walk | walk)
+            until walking; do sleep 0.05; done
+            counters walking
+            case "$robust" in
+                rmmod-walk) rmmod fpb_balloon; echo "fpb-guest: rmmod rc=$?" ;;
+                offline-walk) offline_movable ;;
+                walk) while walking; do sleep 0.1; done ;;
+            esac ;;
+        rmmod-inflate:*)
+            until balloon_at_least "${robust#rmmod-inflate:}"; do sleep 0.05; done
+            counters inflating
+            rmmod fpb_balloon; echo "fpb-guest: rmmod rc=$?" ;;
+        eat:*:*)
+            mib=${robust#eat:} pages=${robust##*:}
+            mib=${mib%%:*}
+            until balloon_at_least "$pages"; do sleep 0.2; done
+            counters eat
+            mkdir -p /eat && mount -t tmpfs -o size=100% tmpfs /eat
+            dd if=/dev/zero of=/eat/fill bs=1M count="$mib" 2>/dev/null
+            echo "fpb-guest: eat mib=$mib rc=$?" ;;
+        *) echo "fpb-guest: error: unknown fpb.robust '$robust'"; return ;;
+    esac
+    counters after
+}
+[ -n "$robust" ] && robust_fault &
+
 if [ -n "$frag" ]; then
     /bin/fpb-frag "$frag" /tmp/fpb-frag.ready &
     while [ ! -e /tmp/fpb-frag.ready ]; do
         kill -0 $! 2>/dev/null || { echo "fpb-guest: error: fpb-frag failed"; break; }
         sleep 0.1
     done
+fi
+# The guest's experience of a hint run (tests/driver/bench-guest-experience.c).
+# Its page cache sits on ext2 on a brd RAM disk: the initramfs is tmpfs, whose
+# pages are not reclaimable, while a block-backed file's clean pages are.
+if [ -n "$alloclat" ]; then
+    set --
+    if [ -n "$pagecache" ]; then
+        for m in brd crc16 mbcache jbd2 crc32c_generic ext4; do
+            case "$m" in
+                brd) insmod /lib/modules/brd.ko rd_nr=1 rd_size=$(( (pagecache + 32) * 1024 )) ;;
+                *) insmod "/lib/modules/$m.ko" ;;
+            esac || echo "fpb-guest: error: insmod $m failed"
+        done
+        mkdir -p /mnt/fpb-cache
+        if mke2fs -F -b 4096 -m 0 /dev/ram0 >/dev/null 2>&1 && mount -t ext2 /dev/ram0 /mnt/fpb-cache; then
+            set -- /mnt/fpb-cache/cache "$pagecache"
+        else
+            echo "fpb-guest: error: no page cache file system (brd + ext2)"
+        fi
+    fi
+    /bin/fpb-alloclat "$alloclat" 250 "$@" &
 fi
 /bin/fpb-workload
 echo "fpb-guest: workload exited with status $?"
