@@ -234,6 +234,10 @@ note "slow link: $(awk "BEGIN {printf \"%.1f\", $t1 - $t0}") s; last progress:" 
 # a link that goes dark mid-migration: nothing moves, so after the 5 s
 # stall timeout fpb cancels, gives the balloon back on the source and the
 # VM runs there, intact, alone
+sent_mb() { # sent_mb SRC_URI: what the running migration sent, MB
+    b=$(virsh -q -c "$1" domjobinfo "$vm" --rawstats 2>/dev/null | sed -n 's/^memory_processed: //p')
+    echo $((${b:-0} / 1000000))
+}
 if command -v nft >/dev/null; then
     before=$(passes)
     on b "$fpbctl" migrate "$vm" "$FPB_LV_A_TCP" --connect "$FPB_LV_B_TCP" --mode balloon \
@@ -243,7 +247,15 @@ if command -v nft >/dev/null; then
     mig=$!
     i=0
     while ! grep -q "migrating to" "$work/dark.err" && [ $i -lt 900 ]; do sleep 0.1; i=$((i + 1)); done
-    sleep 1
+    # mid-migration: once bytes flow (a link dark during the setup is
+    # another rule, test-nb-faults; on a loaded machine the first byte can
+    # come seconds after "migrating to")
+    i=0
+    while [ "$(sent_mb "$B")" -lt 10 ] && kill -0 "$mig" 2>/dev/null && [ $i -lt 600 ]; do
+        sleep 0.1
+        i=$((i + 1))
+    done
+    note "link dark: cut with $(sent_mb "$B") MB sent"
     "$lvh" link "$hosts" blackhole
     t0=$(date +%s)
     wait "$mig"
