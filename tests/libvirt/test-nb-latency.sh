@@ -40,6 +40,7 @@ vm=fpb-nb-latency
 delay_ms=100
 stall=3
 . "$here/lv-tap.sh"
+. "$here/lv-down-check.sh"
 
 if [ "$(id -u)" != 0 ]; then
     echo "1..0 # SKIP needs root (network and mount namespaces, libvirtd)"
@@ -385,26 +386,8 @@ for p in $fpbd_a $fpbd_b; do kill_wait "$p"; done
 fpbd_a=
 fpbd_b=
 dl_pid=$(cat "$hosts/net/delay.pid" 2>/dev/null)
-pids=$dl_pid
-for f in "$hosts/a/pids" "$hosts/b/pids" "$hosts"/[ab]/run/qemu/*.pid; do
-    [ -f "$f" ] && pids="$pids $(tr '\n' ' ' < "$f")"
-done
-ino_a=$(stat -L -c %i "/run/netns/$FPB_LV_A_NETNS")
-ino_b=$(stat -L -c %i "/run/netns/$FPB_LV_B_NETNS")
-"$lvh" down "$hosts"
-check "down: exit 0" [ $? = 0 ]
-alive=
-for p in $pids; do kill -0 "$p" 2>/dev/null && alive="$alive $p"; done
-check "down: none of the bed's PIDs alive, the delay line's (${dl_pid:-none}) included" [ -z "$alive" ]
-none_in_netns() {
-    for f in /proc/[0-9]*/ns/net; do
-        i=$(stat -L -c %i "$f" 2>/dev/null) || continue
-        [ "$i" != "$ino_a" ] && [ "$i" != "$ino_b" ] || return 1
-    done
-}
-check "down: no process in the bed's network namespaces" none_in_netns
-check "down: the bed's namespaces deleted" sh -c \
-    "! ip netns list | grep -q -e '^$FPB_LV_A_NETNS\\b' -e '^$FPB_LV_B_NETNS\\b'"
+# the delay line's PID too
+check_bed_down "$lvh" "$hosts" $dl_pid
 
 note "total $(($(date +%s) - t_start)) s"
 echo "1..$n"
