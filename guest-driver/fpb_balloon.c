@@ -62,12 +62,13 @@
 #include <linux/page-isolation.h>
 #include <linux/delay.h>
 #include <linux/page_reporting.h>
+#include <linux/fs.h>
 
 #include "fpb_compat.h"
 
 /* Bumped whenever what the driver tells the host changes (0.2.0: identity,
- * 0.3.0: free page reporting). */
-#define FPB_BALLOON_VERSION "0.3.0"
+ * 0.3.0: free page reporting, 0.4.0: reclaim on the host's request). */
+#define FPB_BALLOON_VERSION "0.4.0"
 /* The name the host is told: also the test build's (fpb_balloon_faults.ko
  * is this driver, and the host must treat it as such). */
 #define FPB_BALLOON_NAME "fpb_balloon"
@@ -91,6 +92,7 @@
 #define FPB_ID_F_HINT_NO_ALLOC	BIT_ULL(0)	/* hints leave pages in the allocator */
 #define FPB_ID_F_HINT_FRAGMENTED BIT_ULL(1)	/* hints cover blocks of every order */
 #define FPB_ID_F_REPORTING	BIT_ULL(2)	/* free page reporting is running */
+#define FPB_ID_F_RECLAIM	BIT_ULL(3)	/* reclaims before a walk when the host asks */
 
 #if PAGE_SHIFT != VIRTIO_BALLOON_PFN_SHIFT
 #error "fpb_balloon assumes 4 KiB pages (the balloon protocol's PFN unit)"
@@ -207,6 +209,18 @@ struct fpb_hint_stats {
 	u64 vq_full_waits;	/* times the hint queue was full */
 };
 
+struct fpb_reclaim_stats {
+	u64 runs;		/* hint commands that found a request */
+	u64 splits;		/* shrinker runs (vm.drop_caches 2) */
+	u64 caches;		/* page cache drops (vm.drop_caches 1) */
+	u64 cache_skipped;	/* cache drops refused: more page cache than the bound */
+	u64 errors;		/* vm.drop_caches could not be written */
+	u64 freed_pages;	/* free pages gained, summed over runs */
+	u64 last_freed_pages;
+	u64 total_ns;
+	u64 last_ns;
+};
+
 struct fpb_report_stats {
 	u64 reports;		/* buffers the device took and gave back */
 	u64 errors;		/* buffers not reported (refused, or the queue broke) */
@@ -262,7 +276,9 @@ struct fpb_balloon {
 	unsigned int nsg;
 	unsigned int sg_per_buf;	/* <= the ring size without indirect descriptors */
 	struct fpb_hint_stats hs;
-	spinlock_t hs_lock;		/* hs and rs, for the sysfs readers */
+	struct fpb_reclaim_stats cs;
+	u32 reclaim_served;		/* the last request number answered */
+	spinlock_t hs_lock;		/* hs, cs and rs, for the sysfs readers */
 
 	/* free page reporting */
 	bool report_on;			/* negotiated: the queue exists */
@@ -555,6 +571,8 @@ static u64 fpb_id_features(struct fpb_balloon *vb)
 
 	if (READ_ONCE(vb->report_registered))
 		f |= FPB_ID_F_REPORTING;
+	if (vb->hint_on)
+		f |= FPB_ID_F_RECLAIM;
 	return f;
 }
 
@@ -934,6 +952,162 @@ static void fpb_fault_hint_on(struct fpb_balloon *vb, struct fpb_walk *w)
 static inline void fpb_fault_hint_on(struct fpb_balloon *vb, struct fpb_walk *w) { }
 #endif
 
+/* ---- reclaim on the host's request ------------------------------------------- */
+
+/*
+ * Memory a program freed is not always on a free list: the freed pieces of a
+ * transparent huge page wait, whole, for the deferred split shrinker (run
+ * only under memory pressure), and clean page cache is reclaimable but in
+ * use. Both cost the guest something to free, so the driver frees them only
+ * when the host asks, before a migration: fpb's QEMU (qemu-patches 0006)
+ * puts a numbered request after the standard configuration fields and
+ * raises a configuration interrupt; the driver frees what it names and
+ * writes the number back, which the host waits for before it migrates
+ * (what the bulk pass has sent by the time a page turns free is not saved
+ * by a hint). Elsewhere those bytes read as all ones (past the end of the
+ * device's configuration) or as anything but the magic: no request.
+ */
+#define FPB_RECLAIM_MAGIC	0x31627066	/* "fpb1" */
+#define FPB_RECLAIM_SPLIT	BIT(0)		/* the shrinkers: the deferred THP split */
+#define FPB_RECLAIM_CACHE	BIT(1)		/* clean page cache, within the bound */
+
+struct fpb_balloon_config {
+	struct virtio_balloon_config std;
+	__le32 reclaim_magic;
+	__le32 reclaim;
+	__le32 reclaim_cache_mib;
+	__le32 reclaim_seq;
+	__le32 reclaim_done;
+} __packed;
+
+struct fpb_reclaim_req {
+	u32 what;		/* FPB_RECLAIM_* */
+	u32 cache_mib;		/* drop the cache only when it is at most this */
+	u32 seq;		/* the request's number */
+};
+
+static bool fpb_read_reclaim(struct fpb_balloon *vb, struct fpb_reclaim_req *req)
+{
+	u32 magic;
+
+	virtio_cread_le(vb->vdev, struct fpb_balloon_config, reclaim_magic, &magic);
+	if (magic != FPB_RECLAIM_MAGIC)
+		return false;
+	virtio_cread_le(vb->vdev, struct fpb_balloon_config, reclaim, &req->what);
+	virtio_cread_le(vb->vdev, struct fpb_balloon_config, reclaim_cache_mib, &req->cache_mib);
+	virtio_cread_le(vb->vdev, struct fpb_balloon_config, reclaim_seq, &req->seq);
+	req->what &= FPB_RECLAIM_SPLIT | FPB_RECLAIM_CACHE;
+	return true;
+}
+
+/*
+ * Neither the shrinkers nor the page cache drop is exported to modules; the
+ * kernel's interface for both is vm.drop_caches (2: every shrinker, the
+ * deferred split among them, and reclaimable slab; 1: clean, unmapped page
+ * cache), written here as root would.
+ */
+static int fpb_drop_caches(char what)
+{
+	struct file *f;
+	loff_t pos = 0;
+	ssize_t n;
+
+	f = filp_open("/proc/sys/vm/drop_caches", O_WRONLY, 0);
+	if (IS_ERR(f))
+		return PTR_ERR(f);
+	n = kernel_write(f, &what, 1, &pos);
+	filp_close(f, NULL);
+	if (n == 1)
+		return 0;
+	return n < 0 ? (int)n : -EIO;
+}
+
+/* Page cache drop_caches could take (shared memory it never drops). */
+static unsigned long fpb_page_cache_pages(void)
+{
+	return global_node_page_state(NR_FILE_PAGES) - global_node_page_state(NR_SHMEM);
+}
+
+static void fpb_reclaim_count(struct fpb_balloon *vb, const struct fpb_reclaim_stats *run)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&vb->hs_lock, flags);
+	vb->cs.runs++;
+	vb->cs.splits += run->splits;
+	vb->cs.caches += run->caches;
+	vb->cs.cache_skipped += run->cache_skipped;
+	vb->cs.errors += run->errors;
+	vb->cs.freed_pages += run->last_freed_pages;
+	vb->cs.last_freed_pages = run->last_freed_pages;
+	vb->cs.total_ns += run->last_ns;
+	vb->cs.last_ns = run->last_ns;
+	spin_unlock_irqrestore(&vb->hs_lock, flags);
+}
+
+/* Frees what request @req names, so the next walks find it free. */
+static void fpb_reclaim_run(struct fpb_balloon *vb, const struct fpb_reclaim_req *req)
+{
+	struct fpb_reclaim_stats run = {};
+	unsigned long before, after, cache;
+	u64 t0 = ktime_get_ns();
+	int err = 0, e;
+
+	before = global_zone_page_state(NR_FREE_PAGES);
+	if (req->what & FPB_RECLAIM_SPLIT) {
+		err = fpb_drop_caches('2');
+		run.splits = !err;
+		run.errors += !!err;
+	}
+	cache = fpb_page_cache_pages();
+	if ((req->what & FPB_RECLAIM_CACHE) &&
+	    cache > (unsigned long)req->cache_mib << (20 - PAGE_SHIFT)) {
+		run.cache_skipped = 1;	/* the guest would lose more than the host allowed */
+	} else if (req->what & FPB_RECLAIM_CACHE) {
+		e = fpb_drop_caches('1');
+		run.caches = !e;
+		run.errors += !!e;
+		err = e ?: err;
+	}
+	after = global_zone_page_state(NR_FREE_PAGES);
+	run.last_freed_pages = after > before ? after - before : 0;
+	run.last_ns = ktime_get_ns() - t0;
+	fpb_reclaim_count(vb, &run);
+	if (err)
+		pr_warn_ratelimited("reclaim req=%u: cannot write vm.drop_caches (%d)\n", req->seq, err);
+	if (verbose)
+		pr_info("reclaim req=%u split=%llu cache=%s cache_mib=%lu bound_mib=%u freed_pages=%llu us=%llu\n",
+			req->seq, run.splits, run.caches ? "dropped" : run.cache_skipped ? "over-bound" : "no",
+			cache >> (20 - PAGE_SHIFT), req->cache_mib, run.last_freed_pages,
+			run.last_ns / NSEC_PER_USEC);
+}
+
+/* A request an earlier binding answered is not served again (a reload, a
+ * resume); one still open is. */
+static void fpb_reclaim_start(struct fpb_balloon *vb)
+{
+	struct fpb_reclaim_req req;
+
+	vb->reclaim_served = 0;
+	if (vb->hint_on && fpb_read_reclaim(vb, &req))
+		virtio_cread_le(vb->vdev, struct fpb_balloon_config, reclaim_done,
+				&vb->reclaim_served);
+}
+
+/* A request the driver has not answered yet: served (a withdrawal, what 0,
+ * only acknowledged), then its number written back for the host. */
+static void fpb_reclaim_if_asked(struct fpb_balloon *vb)
+{
+	struct fpb_reclaim_req req;
+
+	if (!fpb_read_reclaim(vb, &req) || req.seq == vb->reclaim_served)
+		return;
+	if (req.what)
+		fpb_reclaim_run(vb, &req);
+	vb->reclaim_served = req.seq;
+	virtio_cwrite_le(vb->vdev, struct fpb_balloon_config, reclaim_done, &req.seq);
+}
+
 static void fpb_hint_work(struct work_struct *work)
 {
 	struct fpb_balloon *vb = container_of(work, struct fpb_balloon, hint_work);
@@ -942,6 +1116,7 @@ static void fpb_hint_work(struct work_struct *work)
 	u64 ns;
 	u32 id;
 
+	fpb_reclaim_if_asked(vb);
 	w.gen = atomic_read(&vb->cfg_gen);
 	id = fpb_read_cmd_id(vb);
 	if (id == VIRTIO_BALLOON_CMD_ID_STOP || id == VIRTIO_BALLOON_CMD_ID_DONE) {
@@ -1215,6 +1390,15 @@ FPB_COUNTER_ATTR(report_bytes, vb->rs.pages << PAGE_SHIFT);
 FPB_COUNTER_ATTR(report_total_wait_ns, vb->rs.total_wait_ns);
 FPB_COUNTER_ATTR(report_max_wait_ns, vb->rs.max_wait_ns);
 FPB_COUNTER_ATTR(report_slow_waits, vb->rs.slow_waits);
+FPB_COUNTER_ATTR(reclaims, vb->cs.runs);
+FPB_COUNTER_ATTR(reclaim_splits, vb->cs.splits);
+FPB_COUNTER_ATTR(reclaim_caches, vb->cs.caches);
+FPB_COUNTER_ATTR(reclaim_cache_skipped, vb->cs.cache_skipped);
+FPB_COUNTER_ATTR(reclaim_errors, vb->cs.errors);
+FPB_COUNTER_ATTR(reclaim_freed_pages, vb->cs.freed_pages);
+FPB_COUNTER_ATTR(reclaim_last_freed_pages, vb->cs.last_freed_pages);
+FPB_COUNTER_ATTR(reclaim_total_ns, vb->cs.total_ns);
+FPB_COUNTER_ATTR(reclaim_last_ns, vb->cs.last_ns);
 FPB_COUNTER_ATTR(oom_calls, vb->oom_calls);
 FPB_COUNTER_ATTR(oom_pages, vb->oom_given);
 
@@ -1262,6 +1446,10 @@ static struct attribute *fpb_attrs[] = {
 	&dev_attr_report_total_wait_ns.attr, &dev_attr_report_max_wait_ns.attr,
 	&dev_attr_report_slow_waits.attr, &dev_attr_report_enabled.attr,
 	&dev_attr_report_order.attr, &dev_attr_oom_calls.attr, &dev_attr_oom_pages.attr,
+	&dev_attr_reclaims.attr, &dev_attr_reclaim_splits.attr, &dev_attr_reclaim_caches.attr,
+	&dev_attr_reclaim_cache_skipped.attr, &dev_attr_reclaim_errors.attr,
+	&dev_attr_reclaim_freed_pages.attr, &dev_attr_reclaim_last_freed_pages.attr,
+	&dev_attr_reclaim_total_ns.attr, &dev_attr_reclaim_last_ns.attr,
 	NULL,
 };
 
@@ -1395,6 +1583,7 @@ static void fpb_start(struct fpb_balloon *vb)
 	spin_unlock_irqrestore(&vb->stop_lock, flags);
 	vb->handled_id = VIRTIO_BALLOON_CMD_ID_STOP;
 	vb->cmd_id = VIRTIO_BALLOON_CMD_ID_STOP;
+	fpb_reclaim_start(vb);
 
 	virtio_device_ready(vb->vdev);
 	/* Before the first statistics buffer, which names the features. */

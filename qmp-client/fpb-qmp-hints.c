@@ -372,3 +372,75 @@ FpbQmpGuestDriver *fpb_qmp_query_guest_driver(FpbQmpClient *client, const char *
     driver = fpb_qmp_guest_driver_parse(reply, error);
     return driver ? driver : fpb_qmp_call_parse_failed(client, error);
 }
+
+gboolean fpb_qmp_balloon_set_reclaim(FpbQmpClient *client, const char *qom_path, guint32 what,
+                                     guint32 cache_mib, GError **error)
+{
+    if (what & ~FPB_QMP_RECLAIM_ALL) {
+        g_set_error(error, FPB_QMP_ERROR, FPB_QMP_ERROR_PROTOCOL,
+                    "reclaim request 0x%x on '%s': unknown bits 0x%x", what, qom_path,
+                    what & ~FPB_QMP_RECLAIM_ALL);
+        return FALSE;
+    }
+    g_autoptr(json_object) bound = json_object_new_int64(cache_mib);
+    g_autoptr(json_object) bits = json_object_new_int64(what);
+    return fpb_qmp_qom_set(client, qom_path, "x-fpb-reclaim-cache-mib", bound, error) &&
+           fpb_qmp_qom_set(client, qom_path, "x-fpb-reclaim", bits, error);
+}
+
+static gboolean get_u32(FpbQmpQomGetFunc get, gpointer ctx, const char *qom_path,
+                        const char *property, guint32 *ret, GError **error)
+{
+    g_autoptr(json_object) v = get(ctx, qom_path, property, error);
+    gint64 n;
+
+    if (v == NULL) {
+        return FALSE;
+    }
+    n = json_object_get_int64(v);
+    if (!json_object_is_type(v, json_type_int) || n < 0 || n > G_MAXUINT32) {
+        g_set_error(error, FPB_QMP_ERROR, FPB_QMP_ERROR_PROTOCOL,
+                    "command 'qom-get' %s on '%s': not a 32-bit unsigned integer", property,
+                    qom_path);
+        return FALSE;
+    }
+    *ret = (guint32)n;
+    return TRUE;
+}
+
+gboolean fpb_qmp_reclaim_wait_with(FpbQmpQomGetFunc get, gpointer ctx, const char *qom_path,
+                                   guint timeout_ms, GError **error)
+{
+    gint64 end = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+    guint32 seq, done;
+
+    if (!get_u32(get, ctx, qom_path, "x-fpb-reclaim-seq", &seq, error)) {
+        return FALSE;
+    }
+    while (get_u32(get, ctx, qom_path, "x-fpb-reclaim-done", &done, error)) {
+        if (done == seq) {
+            return TRUE;
+        }
+        if (g_get_monotonic_time() >= end) {
+            g_set_error(error, FPB_QMP_ERROR, FPB_QMP_ERROR_TIMEOUT,
+                        "the guest driver has not answered reclaim request %u within %u ms "
+                        "(last answered: %u)",
+                        seq, timeout_ms, done);
+            return FALSE;
+        }
+        g_usleep(100 * 1000);
+    }
+    return FALSE;
+}
+
+static json_object *client_qom_get(gpointer ctx, const char *qom_path, const char *property,
+                                   GError **error)
+{
+    return fpb_qmp_qom_get(ctx, qom_path, property, error);
+}
+
+gboolean fpb_qmp_balloon_wait_reclaim(FpbQmpClient *client, const char *qom_path, guint timeout_ms,
+                                      GError **error)
+{
+    return fpb_qmp_reclaim_wait_with(client_qom_get, client, qom_path, timeout_ms, error);
+}

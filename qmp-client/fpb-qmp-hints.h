@@ -82,6 +82,8 @@ typedef enum {
 #define FPB_QMP_GUEST_DRIVER_F_HINT_NO_ALLOC (G_GUINT64_CONSTANT(1) << 0)
 #define FPB_QMP_GUEST_DRIVER_F_HINT_FRAGMENTED (G_GUINT64_CONSTANT(1) << 1)
 #define FPB_QMP_GUEST_DRIVER_F_REPORTING (G_GUINT64_CONSTANT(1) << 2)
+/* frees what the host asks for (fpb_qmp_balloon_set_reclaim) before a walk */
+#define FPB_QMP_GUEST_DRIVER_F_RECLAIM (G_GUINT64_CONSTANT(1) << 3)
 
 /* The name a driver that does not identify itself is taken for: Linux's. */
 #define FPB_QMP_GUEST_DRIVER_STOCK_NAME "virtio_balloon"
@@ -112,5 +114,35 @@ gboolean fpb_qmp_guest_driver_error_is_unsupported(const GError *error);
 gboolean fpb_qmp_guest_driver_error_is_unsupported(const GError *error);
 void fpb_qmp_guest_driver_free(FpbQmpGuestDriver *driver);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpbQmpGuestDriver, fpb_qmp_guest_driver_free)
+
+/* What fpb's guest driver frees before its next free page hint walk
+ * (qemu-patches 0006: the balloon's x-fpb-reclaim and
+ * x-fpb-reclaim-cache-mib, shown to the guest in its configuration space). */
+#define FPB_QMP_RECLAIM_SPLIT (1u << 0) /* the shrinkers: the deferred THP split */
+#define FPB_QMP_RECLAIM_CACHE (1u << 1) /* clean page cache, if at most cache_mib */
+#define FPB_QMP_RECLAIM_ALL (FPB_QMP_RECLAIM_SPLIT | FPB_QMP_RECLAIM_CACHE)
+
+/* qom-set both properties on @qom_path (the bound first, so a request never
+ * pairs the cache bit with an old bound); @what 0 withdraws the request.
+ * Each call is a new request: QEMU numbers it (x-fpb-reclaim-seq) and
+ * interrupts the guest, whose driver frees what it names and writes the
+ * number back (x-fpb-reclaim-done). Host state, not migrated: the
+ * destination's starts at 0. Bits outside FPB_QMP_RECLAIM_ALL are refused
+ * (FPB_QMP_ERROR_PROTOCOL, nothing sent). On a QEMU without the properties,
+ * QEMU's own "Property ... not found" error. */
+gboolean fpb_qmp_balloon_set_reclaim(FpbQmpClient *client, const char *qom_path, guint32 what,
+                                     guint32 cache_mib, GError **error);
+/* Waits until the guest driver has answered the latest request (done ==
+ * seq), polling every 100 ms for at most @timeout_ms; FPB_QMP_ERROR_TIMEOUT
+ * when it has not (a driver that does not serve requests, or a reclaim
+ * still running), saying how far it got. */
+gboolean fpb_qmp_balloon_wait_reclaim(FpbQmpClient *client, const char *qom_path, guint timeout_ms,
+                                      GError **error);
+/* The same wait for callers that send qom-get another way (libvirt's QMP
+ * pass-through): @get returns the property's value (transfer full). */
+typedef json_object *(*FpbQmpQomGetFunc)(gpointer ctx, const char *qom_path, const char *property,
+                                         GError **error);
+gboolean fpb_qmp_reclaim_wait_with(FpbQmpQomGetFunc get, gpointer ctx, const char *qom_path,
+                                   guint timeout_ms, GError **error);
 
 G_END_DECLS

@@ -7,6 +7,7 @@
 #include "driver-util.h"
 #include "fpb-qmp-balloon.h"
 #include "fpb-qmp-client.h"
+#include "fpb-qmp-hints.h"
 
 #define BOOT_TIMEOUT_S 400
 #define MIGRATE_TIMEOUT_S 400
@@ -124,6 +125,12 @@ void drv_parse_hint_log(const char *text, DrvHintLog *ret)
             ret->walk_us += w;
             ret->max_walk_us = MAX(ret->max_walk_us, w);
             ret->max_lock_us = MAX(ret->max_lock_us, field_u64(line, " max_lock_us="));
+        } else if (strstr(line, "fpb_balloon: reclaim req=")) {
+            ret->reclaims++;
+            ret->reclaim_splits += field_u64(line, " split=") > 0;
+            ret->reclaim_cache_drops += strstr(line, " cache=dropped") != NULL;
+            ret->reclaim_freed_pages += field_u64(line, " freed_pages=");
+            ret->reclaim_us += field_u64(line, " us=");
         } else if (strstr(line, "fpb-trace:") && trace_time(line, "hint_begin:", &t)) {
             begin = t;
         } else if (strstr(line, "fpb-trace:") && trace_time(line, "hint_end:", &t) && begin >= 0) {
@@ -209,6 +216,32 @@ static void keep_serials(FpbTestbedVm *const *vms, gsize n)
 static gboolean migrate_once(const DrvRun *run, DrvResult *ret, FpbTestbed *tb, FpbTestbedVm **vms,
                              GError **error);
 
+static gboolean ask_reclaim(FpbTestbedVm *vm, const DrvRun *run, GError **error)
+{
+    g_autoptr(FpbQmpClient) qmp = fpb_qmp_client_connect(fpb_testbed_vm_qmp_path(vm), 5000, error);
+    return qmp &&
+           fpb_qmp_balloon_set_reclaim(qmp, "/machine/peripheral/balloon0", run->reclaim_what,
+                                       run->reclaim_cache_mib, error) &&
+           fpb_qmp_balloon_wait_reclaim(qmp, "/machine/peripheral/balloon0", 60000, error);
+}
+
+/* What the source's console said of its memory before the migrate command. */
+static void read_memsnap(FpbTestbedVm *vm, DrvResult *ret)
+{
+    g_autofree char *serial = NULL;
+    ret->memsnap[0] = '\0';
+    if (!g_file_get_contents(fpb_testbed_vm_serial_path(vm), &serial, NULL, NULL)) {
+        return;
+    }
+    const char *p = g_strrstr(serial, "fpb-guest: memsnap ");
+    if (p) {
+        g_strlcpy(ret->memsnap, p, MIN(sizeof(ret->memsnap), strcspn(p, "\r\n") + 1));
+    }
+    p = strstr(serial, "fpb-guest: reclaim what=");
+    p = p ? strstr(p, " s=") : NULL;
+    ret->reclaim_s = p ? g_ascii_strtod(p + 3, NULL) : 0;
+}
+
 gboolean drv_migrate(const DrvRun *run, DrvResult *ret, GError **error)
 {
     memset(ret, 0, sizeof(*ret));
@@ -247,6 +280,13 @@ static gboolean migrate_once(const DrvRun *run, DrvResult *ret, FpbTestbed *tb, 
         return FALSE;
     }
     vms[1] = dst;
+    if (run->settle_s) {
+        g_usleep(run->settle_s * G_USEC_PER_SEC);
+    }
+    read_memsnap(src, ret);
+    if (run->reclaim_what && !ask_reclaim(src, run, error)) {
+        return FALSE;
+    }
     const char *const no_hints[] = {"postcopy-ram", NULL};
     if (!fpb_testbed_migrate(src, dst, run->no_hints_capability ? no_hints : NULL,
                              MIGRATE_TIMEOUT_S, &ret->mig, error)) {

@@ -26,6 +26,9 @@ typedef struct {
     /* fpb_balloon's "hint cmd=..." lines on the source */
     guint cmds, complete;
     guint64 pages, ranges, walk_us, max_walk_us, max_lock_us, lock_holds;
+    /* its "reclaim cmd=..." lines (a reclaim request from the host) */
+    guint reclaims, reclaim_splits, reclaim_cache_drops;
+    guint64 reclaim_freed_pages, reclaim_us;
     /* kprobe begin/end pairs of the hint work item (either driver) */
     guint traced_calls;
     double traced_total_ms, traced_max_ms;
@@ -37,6 +40,10 @@ typedef struct {
     gboolean deflate_on_destination; /* give the memory back after migrating */
     gboolean no_hints_capability;    /* postcopy-ram on both ends: QEMU skips hints */
     guint verify_passes;
+    guint settle_s; /* seconds between the source's workload ready and the migrate command */
+    /* > 0: the host asks the source's driver to reclaim before its walks
+     * (fpb_qmp_balloon_set_reclaim, fpb's QEMU), right before migrating */
+    guint32 reclaim_what, reclaim_cache_mib;
 } DrvRun;
 
 typedef struct {
@@ -44,6 +51,10 @@ typedef struct {
     DrvHintLog hints;
     double inflate_s, deflate_s;
     guint64 actual_after_inflate, actual_after_deflate;
+    /* the source's last "fpb-guest: memsnap" line before the migrate command
+     * (fpb.memsnap=SEC), empty without one */
+    char memsnap[512];
+    double reclaim_s; /* fpb.reclaim='s "fpb-guest: reclaim ... s=" on the source */
 } DrvResult;
 
 void drv_run_init(DrvRun *run, const char *driver, guint mem_mib);

@@ -12,14 +12,24 @@
 #                            start and whenever it changes
 #   fpb.loglevel=N           console log level after boot (e.g. 7 shows the
 #                            driver's per-command hint lines under `quiet`)
-#   fpb.frag=MIB             before the workload, fpb-frag writes MIB and frees
-#                            every other 4 KiB page (fragmented free memory)
+#   fpb.frag=MIB[:thp]       before the workload, fpb-frag writes MIB and frees
+#                            every other 4 KiB page (fragmented free memory);
+#                            :thp leaves the kernel's huge page default
+#                            (the freed pages then wait for a deferred split)
 #   fpb.trace=hint           print the start and end of every free-page-hint
 #                            work item of either driver (kprobes) on the console
 #   fpb.alloclat=KIB         fpb-alloclat maps, touches and unmaps KIB chunks
 #                            and prints latency/throughput windows (250 ms)
-#   fpb.pagecache=MIB        with fpb.alloclat: MIB of clean, reclaimable page
-#                            cache (a file on ext2 on a brd RAM disk)
+#   fpb.pagecache=MIB        MIB of clean, reclaimable page cache (a file on
+#                            ext2 on a brd RAM disk), before the workload;
+#                            with fpb.alloclat, fpb-alloclat writes it
+#   fpb.memsnap=SEC          every SEC seconds a line "fpb-guest: memsnap ..."
+#                            (meminfo, per-CPU list pages, THP split counters)
+#   fpb.reclaim=WHAT         before the workload, after fpb.frag and
+#                            fpb.pagecache: split (vm.drop_caches=2: the
+#                            shrinkers, the deferred THP split among them),
+#                            cache (vm.drop_caches=1: clean page cache) or
+#                            split+cache; memsnap lines before and after
 #   fpb.robust=FAULT         a fault for fpb_balloon beside the workload
 #                            (tests/driver/test-driver-robust.c); it prints
 #                            "fpb-guest: counters at=WHEN ..." lines (the
@@ -50,6 +60,8 @@ oomwatch=
 robust=
 alloclat=
 pagecache=
+memsnap=
+reclaim=
 fpb_params=
 for arg in $(cat /proc/cmdline); do
     case "$arg" in
@@ -61,6 +73,8 @@ for arg in $(cat /proc/cmdline); do
         fpb.robust=*) robust="${arg#fpb.robust=}" ;;
         fpb.alloclat=*) alloclat="${arg#fpb.alloclat=}" ;;
         fpb.pagecache=*) pagecache="${arg#fpb.pagecache=}" ;;
+        fpb.memsnap=*) memsnap="${arg#fpb.memsnap=}" ;;
+        fpb.reclaim=*) reclaim="${arg#fpb.reclaim=}" ;;
         fpb_balloon.*=*) fpb_params="$fpb_params ${arg#fpb_balloon.}" ;;
     esac
 done
@@ -191,33 +205,73 @@ robust_fault() {
 }
 [ -n "$robust" ] && robust_fault &
 
+# What memory looks like to the driver's walk (tests/driver/bench-looks-used.c):
+# meminfo, the pages on the per-CPU lists (zoneinfo's pagesets) and the THP
+# counters of a deferred split (queued, split).
+memsnap() {
+    echo "fpb-guest: memsnap at=$1 $(awk '
+        FILENAME == "/proc/meminfo" && $1 == "MemFree:" { f = $2 }
+        FILENAME == "/proc/meminfo" && $1 == "MemAvailable:" { a = $2 }
+        FILENAME == "/proc/meminfo" && $1 == "Cached:" { c = $2 }
+        FILENAME == "/proc/meminfo" && $1 == "AnonPages:" { an = $2 }
+        FILENAME == "/proc/meminfo" && $1 == "AnonHugePages:" { ah = $2 }
+        FILENAME == "/proc/meminfo" && $1 == "SReclaimable:" { sr = $2 }
+        FILENAME == "/proc/zoneinfo" && $1 == "count:" { pcp += $2 }
+        FILENAME == "/proc/vmstat" && $1 == "thp_deferred_split_page" { dq = $2 }
+        FILENAME == "/proc/vmstat" && $1 == "thp_split_page" { sp = $2 }
+        END { printf "free_kib=%d avail_kib=%d cached_kib=%d anon_kib=%d anonhuge_kib=%d sreclaim_kib=%d pcp_pages=%d thp_deferred=%d thp_split=%d", f, a, c, an, ah, sr, pcp, dq, sp }
+    ' /proc/meminfo /proc/zoneinfo /proc/vmstat)"
+}
+[ -n "$memsnap" ] && (while :; do memsnap periodic; sleep "$memsnap"; done) &
+
 if [ -n "$frag" ]; then
-    /bin/fpb-frag "$frag" /tmp/fpb-frag.ready &
+    case "$frag" in
+        *:thp) /bin/fpb-frag "${frag%:thp}" /tmp/fpb-frag.ready thp & ;;
+        *) /bin/fpb-frag "$frag" /tmp/fpb-frag.ready & ;;
+    esac
     while [ ! -e /tmp/fpb-frag.ready ]; do
         kill -0 $! 2>/dev/null || { echo "fpb-guest: error: fpb-frag failed"; break; }
         sleep 0.1
     done
 fi
-# The guest's experience of a hint run (tests/driver/bench-guest-experience.c).
-# Its page cache sits on ext2 on a brd RAM disk: the initramfs is tmpfs, whose
+# Page cache sits on ext2 on a brd RAM disk: the initramfs is tmpfs, whose
 # pages are not reclaimable, while a block-backed file's clean pages are.
+cache_fs() {
+    for m in brd crc16 mbcache jbd2 crc32c_generic ext4; do
+        case "$m" in
+            brd) insmod /lib/modules/brd.ko rd_nr=1 rd_size=$(( (pagecache + 32) * 1024 )) ;;
+            *) insmod "/lib/modules/$m.ko" ;;
+        esac || echo "fpb-guest: error: insmod $m failed"
+    done
+    mkdir -p /mnt/fpb-cache
+    mke2fs -F -b 4096 -m 0 /dev/ram0 >/dev/null 2>&1 && mount -t ext2 /dev/ram0 /mnt/fpb-cache && return 0
+    echo "fpb-guest: error: no page cache file system (brd + ext2)"
+    return 1
+}
+# The guest's experience of a hint run (tests/driver/bench-guest-experience.c).
 if [ -n "$alloclat" ]; then
     set --
-    if [ -n "$pagecache" ]; then
-        for m in brd crc16 mbcache jbd2 crc32c_generic ext4; do
-            case "$m" in
-                brd) insmod /lib/modules/brd.ko rd_nr=1 rd_size=$(( (pagecache + 32) * 1024 )) ;;
-                *) insmod "/lib/modules/$m.ko" ;;
-            esac || echo "fpb-guest: error: insmod $m failed"
-        done
-        mkdir -p /mnt/fpb-cache
-        if mke2fs -F -b 4096 -m 0 /dev/ram0 >/dev/null 2>&1 && mount -t ext2 /dev/ram0 /mnt/fpb-cache; then
-            set -- /mnt/fpb-cache/cache "$pagecache"
-        else
-            echo "fpb-guest: error: no page cache file system (brd + ext2)"
-        fi
+    if [ -n "$pagecache" ] && cache_fs; then
+        set -- /mnt/fpb-cache/cache "$pagecache"
     fi
     /bin/fpb-alloclat "$alloclat" 250 "$@" &
+elif [ -n "$pagecache" ] && cache_fs; then
+    # written, synced (clean), read back (cached): reclaimable at no cost but a re-read
+    yes fpb-page-cache | head -c $((pagecache * 1048576)) > /mnt/fpb-cache/cache && sync &&
+        cat /mnt/fpb-cache/cache > /dev/null && echo "fpb-guest: pagecache mib=$pagecache" ||
+        echo "fpb-guest: error: page cache file"
+fi
+if [ -n "$reclaim" ]; then
+    memsnap before-reclaim
+    t0=$(awk '{ print $1 }' /proc/uptime)
+    case "$reclaim" in
+        split) echo 2 > /proc/sys/vm/drop_caches ;;
+        cache) echo 1 > /proc/sys/vm/drop_caches ;;
+        split+cache) echo 3 > /proc/sys/vm/drop_caches ;;
+        *) echo "fpb-guest: error: unknown fpb.reclaim '$reclaim'" ;;
+    esac
+    echo "fpb-guest: reclaim what=$reclaim s=$(awk -v t0="$t0" '{ print $1 - t0 }' /proc/uptime)"
+    memsnap after-reclaim
 fi
 /bin/fpb-workload
 echo "fpb-guest: workload exited with status $?"

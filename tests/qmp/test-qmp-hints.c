@@ -196,6 +196,75 @@ static void test_guest_driver_wrong_path(void)
     qmp_replay_finish(server, client);
 }
 
+/* The reclaim request: the bound first, then the bits; the requests carry
+ * exactly those values; unknown bits are refused before anything is sent;
+ * QEMU's error (a QEMU without the properties) reaches the caller. */
+static void test_set_reclaim(void)
+{
+    g_autoptr(FakeQmpServer) server = fake_qmp_server_new();
+    g_autoptr(GError) bad_bits = NULL;
+    g_autoptr(GError) missing = NULL;
+    g_autoptr(GError) error = NULL;
+    FpbQmpClient *client;
+    const char *path = "/machine/peripheral/balloon0";
+
+    fake_qmp_server_handshake(server);
+    fake_qmp_server_expect(server, "qom-set");
+    fake_qmp_server_reply(server, "{\"id\": 0, \"return\": {}}");
+    fake_qmp_server_expect(server, "qom-set");
+    fake_qmp_server_reply(server, "{\"id\": 0, \"return\": {}}");
+    fake_qmp_server_expect(server, "qom-set");
+    fake_qmp_server_reply(server,
+                          "{\"id\": 0, \"error\": {\"class\": \"GenericError\", "
+                          "\"desc\": \"Property 'virtio-balloon-pci.x-fpb-reclaim-cache-mib' "
+                          "not found\"}}");
+    client = qmp_replay_serve(server);
+    g_assert_false(fpb_qmp_balloon_set_reclaim(client, path, 4, 0, &bad_bits));
+    g_assert_error(bad_bits, FPB_QMP_ERROR, FPB_QMP_ERROR_PROTOCOL);
+    g_assert_true(fpb_qmp_balloon_set_reclaim(
+        client, path, FPB_QMP_RECLAIM_SPLIT | FPB_QMP_RECLAIM_CACHE, 256, &error));
+    g_assert_no_error(error);
+    g_assert_false(fpb_qmp_balloon_set_reclaim(client, path, FPB_QMP_RECLAIM_SPLIT, 0, &missing));
+    g_assert_error(missing, FPB_QMP_ERROR, FPB_QMP_ERROR_COMMAND);
+    qmp_replay_finish(server, client);
+    GPtrArray *requests = fake_qmp_server_get_requests(server);
+    g_assert_cmpuint(requests->len, >=, 4);
+    const char *bound = g_ptr_array_index(requests, requests->len - 3);
+    const char *bits = g_ptr_array_index(requests, requests->len - 2);
+    g_assert_nonnull(strstr(bound, "\"x-fpb-reclaim-cache-mib\""));
+    g_assert_nonnull(strstr(bound, "\"value\":256"));
+    g_assert_nonnull(strstr(bits, "\"x-fpb-reclaim\""));
+    g_assert_nonnull(strstr(bits, "\"value\":3"));
+}
+
+/* Waiting for the guest's answer: the request's number, then the answered
+ * one until they match; a driver that never answers times out, saying how
+ * far it got. */
+static void test_wait_reclaim(void)
+{
+    g_autoptr(FakeQmpServer) server = fake_qmp_server_new();
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GError) late = NULL;
+    FpbQmpClient *client;
+    const char *path = "/machine/peripheral/balloon0";
+    const char *const replies[] = {"2", "1", "2", "3", "2"};
+
+    fake_qmp_server_handshake(server);
+    for (gsize i = 0; i < G_N_ELEMENTS(replies); i++) {
+        g_autofree char *r = g_strdup_printf("{\"id\": 0, \"return\": %s}", replies[i]);
+        fake_qmp_server_expect(server, "qom-get");
+        fake_qmp_server_reply(server, r);
+    }
+    client = qmp_replay_serve(server);
+    g_assert_true(fpb_qmp_balloon_wait_reclaim(client, path, 5000, &error));
+    g_assert_no_error(error);
+    g_assert_false(fpb_qmp_balloon_wait_reclaim(client, path, 0, &late));
+    g_assert_error(late, FPB_QMP_ERROR, FPB_QMP_ERROR_TIMEOUT);
+    g_assert_nonnull(strstr(late->message, "request 3"));
+    g_assert_nonnull(strstr(late->message, "last answered: 2"));
+    qmp_replay_finish(server, client);
+}
+
 /* The classifier on its own, for callers that send qom-get themselves. */
 static void test_guest_driver_unsupported_error(void)
 {
@@ -419,6 +488,8 @@ int main(int argc, char **argv)
     g_test_add_func("/qmp/hints/recorded/stock-driver", test_recorded_stock_driver);
     g_test_add_func("/qmp/hints/recorded/debian", test_recorded_debian);
     g_test_add_func("/qmp/hints/guest-driver/wrong-path", test_guest_driver_wrong_path);
+    g_test_add_func("/qmp/hints/reclaim/set", test_set_reclaim);
+    g_test_add_func("/qmp/hints/reclaim/wait", test_wait_reclaim);
     g_test_add_func("/qmp/hints/guest-driver/unsupported-error",
                     test_guest_driver_unsupported_error);
     g_test_add_func("/qmp/hints/schema/shapes", test_schema_shapes);
