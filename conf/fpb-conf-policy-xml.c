@@ -94,8 +94,8 @@ static gboolean parse_child(const char *vm, xmlNode *node, FpbConfPolicy *p, gui
     }
     if (keys[bit] == NULL) {
         return fail(error, FPB_CONF_ERROR_INVALID, vm, name,
-                    "unknown element (expected mode, objective, floor, max-prep-seconds or "
-                    "balloon)");
+                    "unknown element (expected mode, objective, floor, max-prep-seconds, "
+                    "balloon, reclaim or reclaim-cache-bound)");
     }
     if (*seen & (1u << bit)) {
         return fail(error, FPB_CONF_ERROR_INVALID, vm, name, "given more than once");

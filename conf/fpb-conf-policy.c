@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "fpb-conf-policy.h"
+#include "fpb-policy-facts.h"
 
 /* Not G_DEFINE_QUARK: clang-format splits its dashed name. */
 GQuark fpb_conf_error_quark(void)
@@ -16,8 +17,18 @@ GQuark fpb_conf_error_quark(void)
 }
 
 static const char *const objective_names[] = {"time", "bytes", "guest-impact", NULL};
-static const char *const key_names[] = {"mode",    "objective", "floor", "max-prep-seconds",
-                                        "balloon", NULL};
+static const char *const key_names[] = {
+    "mode",    "objective",           "floor", "max-prep-seconds", "balloon",
+    "reclaim", "reclaim-cache-bound", NULL};
+enum {
+    KEY_MODE,
+    KEY_OBJECTIVE,
+    KEY_FLOOR,
+    KEY_MAX_PREP,
+    KEY_BALLOON,
+    KEY_RECLAIM,
+    KEY_CACHE_BOUND
+};
 
 void fpb_conf_policy_init(FpbConfPolicy *p)
 {
@@ -25,12 +36,14 @@ void fpb_conf_policy_init(FpbConfPolicy *p)
     p->floor_bytes = -1;
     p->max_prep_seconds = -1;
     p->balloon = -1;
+    p->reclaim = -1;
+    p->reclaim_cache_bound_bytes = -1;
 }
 
 gboolean fpb_conf_policy_is_empty(const FpbConfPolicy *p)
 {
     return !p->has_mode && !p->has_objective && p->floor_bytes < 0 && p->max_prep_seconds < 0 &&
-           p->balloon < 0;
+           p->balloon < 0 && p->reclaim < 0 && p->reclaim_cache_bound_bytes < 0;
 }
 
 void fpb_conf_policy_merge(FpbConfPolicy *base, const FpbConfPolicy *over)
@@ -51,6 +64,12 @@ void fpb_conf_policy_merge(FpbConfPolicy *base, const FpbConfPolicy *over)
     }
     if (over->balloon >= 0) {
         base->balloon = over->balloon;
+    }
+    if (over->reclaim >= 0) {
+        base->reclaim = over->reclaim;
+    }
+    if (over->reclaim_cache_bound_bytes >= 0) {
+        base->reclaim_cache_bound_bytes = over->reclaim_cache_bound_bytes;
     }
 }
 
@@ -191,20 +210,26 @@ static void unset(FpbConfPolicy *p, int key)
 
     fpb_conf_policy_init(&empty);
     switch (key) {
-    case 0:
+    case KEY_MODE:
         p->has_mode = FALSE;
         break;
-    case 1:
+    case KEY_OBJECTIVE:
         p->has_objective = FALSE;
         break;
-    case 2:
+    case KEY_FLOOR:
         p->floor_bytes = empty.floor_bytes;
         break;
-    case 3:
+    case KEY_MAX_PREP:
         p->max_prep_seconds = empty.max_prep_seconds;
         break;
-    default:
+    case KEY_BALLOON:
         p->balloon = empty.balloon;
+        break;
+    case KEY_RECLAIM:
+        p->reclaim = empty.reclaim;
+        break;
+    default:
+        p->reclaim_cache_bound_bytes = empty.reclaim_cache_bound_bytes;
         break;
     }
 }
@@ -215,8 +240,8 @@ static int key_index(const char *key, GError **error)
 
     if (k < 0) {
         g_set_error(error, FPB_CONF_ERROR, FPB_CONF_ERROR_INVALID,
-                    "unknown key '%s' (expected mode, objective, floor, max-prep-seconds or "
-                    "balloon)",
+                    "unknown key '%s' (expected mode, objective, floor, max-prep-seconds, "
+                    "balloon, reclaim or reclaim-cache-bound)",
                     key);
     }
     return k;
@@ -249,47 +274,64 @@ gboolean fpb_conf_policy_set_value(FpbConfPolicy *p, const char *key, const char
         value = "";
     }
     switch (k) {
-    case 0:
+    case KEY_MODE:
         if (!fpb_conf_mode_from_string(value, &p->mode)) {
             return invalid(error, key, value, fpb_policy_request_names());
         }
         p->has_mode = TRUE;
         return TRUE;
-    case 1:
+    case KEY_OBJECTIVE:
         if (!fpb_conf_objective_from_string(value, &p->objective)) {
             return invalid(error, key, value, "time, bytes or guest-impact");
         }
         p->has_objective = TRUE;
         return TRUE;
-    case 2:
+    case KEY_FLOOR:
         return fpb_conf_parse_size(value, unit, &p->floor_bytes) ||
                invalid(error, key, value, "a size up to 1 PiB (e.g. 512MiB)");
-    case 3:
+    case KEY_MAX_PREP:
         return parse_seconds(value, &p->max_prep_seconds) ||
                invalid(error, key, value, "a number of seconds within 0..3600");
-    default:
+    case KEY_BALLOON:
         return parse_bool(value, &p->balloon) || invalid(error, key, value, "yes or no");
+    case KEY_RECLAIM: {
+        guint r;
+        if (!fpb_policy_reclaim_from_string(value, &r)) {
+            return invalid(error, key, value, "none, split, cache or split+cache");
+        }
+        p->reclaim = (int)r;
+        return TRUE;
+    }
+    default:
+        return fpb_conf_parse_size(value, unit, &p->reclaim_cache_bound_bytes) ||
+               invalid(error, key, value, "a size up to 1 PiB (e.g. 256MiB)");
     }
 }
 
 char *fpb_conf_policy_get(const FpbConfPolicy *p, const char *key)
 {
     switch (name_index(key_names, key)) {
-    case 0:
+    case KEY_MODE:
         return p->has_mode ? g_strdup(fpb_conf_mode_to_string(p->mode)) : NULL;
-    case 1:
+    case KEY_OBJECTIVE:
         return p->has_objective ? g_strdup(fpb_conf_objective_to_string(p->objective)) : NULL;
-    case 2:
+    case KEY_FLOOR:
         return p->floor_bytes >= 0 ? g_strdup_printf("%" G_GINT64_FORMAT, p->floor_bytes) : NULL;
-    case 3: {
+    case KEY_MAX_PREP: {
         char buf[G_ASCII_DTOSTR_BUF_SIZE];
 
         return p->max_prep_seconds >= 0
                    ? g_strdup(g_ascii_dtostr(buf, sizeof(buf), p->max_prep_seconds))
                    : NULL;
     }
-    case 4:
+    case KEY_BALLOON:
         return p->balloon >= 0 ? g_strdup(p->balloon ? "yes" : "no") : NULL;
+    case KEY_RECLAIM:
+        return p->reclaim >= 0 ? g_strdup(fpb_policy_reclaim_to_string((guint)p->reclaim)) : NULL;
+    case KEY_CACHE_BOUND:
+        return p->reclaim_cache_bound_bytes >= 0
+                   ? g_strdup_printf("%" G_GINT64_FORMAT, p->reclaim_cache_bound_bytes)
+                   : NULL;
     default:
         return NULL;
     }

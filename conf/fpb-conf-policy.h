@@ -63,10 +63,18 @@ typedef struct {
     FpbConfMode mode;
     gboolean has_objective;
     FpbConfObjective objective;
-    gint64 floor_bytes;      /* -1: unset */
-    double max_prep_seconds; /* < 0: unset */
-    int balloon;             /* -1 unset, 0 no, 1 yes */
+    gint64 floor_bytes;               /* -1: unset */
+    double max_prep_seconds;          /* < 0: unset */
+    int balloon;                      /* -1 unset, 0 no, 1 yes */
+    int reclaim;                      /* -1 unset, else FPB_POLICY_RECLAIM_* bits (0: none) */
+    gint64 reclaim_cache_bound_bytes; /* -1: unset */
 } FpbConfPolicy;
+
+/* reclaim: what fpb's guest driver frees before it answers free-page hints
+ * (fpb's QEMU, docs/guest-driver.md "Memory that only looks used"): none,
+ * split (the shrinkers: huge pages a program freed parts of), cache (clean
+ * page cache, when the guest holds at most reclaim-cache-bound of it) or
+ * split+cache. */
 
 #define FPB_CONF_ERROR (fpb_conf_error_quark())
 GQuark fpb_conf_error_quark(void);
@@ -85,7 +93,7 @@ gboolean fpb_conf_policy_is_empty(const FpbConfPolicy *policy);
 void fpb_conf_policy_merge(FpbConfPolicy *base, const FpbConfPolicy *over);
 
 /* The keys, NULL-terminated (static): mode, objective, floor,
- * max-prep-seconds, balloon. */
+ * max-prep-seconds, balloon, reclaim, reclaim-cache-bound. */
 const char *const *fpb_conf_policy_keys(void);
 
 /**

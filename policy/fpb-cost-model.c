@@ -35,6 +35,20 @@ static void inputs_stats(const FpbPolicyFacts *facts, FpbCostInputs *in)
     in->available = clamp_guest(st->available_bytes, in->actual, &in->stats_clamped);
 }
 
+/* fpb's driver drops the cache only when it is within the bound (all of
+ * it, or none); the model takes the guest's disk-caches statistic for it. */
+static double reclaim_cache(const FpbPolicyFacts *facts, const FpbCostInputs *in)
+{
+    const FpbPolicySettings *p = &facts->policy;
+    gint64 cache = facts->stats.disk_caches_bytes;
+
+    if (!(p->reclaim & FPB_POLICY_RECLAIM_CACHE) || facts->guest.driver != FPB_POLICY_DRIVER_FPB ||
+        !in->stats_known || cache < 0 || cache > p->reclaim_cache_bound_bytes) {
+        return 0.0;
+    }
+    return MIN((double)cache, MAX(0.0, in->actual - in->free));
+}
+
 static double prior_hint_efficiency(const FpbPolicyGuest *guest)
 {
     if (guest->driver == FPB_POLICY_DRIVER_FPB) {
@@ -158,6 +172,7 @@ void fpb_cost_model_inputs(const FpbPolicyFacts *facts, FpbCostInputs *ret)
     in.driver_holds_hinted_pages = facts->guest.driver != FPB_POLICY_DRIVER_FPB;
     in.hinted_pages_resent_zero =
         in.driver_holds_hinted_pages && facts->guest.init_on_alloc != FPB_POLICY_INIT_ON_ALLOC_OFF;
+    in.reclaim_cache = reclaim_cache(facts, &in);
     *ret = in;
 }
 
@@ -209,10 +224,12 @@ static double used_zero(const FpbCostInputs *in)
  * (FACTS.md). */
 static FirstPass first_pass(const FpbCostInputs *in, FpbPolicyMode mode, double inflate)
 {
-    double used = in->actual - in->free;
+    /* dropped cache: non-zero pages that turn free before the walk */
+    double cache = fpb_policy_mode_uses_hints(mode) ? in->reclaim_cache : 0.0;
+    double used = in->actual - in->free - cache;
     double dirty_free = (1.0 - in->zero_share) * in->free;
-    double dirty_left = MAX(0.0, dirty_free - inflate);
-    double free_left = MAX(0.0, in->free - inflate);
+    double dirty_left = MAX(0.0, dirty_free - inflate) + cache;
+    double free_left = MAX(0.0, in->free - inflate) + cache;
     FirstPass fp = {0};
 
     if (fpb_policy_mode_uses_hints(mode)) {

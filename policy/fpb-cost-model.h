@@ -104,6 +104,12 @@ typedef struct {
     gboolean calibrated;                /* some estimate came from history */
     gboolean inflate_rate_measured;     /* from this run (facts.measured_inflate_...) */
     gboolean zero_share_from_resident;  /* s bounded by facts.guest_resident_bytes */
+    /* Page cache fpb's driver drops before its walks when the policy asks
+     * (reclaim cache, the guest's disk caches within the bound; hinting
+     * modes only): in use to the statistics, free to the walk. 0: none.
+     * The deferred THP split (reclaim split) shows in no statistic and is
+     * not predicted. */
+    double reclaim_cache;
 } FpbCostInputs;
 
 void fpb_cost_model_inputs(const FpbPolicyFacts *facts, FpbCostInputs *ret);

@@ -93,6 +93,14 @@ static gboolean validate_policy(const FpbPolicySettings *p, gint64 ram, GError *
         p->max_prep_seconds > MAX_PREP_SECONDS_LIMIT) {
         return invalid(error, "facts.policy.max_prep_seconds", "must be between 0 and 3600");
     }
+    if (p->reclaim & ~FPB_POLICY_RECLAIM_ALL) {
+        return invalid(error, "facts.policy.reclaim", "unknown reclaim bits");
+    }
+    if (p->reclaim_cache_bound_bytes < 0 ||
+        p->reclaim_cache_bound_bytes > FPB_POLICY_MAX_RAM_BYTES) {
+        return invalid(error, "facts.policy.reclaim_cache_bound_bytes",
+                       "must be between 0 and 4 PiB");
+    }
     return TRUE;
 }
 

@@ -158,6 +158,11 @@ typedef struct {
     gint64 floor_bytes;      /* never leave the guest less memory than this */
     double max_prep_seconds; /* inflation time budget, >= 0 */
     gboolean balloon_allowed;
+    /* What fpb's guest driver frees before it answers free-page hints, when
+     * a hinting mode is chosen (FPB_POLICY_RECLAIM_*; 0: nothing), and the
+     * page cache the guest may lose to it. */
+    guint reclaim;
+    gint64 reclaim_cache_bound_bytes;
     FpbPolicyMethodRequest method; /* fpbctl --migration-method (not in conf/ yet) */
     /* The operator accepts a plain live precopy on a QEMU that may lose
      * TCG writes (fpbctl --allow-unsafe-live-migration); never from a
@@ -168,6 +173,29 @@ typedef struct {
      * FPB_POLICY_RISK_KVM_DIRTY_LOG_WINDOW); never from a config file. */
     gboolean accept_kvm_dirty_log_window;
 } FpbPolicySettings;
+
+#define FPB_POLICY_RECLAIM_SPLIT (1u << 0) /* the shrinkers: the deferred THP split */
+#define FPB_POLICY_RECLAIM_CACHE (1u << 1) /* clean page cache, within the bound */
+#define FPB_POLICY_RECLAIM_ALL (FPB_POLICY_RECLAIM_SPLIT | FPB_POLICY_RECLAIM_CACHE)
+
+/* "none", "split", "cache", "split+cache" (the bits' names); "?" beyond. */
+static inline const char *fpb_policy_reclaim_to_string(guint reclaim)
+{
+    static const char *const names[] = {"none", "split", "cache", "split+cache"};
+
+    return reclaim < G_N_ELEMENTS(names) ? names[reclaim] : "?";
+}
+
+static inline gboolean fpb_policy_reclaim_from_string(const char *s, guint *ret)
+{
+    for (guint r = 0; r <= FPB_POLICY_RECLAIM_ALL; r++) {
+        if (g_strcmp0(s, fpb_policy_reclaim_to_string(r)) == 0) {
+            *ret = r;
+            return TRUE;
+        }
+    }
+    return FALSE;
+}
 
 /* The risk's name, as the operator accepts it. */
 #define FPB_POLICY_RISK_KVM_DIRTY_LOG_WINDOW "kvm-dirty-log-window"

@@ -135,6 +135,55 @@ static gboolean set_hint_switch(virDomainPtr dom, gboolean on, GError **error)
     return r != NULL;
 }
 
+/* The guest driver's reclaim request (fpb's QEMU), QMP pass-through as the
+ * switch: a request libvirt cannot express. */
+static gboolean set_reclaim(virDomainPtr dom, const char *qom_path, guint32 what, guint32 cache_mib,
+                            GError **error)
+{
+    static const char *const props[] = {"x-fpb-reclaim-cache-mib", "x-fpb-reclaim"};
+    const guint32 values[] = {cache_mib, what};
+
+    for (gsize i = 0; i < G_N_ELEMENTS(props); i++) {
+        g_autoptr(json_object) args = json_object_new_object();
+        g_autoptr(json_object) r = NULL;
+
+        json_object_object_add(args, "path", json_object_new_string(qom_path));
+        json_object_object_add(args, "property", json_object_new_string(props[i]));
+        json_object_object_add(args, "value", json_object_new_int64(values[i]));
+        r = fpb_libvirt_qmp_call(dom, "qom-set", args, json_type_object, error);
+        if (r == NULL) {
+            return FALSE;
+        }
+    }
+    return TRUE;
+}
+
+static json_object *domain_qom_get(gpointer dom, const char *qom_path, const char *property,
+                                   GError **error)
+{
+    g_autoptr(json_object) args = json_object_new_object();
+
+    json_object_object_add(args, "path", json_object_new_string(qom_path));
+    json_object_object_add(args, "property", json_object_new_string(property));
+    return fpb_libvirt_qmp_call(dom, "qom-get", args, json_type_int, error);
+}
+
+/* Set (and answered by the guest before the migration starts) or
+ * withdrawn; a refusal or a slow guest only costs the hints. */
+static void ask_reclaim(FpbBackendLibvirt *b, const FpbBackendMigration *m, gboolean on)
+{
+    g_autoptr(GError) error = NULL;
+
+    if (m->reclaim != 0 &&
+        (!set_reclaim(b->dom, m->balloon_qom_path, on ? m->reclaim : 0,
+                      on ? m->reclaim_cache_mib : 0, &error) ||
+         (on && !fpb_qmp_reclaim_wait_with(domain_qom_get, b->dom, m->balloon_qom_path,
+                                           FPB_RECLAIM_WAIT_MS, &error)))) {
+        g_message("VM '%s': reclaim request (%s): %s", b->domain, on ? "set" : "withdrawn",
+                  error->message);
+    }
+}
+
 static gboolean migrate_run(FpbBackend *be, const FpbBackendMigration *m, FpbOutcome *row,
                             GError **error)
 {
@@ -162,9 +211,13 @@ static gboolean migrate_run(FpbBackend *be, const FpbBackendMigration *m, FpbOut
                        m->hints_off ? "off" : "on");
         return FALSE;
     }
+    ask_reclaim(b, m, TRUE);
     ok = fpb_libvirt_migrate_run(b->dom, b->dconn, &plan, row, error);
     if (!ok && m->hint_switch && m->hints_off && !set_hint_switch(b->dom, TRUE, NULL)) {
         g_debug("VM '%s': putting %s back on failed", b->domain, FPB_QMP_HINTS_CAPABILITY);
+    }
+    if (!ok) {
+        ask_reclaim(b, m, FALSE); /* the VM stays here: no request left behind */
     }
     return ok;
 }

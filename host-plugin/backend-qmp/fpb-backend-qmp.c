@@ -120,6 +120,9 @@ static gboolean migrate_run(FpbBackend *be, const FpbBackendMigration *m, FpbOut
         .method = m->method,
         .hint_switch = m->hint_switch,
         .hint_stats = m->hint_stats,
+        .reclaim = m->reclaim,
+        .reclaim_cache_mib = m->reclaim_cache_mib,
+        .balloon_qom_path = m->balloon_qom_path,
     };
 
     return fpb_migration_step_run(b->src, b->dst, &plan, row, error);

@@ -322,10 +322,29 @@ static gboolean set_bandwidth(FpbQmpClient *src, gint64 bandwidth, gboolean post
 /* Puts back what fpb changed on the source; failures here do not change
  * the outcome (the source may be gone), so they are dropped. @old: the
  * bandwidth parameters before, has_* FALSE for those not to touch. */
+/* What the guest driver frees before its walks; without it the migration
+ * only hints less, so a refusal does not stop it. */
+static void ask_reclaim(FpbQmpClient *src, const FpbMigrationPlan *plan, const char *vm)
+{
+    g_autoptr(GError) error = NULL;
+
+    if (plan->reclaim != 0 &&
+        !fpb_qmp_balloon_set_reclaim(src, plan->balloon_qom_path, plan->reclaim,
+                                     plan->reclaim_cache_mib, &error)) {
+        g_message("VM '%s': reclaim request not set, migrating without it: %s", vm, error->message);
+    }
+}
+
 static void put_back(FpbQmpClient *src, const FpbMigrationPlan *plan, gboolean postcopy_ram,
                      const FpbQmpMigrationParameters *old)
 {
     g_autoptr(GError) ignored = NULL;
+
+    if (plan->reclaim != 0 &&
+        !fpb_qmp_balloon_set_reclaim(src, plan->balloon_qom_path, 0, 0, &ignored)) {
+        g_debug("withdrawing the reclaim request failed: %s", ignored->message);
+        g_clear_error(&ignored);
+    }
 
     /* the switch's default is on: later migrations (not fpb's) hint */
     if (plan->hint_switch && plan->hints_off && !fpb_qmp_hints_set_switch(src, TRUE, &ignored)) {
@@ -429,6 +448,7 @@ gboolean fpb_migration_step_run(FpbQmpClient *src, FpbQmpClient *dst, const FpbM
         put_back(src, plan, postcopy_ram, &untouched);
         return FALSE;
     }
+    ask_reclaim(src, plan, o->vm);
     stopped_at = g_get_monotonic_time();
     if ((plan->method == FPB_POLICY_METHOD_PAUSED &&
          !stop_source(src, o->vm, &stopped_by_fpb, error)) ||

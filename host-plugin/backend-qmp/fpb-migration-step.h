@@ -33,6 +33,12 @@ typedef struct {
     gboolean hint_switch;
     /* fpb's QEMU: the migration's hint counters into @outcome (hint_*). */
     gboolean hint_stats;
+    /* fpb's QEMU and guest driver: the reclaim request on the source's
+     * balloon (@balloon_qom_path) for the migration, withdrawn after; a
+     * refusal is logged, not a failure. 0: none. */
+    guint32 reclaim;
+    guint32 reclaim_cache_mib;
+    const char *balloon_qom_path;
     FpbMigrationTickFunc tick; /* at every poll, NULL: none */
     gpointer tick_data;
 } FpbMigrationPlan;

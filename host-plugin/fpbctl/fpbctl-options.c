@@ -50,6 +50,13 @@ void fpbctl_vm_options_add(FpbctlVmOptions *o, GOptionContext *ctx)
         {"max-prep-seconds", 0, 0, G_OPTION_ARG_STRING, &r->max_prep,
          "Inflation time budget, 0..3600 (default 10)", "SECONDS"},
         {"no-balloon", 0, 0, G_OPTION_ARG_NONE, &r->no_balloon, "Never inflate this VM", NULL},
+        {"reclaim", 0, 0, G_OPTION_ARG_STRING, &r->reclaim,
+         "What fpb's guest driver frees before a hinted migration: none (default), split "
+         "(the deferred split of partly freed huge pages), cache or split+cache",
+         "WHAT"},
+        {"reclaim-cache-bound", 0, 0, G_OPTION_ARG_STRING, &r->reclaim_cache_bound,
+         "reclaim cache: drop the guest's page cache only when it is at most this (default 0)",
+         "SIZE"},
         {"max-bandwidth", 0, 0, G_OPTION_ARG_INT64, &r->max_bandwidth,
          "Migration bandwidth cap (default: QEMU's setting)", "BYTES_PER_S"},
         {"guest-driver", 0, 0, G_OPTION_ARG_STRING, &r->guest_driver,

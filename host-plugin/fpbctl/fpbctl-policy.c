@@ -109,7 +109,8 @@ int fpbctl_cmd_policy(int argc, char **argv)
         "Show a libvirt domain's fpb policy, or set keys of it (live and persistent).\n"
         "Keys: mode (%s), objective (time|bytes|\n"
         "guest-impact), floor (a size, e.g. 512MiB), max-prep-seconds (0..3600),\n"
-        "balloon (yes|no). 'KEY=' removes a key: the host default applies again.",
+        "balloon (yes|no), reclaim (none|split|cache|split+cache), reclaim-cache-bound\n"
+        "(a size). 'KEY=' removes a key: the host default applies again.",
         modes);
 
     g_option_context_add_main_entries(ctx, entries, NULL);

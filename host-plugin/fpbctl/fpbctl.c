@@ -165,10 +165,17 @@ static void print_facts_policy(const FpbPolicyFacts *f)
 {
     g_autofree char *floor_mem = fpbctl_format_mem(f->policy.floor_bytes);
 
-    printf("Policy:   mode %s, objective %s, floor %s, max prep %.1f s, balloon %s\n",
+    g_autofree char *bound = fpbctl_format_mem(f->policy.reclaim_cache_bound_bytes);
+
+    printf("Policy:   mode %s, objective %s, floor %s, max prep %.1f s, balloon %s, reclaim %s",
            fpb_policy_request_to_string(f->policy.mode),
            fpb_policy_objective_to_string(f->policy.objective), floor_mem,
-           f->policy.max_prep_seconds, f->policy.balloon_allowed ? "allowed" : "not allowed");
+           f->policy.max_prep_seconds, f->policy.balloon_allowed ? "allowed" : "not allowed",
+           fpb_policy_reclaim_to_string(f->policy.reclaim));
+    if (f->policy.reclaim & FPB_POLICY_RECLAIM_CACHE) {
+        printf(" (cache up to %s)", bound);
+    }
+    printf("\n");
     printf("Paths:    can give memory back: %s, hints can be switched off: %s\n",
            yes_no(f->can_restore), yes_no(f->hints_can_be_disabled));
 }

@@ -267,10 +267,32 @@ static gboolean read_policy_names(json_object *obj, const char *path, FpbPolicyS
     return TRUE;
 }
 
+/* Absent in facts written before it existed: nothing reclaimed. */
+static gboolean read_reclaim(json_object *obj, const char *path, FpbPolicySettings *p,
+                             GError **error)
+{
+    const char *name = NULL;
+
+    if (!read_string(obj, path, "reclaim", &name, error)) {
+        return FALSE;
+    }
+    if (name != NULL && !fpb_policy_reclaim_from_string(name, &p->reclaim)) {
+        return field_error(error, path, "reclaim",
+                           "expected \"none\", \"split\", \"cache\" or \"split+cache\"");
+    }
+    return TRUE;
+}
+
 static gboolean read_policy(json_object *top, FpbPolicySettings *p, GError **error)
 {
-    static const char *const keys[] = {
-        "mode", "objective", "floor_bytes", "max_prep_seconds", "balloon_allowed", NULL};
+    static const char *const keys[] = {"mode",
+                                       "objective",
+                                       "floor_bytes",
+                                       "max_prep_seconds",
+                                       "balloon_allowed",
+                                       "reclaim",
+                                       "reclaim_cache_bound_bytes",
+                                       NULL};
     const char *path = "facts.policy";
     json_object *obj = NULL;
 
@@ -283,7 +305,10 @@ static gboolean read_policy(json_object *top, FpbPolicySettings *p, GError **err
     return check_keys(obj, path, keys, error) && read_policy_names(obj, path, p, error) &&
            read_size(obj, path, "floor_bytes", FALSE, &p->floor_bytes, error) &&
            read_number(obj, path, "max_prep_seconds", FALSE, &p->max_prep_seconds, error) &&
-           read_bool(obj, path, "balloon_allowed", FALSE, &p->balloon_allowed, error);
+           read_bool(obj, path, "balloon_allowed", FALSE, &p->balloon_allowed, error) &&
+           read_reclaim(obj, path, p, error) &&
+           read_size(obj, path, "reclaim_cache_bound_bytes", FALSE, &p->reclaim_cache_bound_bytes,
+                     error);
 }
 
 /* null or {"value": number >= 0, "samples": integer >= 0} */
@@ -634,6 +659,10 @@ static json_object *policy_to_json(const FpbPolicySettings *p)
     json_object_object_add(obj, "floor_bytes", json_object_new_int64(p->floor_bytes));
     json_object_object_add(obj, "max_prep_seconds", json_object_new_double(p->max_prep_seconds));
     json_object_object_add(obj, "balloon_allowed", json_object_new_boolean(p->balloon_allowed));
+    json_object_object_add(obj, "reclaim",
+                           json_object_new_string(fpb_policy_reclaim_to_string(p->reclaim)));
+    json_object_object_add(obj, "reclaim_cache_bound_bytes",
+                           json_object_new_int64(p->reclaim_cache_bound_bytes));
     return obj;
 }
 

@@ -6,6 +6,7 @@
 
 #include "fpb-facts-json.h"
 #include "fpb-pipeline.h"
+#include "fpb-qmp-hints.h"
 #include "fpb-recover.h"
 #include "fpb-vm-lock.h"
 
@@ -415,6 +416,29 @@ static void tick(const FpbMigrationProgress *p, gpointer data)
     run->req->tick(&t, run->req->tick_data);
 }
 
+/* The policy's reclaim request, when this migration hints and the source's
+ * guest driver can serve it (fpb_balloon 0.4.0+ on fpb's QEMU); else 0,
+ * saying why when the policy asked. */
+static guint32 reclaim_request(Run *run)
+{
+    const FpbPolicySettings *p = &run->vf->facts.policy;
+
+    if (p->reclaim == 0 || !fpb_policy_mode_uses_hints(run->d->mode)) {
+        return 0;
+    }
+    if (!(run->vf->driver_features & FPB_QMP_GUEST_DRIVER_F_RECLAIM) ||
+        run->vf->balloon_qom_path == NULL) {
+        progress(run, "VM '%s': reclaim %s not asked: the guest driver (%s) cannot serve it",
+                 run->o->vm, fpb_policy_reclaim_to_string(p->reclaim),
+                 run->vf->driver_name ? run->vf->driver_name : "unknown");
+        return 0;
+    }
+    progress(run, "VM '%s': asking the guest driver to reclaim (%s) before its hint walks",
+             run->o->vm, fpb_policy_reclaim_to_string(p->reclaim));
+    return (p->reclaim & FPB_POLICY_RECLAIM_SPLIT ? FPB_QMP_RECLAIM_SPLIT : 0) |
+           (p->reclaim & FPB_POLICY_RECLAIM_CACHE ? FPB_QMP_RECLAIM_CACHE : 0);
+}
+
 static gboolean migrate(Run *run)
 {
     g_autoptr(GError) error = NULL;
@@ -427,6 +451,10 @@ static gboolean migrate(Run *run)
         .method = run->d->method,
         .hint_switch = run->vf->qemu_hint_switch,
         .hint_stats = run->vf->qemu_hint_stats,
+        .reclaim = reclaim_request(run),
+        .reclaim_cache_mib =
+            (guint32)MIN(run->vf->facts.policy.reclaim_cache_bound_bytes >> 20, G_MAXUINT32),
+        .balloon_qom_path = run->vf->balloon_qom_path,
         .tick = run->req->tick != NULL ? tick : NULL,
         .tick_data = run,
     };

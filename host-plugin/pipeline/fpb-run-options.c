@@ -22,6 +22,8 @@ void fpb_run_options_clear(FpbRunOptions *o)
     g_free(o->mode);
     g_free(o->objective);
     g_free(o->floor);
+    g_free(o->reclaim);
+    g_free(o->reclaim_cache_bound);
     g_free(o->max_prep);
     g_free(o->guest_driver);
     g_free(o->guest_init_on_alloc);
@@ -59,7 +61,9 @@ static gboolean check_policy_keys(const FpbRunOptions *o, FpbConfPolicy *p, GErr
     return set_key(p, "mode", o->mode, error) && set_key(p, "objective", o->objective, error) &&
            set_key(p, "floor", o->floor, error) &&
            set_key(p, "max-prep-seconds", o->max_prep, error) &&
-           set_key(p, "balloon", o->no_balloon ? "no" : NULL, error);
+           set_key(p, "balloon", o->no_balloon ? "no" : NULL, error) &&
+           set_key(p, "reclaim", o->reclaim, error) &&
+           set_key(p, "reclaim-cache-bound", o->reclaim_cache_bound, error);
 }
 
 /* What the guest and QEMU are, when the user knows better than the facts. */
@@ -161,6 +165,12 @@ void fpb_run_options_apply_policy(const FpbConfPolicy *p, FpbPolicySettings *s)
     if (p->balloon >= 0) {
         s->balloon_allowed = p->balloon == 1;
     }
+    if (p->reclaim >= 0) {
+        s->reclaim = (guint)p->reclaim; /* the policy's own bits */
+    }
+    if (p->reclaim_cache_bound_bytes >= 0) {
+        s->reclaim_cache_bound_bytes = p->reclaim_cache_bound_bytes;
+    }
 }
 
 /* ---- JSON ---- */
@@ -184,6 +194,8 @@ static const OptionSlot slots[] = {
     {"floor", KIND_STRING, G_STRUCT_OFFSET(FpbRunOptions, floor)},
     {"max-prep-seconds", KIND_STRING, G_STRUCT_OFFSET(FpbRunOptions, max_prep)},
     {"no-balloon", KIND_BOOLEAN, G_STRUCT_OFFSET(FpbRunOptions, no_balloon)},
+    {"reclaim", KIND_STRING, G_STRUCT_OFFSET(FpbRunOptions, reclaim)},
+    {"reclaim-cache-bound", KIND_STRING, G_STRUCT_OFFSET(FpbRunOptions, reclaim_cache_bound)},
     {"guest-driver", KIND_STRING, G_STRUCT_OFFSET(FpbRunOptions, guest_driver)},
     {"guest-init-on-alloc", KIND_STRING, G_STRUCT_OFFSET(FpbRunOptions, guest_init_on_alloc)},
     {"qemu-tcg-dirty-tracking", KIND_STRING, G_STRUCT_OFFSET(FpbRunOptions, tcg)},

@@ -8,8 +8,8 @@
  * everywhere: "--OPTION: 'VALUE' is not ...".
  *
  * The per-VM policy keys (mode, objective, floor, max-prep-seconds,
- * no-balloon) are checked by conf/'s key parser, the one that also reads
- * the domain metadata and fpbd.conf [policy]; the rest here.
+ * no-balloon, reclaim, reclaim-cache-bound) are checked by conf/'s key parser, the one that also
+ * reads the domain metadata and fpbd.conf [policy]; the rest here.
  *
  * Values are outside input (a command line, a control socket): errors,
  * never asserts. Not thread-safe per object; no global state.
@@ -30,6 +30,8 @@ typedef struct {
     char *floor;    /* a size: "536870912", "512MiB" */
     char *max_prep; /* --max-prep-seconds: 0..3600 */
     gboolean no_balloon;
+    char *reclaim;             /* none, split, cache, split+cache */
+    char *reclaim_cache_bound; /* a size */
     /* what the operator knows better than the facts */
     char *guest_driver;        /* stock, fpb */
     char *guest_init_on_alloc; /* 0, 1 */

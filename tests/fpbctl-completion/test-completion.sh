@@ -185,11 +185,12 @@ virsh_called_with 'fpbctl explain --mode ' ''
 virsh_called_with 'fpbctl explain --qmp s.sock ' ''
 
 # ---- policy KEY=VALUE
-expect 'fpbctl policy dom-a ' balloon= floor= max-prep-seconds= mode= objective=
+expect 'fpbctl policy dom-a ' balloon= floor= max-prep-seconds= mode= objective= reclaim= reclaim-cache-bound=
+expect 'fpbctl policy dom-a reclaim=s' split split+cache
 expect 'fpbctl policy dom-a mode=hint objective=' time bytes guest-impact
 expect 'fpbctl policy dom-a mode=b' balloon
 expect 'fpbctl policy dom-a balloon=' yes no
-expect 'fpbctl policy dom-a mode= ' balloon= floor= max-prep-seconds= mode= objective=
+expect 'fpbctl policy dom-a mode= ' balloon= floor= max-prep-seconds= mode= objective= reclaim= reclaim-cache-bound=
 
 # ---- through readline: keys typed into an interactive bash in a
 # pseudo-terminal (type-keys.py), a shell function fpbctl printing its line

@@ -236,6 +236,43 @@ static void test_set_and_get(void)
     g_assert_false(fpb_conf_policy_set(&p, "floor", "5MiB", "KiB", &error));
 }
 
+/* reclaim and its cache bound: parsed, printed, written to XML and read
+ * back, refused with the expected values named, accepted by the schema. */
+static void test_reclaim_keys(void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *xml = NULL;
+    g_autofree char *reclaim = NULL;
+    g_autofree char *bound = NULL;
+    FpbConfPolicy p, q;
+
+    fpb_conf_policy_init(&p);
+    g_assert_true(fpb_conf_policy_set(&p, "reclaim", "split+cache", NULL, &error));
+    g_assert_true(fpb_conf_policy_set(&p, "reclaim-cache-bound", "256MiB", NULL, &error));
+    g_assert_no_error(error);
+    g_assert_false(fpb_conf_policy_is_empty(&p));
+    reclaim = fpb_conf_policy_get(&p, "reclaim");
+    bound = fpb_conf_policy_get(&p, "reclaim-cache-bound");
+    g_assert_cmpstr(reclaim, ==, "split+cache");
+    g_assert_cmpstr(bound, ==, "268435456");
+    xml = fpb_conf_policy_to_xml(&p, TRUE);
+    g_assert_true(schema_accepts(xml));
+    g_assert_true(fpb_conf_policy_parse_xml("vm1", xml, &q, &error));
+    g_assert_no_error(error);
+    g_assert_cmpint(q.reclaim, ==, p.reclaim);
+    g_assert_cmpint(q.reclaim_cache_bound_bytes, ==, 256 << 20);
+    g_assert_false(fpb_conf_policy_set(&p, "reclaim", "all", NULL, &error));
+    g_assert_error(error, FPB_CONF_ERROR, FPB_CONF_ERROR_INVALID);
+    g_assert_nonnull(strstr(error->message, "none, split, cache or split+cache"));
+    g_clear_error(&error);
+    g_assert_cmpint(p.reclaim, ==, q.reclaim); /* unchanged by the refusal */
+    g_assert_false(
+        schema_accepts("<fpb:policy " NS "><fpb:reclaim>all</fpb:reclaim></fpb:policy>"));
+    g_assert_true(fpb_conf_policy_set(&p, "reclaim", "", NULL, &error));
+    g_assert_true(fpb_conf_policy_set(&p, "reclaim-cache-bound", NULL, NULL, &error));
+    g_assert_true(fpb_conf_policy_is_empty(&p));
+}
+
 static void test_sizes(void)
 {
     gint64 v = 0;
@@ -296,6 +333,7 @@ int main(int argc, char **argv)
     g_test_add_func("/conf/policy/keys/set-and-get", test_set_and_get);
     g_test_add_func("/conf/policy/keys/sizes", test_sizes);
     g_test_add_func("/conf/policy/keys/merge", test_merge);
+    g_test_add_func("/conf/policy/keys/reclaim", test_reclaim_keys);
     rc = g_test_run();
     xmlRelaxNGFree(schema);
     xmlCleanupParser();

@@ -146,6 +146,8 @@ static inline void test_facts_random(GRand *r, FpbPolicyFacts *f)
     f->policy.floor_bytes = rand_size(r, f->ram_bytes);
     f->policy.max_prep_seconds = g_rand_double_range(r, 0, 60);
     f->policy.balloon_allowed = g_rand_int_range(r, 0, 4) > 0;
+    f->policy.reclaim = (guint)g_rand_int_range(r, 0, 4);
+    f->policy.reclaim_cache_bound_bytes = rand_size(r, f->ram_bytes);
     f->history.migrations = (guint)g_rand_int_range(r, 0, 100);
     rand_estimate(r, &f->history.hint_efficiency, -1, 2);
     rand_estimate(r, &f->history.inflate_rate, 0, 3e10);

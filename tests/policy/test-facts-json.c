@@ -63,6 +63,8 @@ static void assert_facts_equal(const FpbPolicyFacts *a, const FpbPolicyFacts *b)
     g_assert_cmpint(a->policy.floor_bytes, ==, b->policy.floor_bytes);
     g_assert_cmpfloat(a->policy.max_prep_seconds, ==, b->policy.max_prep_seconds);
     g_assert_cmpint(a->policy.balloon_allowed, ==, b->policy.balloon_allowed);
+    g_assert_cmpuint(a->policy.reclaim, ==, b->policy.reclaim);
+    g_assert_cmpint(a->policy.reclaim_cache_bound_bytes, ==, b->policy.reclaim_cache_bound_bytes);
     assert_history_equal(&a->history, &b->history);
 }
 

@@ -51,6 +51,43 @@ static void test_facts_baseline(void)
     g_assert_cmpint(p.balloon_target_bytes, ==, 600 * MIB);
 }
 
+/* reclaim cache: the guest's disk caches within the bound turn free before
+ * fpb's driver walks, so a hinting mode sends about e x cache less; not
+ * asked, over the bound, another driver or a non-hinting mode: no gain. */
+static void test_reclaim_cache(void)
+{
+    FpbPolicyFacts f;
+    FpbPolicyPrediction plain = {0}, asked = {0}, over = {0}, none_plain = {0}, none_asked = {0};
+    FpbCostInputs in;
+
+    test_facts_2gib(&f);
+    f.guest.driver = FPB_POLICY_DRIVER_FPB;
+    f.stats.free_bytes = 600 * MIB;
+    f.stats.available_bytes = 900 * MIB;
+    f.stats.disk_caches_bytes = 300 * MIB;
+    predict(&f, FPB_POLICY_MODE_HINT, 0, &plain);
+    predict(&f, FPB_POLICY_MODE_NONE, 0, &none_plain);
+    f.policy.reclaim = FPB_POLICY_RECLAIM_CACHE;
+    f.policy.reclaim_cache_bound_bytes = 512 * MIB;
+    fpb_cost_model_inputs(&f, &in);
+    g_assert_cmpfloat(in.reclaim_cache, ==, 300.0 * MIB);
+    predict(&f, FPB_POLICY_MODE_HINT, 0, &asked);
+    predict(&f, FPB_POLICY_MODE_NONE, 0, &none_asked);
+    assert_within((double)(plain.bytes - asked.bytes), in.hint_efficiency * 300.0 * MIB, 0.05);
+    g_assert_cmpint(none_asked.bytes, ==, none_plain.bytes);
+    f.policy.reclaim_cache_bound_bytes = 200 * MIB; /* more cache than the guest may drop */
+    predict(&f, FPB_POLICY_MODE_HINT, 0, &over);
+    g_assert_cmpint(over.bytes, ==, plain.bytes);
+    f.policy.reclaim_cache_bound_bytes = 512 * MIB;
+    f.guest.driver = FPB_POLICY_DRIVER_STOCK;
+    fpb_cost_model_inputs(&f, &in);
+    g_assert_cmpfloat(in.reclaim_cache, ==, 0.0);
+    f.guest.driver = FPB_POLICY_DRIVER_FPB;
+    f.policy.reclaim = FPB_POLICY_RECLAIM_SPLIT; /* not predicted: no statistic shows it */
+    fpb_cost_model_inputs(&f, &in);
+    g_assert_cmpfloat(in.reclaim_cache, ==, 0.0);
+}
+
 static void test_kvm_inflate_prior(void)
 {
     FpbPolicyFacts f;
@@ -437,6 +474,7 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/policy/model/observe-hint-counters", test_observe_hint_counters);
     g_test_add_func("/policy/model/facts-baseline", test_facts_baseline);
+    g_test_add_func("/policy/model/reclaim-cache", test_reclaim_cache);
     g_test_add_func("/policy/model/kvm-inflate-prior", test_kvm_inflate_prior);
     g_test_add_func("/policy/model/convergence", test_convergence);
     g_test_add_func("/policy/model/zero-pages", test_zero_pages);
