@@ -210,7 +210,7 @@ struct fpb_hint_stats {
 };
 
 struct fpb_reclaim_stats {
-	u64 runs;		/* hint commands that found a request */
+	u64 runs;		/* requests served (withdrawals not counted) */
 	u64 splits;		/* shrinker runs (vm.drop_caches 2) */
 	u64 caches;		/* page cache drops (vm.drop_caches 1) */
 	u64 cache_skipped;	/* cache drops refused: more page cache than the bound */
