@@ -373,27 +373,30 @@ FpbQmpGuestDriver *fpb_qmp_query_guest_driver(FpbQmpClient *client, const char *
     return driver ? driver : fpb_qmp_call_parse_failed(client, error);
 }
 
-gboolean fpb_qmp_balloon_set_reclaim(FpbQmpClient *client, const char *qom_path, guint32 what,
-                                     guint32 cache_mib, GError **error)
+/* qom-set and qom-get through @call. */
+static gboolean qom_set_u32(FpbQmpCallFunc call, gpointer ctx, const char *qom_path,
+                            const char *property, guint32 value, GError **error)
 {
-    if (what & ~FPB_QMP_RECLAIM_ALL) {
-        g_set_error(error, FPB_QMP_ERROR, FPB_QMP_ERROR_PROTOCOL,
-                    "reclaim request 0x%x on '%s': unknown bits 0x%x", what, qom_path,
-                    what & ~FPB_QMP_RECLAIM_ALL);
-        return FALSE;
-    }
-    g_autoptr(json_object) bound = json_object_new_int64(cache_mib);
-    g_autoptr(json_object) bits = json_object_new_int64(what);
-    return fpb_qmp_qom_set(client, qom_path, "x-fpb-reclaim-cache-mib", bound, error) &&
-           fpb_qmp_qom_set(client, qom_path, "x-fpb-reclaim", bits, error);
+    g_autoptr(json_object) args = json_object_new_object();
+    g_autoptr(json_object) r = NULL;
+
+    json_object_object_add(args, "path", json_object_new_string(qom_path));
+    json_object_object_add(args, "property", json_object_new_string(property));
+    json_object_object_add(args, "value", json_object_new_int64(value));
+    r = call(ctx, "qom-set", args, error);
+    return r != NULL;
 }
 
-static gboolean get_u32(FpbQmpQomGetFunc get, gpointer ctx, const char *qom_path,
-                        const char *property, guint32 *ret, GError **error)
+static gboolean qom_get_u32(FpbQmpCallFunc call, gpointer ctx, const char *qom_path,
+                            const char *property, guint32 *ret, GError **error)
 {
-    g_autoptr(json_object) v = get(ctx, qom_path, property, error);
+    g_autoptr(json_object) args = json_object_new_object();
+    g_autoptr(json_object) v = NULL;
     gint64 n;
 
+    json_object_object_add(args, "path", json_object_new_string(qom_path));
+    json_object_object_add(args, "property", json_object_new_string(property));
+    v = call(ctx, "qom-get", args, error);
     if (v == NULL) {
         return FALSE;
     }
@@ -408,16 +411,29 @@ static gboolean get_u32(FpbQmpQomGetFunc get, gpointer ctx, const char *qom_path
     return TRUE;
 }
 
-gboolean fpb_qmp_reclaim_wait_with(FpbQmpQomGetFunc get, gpointer ctx, const char *qom_path,
+gboolean fpb_qmp_reclaim_set_with(FpbQmpCallFunc call, gpointer ctx, const char *qom_path,
+                                  guint32 what, guint32 cache_mib, GError **error)
+{
+    if (what & ~FPB_QMP_RECLAIM_ALL) {
+        g_set_error(error, FPB_QMP_ERROR, FPB_QMP_ERROR_PROTOCOL,
+                    "reclaim request 0x%x on '%s': unknown bits 0x%x", what, qom_path,
+                    what & ~FPB_QMP_RECLAIM_ALL);
+        return FALSE;
+    }
+    return qom_set_u32(call, ctx, qom_path, "x-fpb-reclaim-cache-mib", cache_mib, error) &&
+           qom_set_u32(call, ctx, qom_path, "x-fpb-reclaim", what, error);
+}
+
+gboolean fpb_qmp_reclaim_wait_with(FpbQmpCallFunc call, gpointer ctx, const char *qom_path,
                                    guint timeout_ms, GError **error)
 {
     gint64 end = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
     guint32 seq, done;
 
-    if (!get_u32(get, ctx, qom_path, "x-fpb-reclaim-seq", &seq, error)) {
+    if (!qom_get_u32(call, ctx, qom_path, "x-fpb-reclaim-seq", &seq, error)) {
         return FALSE;
     }
-    while (get_u32(get, ctx, qom_path, "x-fpb-reclaim-done", &done, error)) {
+    while (qom_get_u32(call, ctx, qom_path, "x-fpb-reclaim-done", &done, error)) {
         if (done == seq) {
             return TRUE;
         }
@@ -433,14 +449,21 @@ gboolean fpb_qmp_reclaim_wait_with(FpbQmpQomGetFunc get, gpointer ctx, const cha
     return FALSE;
 }
 
-static json_object *client_qom_get(gpointer ctx, const char *qom_path, const char *property,
-                                   GError **error)
+static json_object *client_call(gpointer ctx, const char *command, json_object *args,
+                                GError **error)
 {
-    return fpb_qmp_qom_get(ctx, qom_path, property, error);
+    return fpb_qmp_client_execute(ctx, command, args, fpb_qmp_client_get_default_timeout(ctx),
+                                  error);
+}
+
+gboolean fpb_qmp_balloon_set_reclaim(FpbQmpClient *client, const char *qom_path, guint32 what,
+                                     guint32 cache_mib, GError **error)
+{
+    return fpb_qmp_reclaim_set_with(client_call, client, qom_path, what, cache_mib, error);
 }
 
 gboolean fpb_qmp_balloon_wait_reclaim(FpbQmpClient *client, const char *qom_path, guint timeout_ms,
                                       GError **error)
 {
-    return fpb_qmp_reclaim_wait_with(client_qom_get, client, qom_path, timeout_ms, error);
+    return fpb_qmp_reclaim_wait_with(client_call, client, qom_path, timeout_ms, error);
 }

@@ -138,11 +138,14 @@ gboolean fpb_qmp_balloon_set_reclaim(FpbQmpClient *client, const char *qom_path,
  * still running), saying how far it got. */
 gboolean fpb_qmp_balloon_wait_reclaim(FpbQmpClient *client, const char *qom_path, guint timeout_ms,
                                       GError **error);
-/* The same wait for callers that send qom-get another way (libvirt's QMP
- * pass-through): @get returns the property's value (transfer full). */
-typedef json_object *(*FpbQmpQomGetFunc)(gpointer ctx, const char *qom_path, const char *property,
-                                         GError **error);
-gboolean fpb_qmp_reclaim_wait_with(FpbQmpQomGetFunc get, gpointer ctx, const char *qom_path,
+/* The same two for callers that send QMP another way (libvirt's QMP
+ * pass-through): @call runs @command with @args (borrowed) and returns its
+ * "return" value of any type (transfer full), NULL with @error. */
+typedef json_object *(*FpbQmpCallFunc)(gpointer ctx, const char *command, json_object *args,
+                                       GError **error);
+gboolean fpb_qmp_reclaim_set_with(FpbQmpCallFunc call, gpointer ctx, const char *qom_path,
+                                  guint32 what, guint32 cache_mib, GError **error);
+gboolean fpb_qmp_reclaim_wait_with(FpbQmpCallFunc call, gpointer ctx, const char *qom_path,
                                    guint timeout_ms, GError **error);
 
 G_END_DECLS

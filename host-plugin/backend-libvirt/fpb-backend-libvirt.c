@@ -135,37 +135,14 @@ static gboolean set_hint_switch(virDomainPtr dom, gboolean on, GError **error)
     return r != NULL;
 }
 
-/* The guest driver's reclaim request (fpb's QEMU), QMP pass-through as the
- * switch: a request libvirt cannot express. */
-static gboolean set_reclaim(virDomainPtr dom, const char *qom_path, guint32 what, guint32 cache_mib,
-                            GError **error)
+/* QMP pass-through for the reclaim request (libvirt cannot express it):
+ * qom-set answers {}; what qom-get read the request's helpers check. */
+static json_object *domain_qmp_call(gpointer dom, const char *command, json_object *args,
+                                    GError **error)
 {
-    static const char *const props[] = {"x-fpb-reclaim-cache-mib", "x-fpb-reclaim"};
-    const guint32 values[] = {cache_mib, what};
+    json_type type = g_str_equal(command, "qom-set") ? json_type_object : json_type_null;
 
-    for (gsize i = 0; i < G_N_ELEMENTS(props); i++) {
-        g_autoptr(json_object) args = json_object_new_object();
-        g_autoptr(json_object) r = NULL;
-
-        json_object_object_add(args, "path", json_object_new_string(qom_path));
-        json_object_object_add(args, "property", json_object_new_string(props[i]));
-        json_object_object_add(args, "value", json_object_new_int64(values[i]));
-        r = fpb_libvirt_qmp_call(dom, "qom-set", args, json_type_object, error);
-        if (r == NULL) {
-            return FALSE;
-        }
-    }
-    return TRUE;
-}
-
-static json_object *domain_qom_get(gpointer dom, const char *qom_path, const char *property,
-                                   GError **error)
-{
-    g_autoptr(json_object) args = json_object_new_object();
-
-    json_object_object_add(args, "path", json_object_new_string(qom_path));
-    json_object_object_add(args, "property", json_object_new_string(property));
-    return fpb_libvirt_qmp_call(dom, "qom-get", args, json_type_int, error);
+    return fpb_libvirt_qmp_call(dom, command, args, type, error);
 }
 
 /* Set (and answered by the guest before the migration starts) or
@@ -175,9 +152,9 @@ static void ask_reclaim(FpbBackendLibvirt *b, const FpbBackendMigration *m, gboo
     g_autoptr(GError) error = NULL;
 
     if (m->reclaim != 0 &&
-        (!set_reclaim(b->dom, m->balloon_qom_path, on ? m->reclaim : 0,
-                      on ? m->reclaim_cache_mib : 0, &error) ||
-         (on && !fpb_qmp_reclaim_wait_with(domain_qom_get, b->dom, m->balloon_qom_path,
+        (!fpb_qmp_reclaim_set_with(domain_qmp_call, b->dom, m->balloon_qom_path,
+                                   on ? m->reclaim : 0, on ? m->reclaim_cache_mib : 0, &error) ||
+         (on && !fpb_qmp_reclaim_wait_with(domain_qmp_call, b->dom, m->balloon_qom_path,
                                            FPB_RECLAIM_WAIT_MS, &error)))) {
         g_message("VM '%s': reclaim request (%s): %s", b->domain, on ? "set" : "withdrawn",
                   error->message);
