@@ -322,16 +322,20 @@ static gboolean set_bandwidth(FpbQmpClient *src, gint64 bandwidth, gboolean post
 /* Puts back what fpb changed on the source; failures here do not change
  * the outcome (the source may be gone), so they are dropped. @old: the
  * bandwidth parameters before, has_* FALSE for those not to touch. */
-/* What the guest driver frees before its walks; without it the migration
- * only hints less, so a refusal does not stop it. */
+/* What the guest driver frees before the migration starts (what the bulk
+ * pass sent before a page turned free is not saved by a hint), answered
+ * before the migrate command; without it the migration only hints less, so
+ * a refusal or a slow guest does not stop it. */
 static void ask_reclaim(FpbQmpClient *src, const FpbMigrationPlan *plan, const char *vm)
 {
     g_autoptr(GError) error = NULL;
 
     if (plan->reclaim != 0 &&
-        !fpb_qmp_balloon_set_reclaim(src, plan->balloon_qom_path, plan->reclaim,
-                                     plan->reclaim_cache_mib, &error)) {
-        g_message("VM '%s': reclaim request not set, migrating without it: %s", vm, error->message);
+        (!fpb_qmp_balloon_set_reclaim(src, plan->balloon_qom_path, plan->reclaim,
+                                      plan->reclaim_cache_mib, &error) ||
+         !fpb_qmp_balloon_wait_reclaim(src, plan->balloon_qom_path, FPB_RECLAIM_WAIT_MS, &error))) {
+        g_message("VM '%s': reclaim request: %s; migrating without waiting for it", vm,
+                  error->message);
     }
 }
 
