@@ -236,7 +236,11 @@ gboolean fpb_balloon_drive(const FpbBalloonBackend *be, gint64 target, double bu
     d.inflating = target < actual;
     resolve_margins(&d, actual);
     d.last_progress_us = d.start_us;
-    if (reached(actual, target, TRUE) && reached(actual, target, FALSE) && !be->always_set) {
+    /* An inflation within the tolerance is not asked at all: the guest
+     * would take it after the drive stopped counting, and as nothing was
+     * counted as taken, nothing would give it back. */
+    if (reached(actual, target, TRUE) && reached(actual, target, FALSE) &&
+        (d.inflating || !be->always_set)) {
         ret->stopped = FPB_BALLOON_STOPPED_TARGET;
         ret->seconds = 0;
         return TRUE;

@@ -488,13 +488,21 @@ while ! grep -q 'fpbw: pass [0-9]* ok' "$work/liar.log" 2>/dev/null && [ $i -lt 
     i=$((i + 1))
 done
 liar_passes() { c=$(grep -c 'fpbw: pass [0-9]* ok' "$work/liar.log" 2>/dev/null); echo "${c:-0}"; }
+# The lie shows only where the balloon's target lies below what the host
+# holds: wait until the guest's stats (every 2 s) show the 600 MiB it
+# wrote as free, or the policy sizes the balloon from a sample taken while
+# the workload still held it (a small target, nothing to see).
+liar_unused() { virsh -q -c "$A" dommemstat "$liar" | awk '$1 == "unused" {v = $2} END {print v + 0}'; }
+i=0
+while [ "$(liar_unused)" -lt 600000 ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+check "liar: its stats show the freed memory ($(liar_unused) KiB unused)" [ "$(liar_unused)" -ge 600000 ]
 liar_before=$(liar_passes)
 fpbctl_ migrate "$liar" "$B" --connect "$A" --mode balloon --db "$db" --json \
     --migrate-uri tcp://127.0.0.1 --listen-address 127.0.0.1 > "$work/liar.json" 2> "$work/liar.err"
 rc=$?
 check "liar: not migrated (exit 1)" [ $rc = 1 ]
 check "liar: the balloon stopped not-given" grep -q '"stopped":"not-given"' "$work/liar.json"
-[ $rc = 1 ] || sed 's/^/#   /' "$work/liar.err"
+[ $rc = 1 ] || { sed 's/^/#   /' "$work/liar.err"; note "liar row: $(cat "$work/liar.json")"; }
 liar_used() { virsh -q -c "$A" dominfo "$liar" | awk '/^Used memory/ {print $3}'; }
 i=0
 while [ "$(liar_used)" != 1048576 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
