@@ -34,6 +34,10 @@
  * destination must verify its memory. Drivers alternate run by run;
  * FPB_BENCH_RUNS (default 3) runs each; the table shows medians.
  * FPB_BENCH_CHUNK_KIB (default 64) sets the probe's allocation size;
+ * FPB_BENCH_PERIOD_US paces it (fpb-alloclat -p: one allocation due every
+ * PERIOD_US, copying in between) and adds the response time, from when an
+ * allocation was due to its last write, per phase (p50/p99/max): there a
+ * stall counts for every allocation due during it;
  * FPB_BENCH_KEEP_SERIALS=DIR keeps both consoles of every run.
  * Exit status 0 when every destination verified, 1 otherwise, 77 when the
  * guest has no fpb_balloon.ko.
@@ -164,8 +168,30 @@ typedef struct {
     double end_s, len_s; /* host clock */
     guint allocs;
     double copy_mib, memfree_mib, cached_mib, avail_mib;
-    GArray *lat_us; /* double */
+    GArray *lat_us;  /* double */
+    GArray *resp_us; /* double; empty unless the probe is paced */
 } Win;
+
+/* Appends the comma-separated numbers of @list to @to; FALSE on junk. */
+static gboolean parse_list(const char *list, GArray *to)
+{
+    g_auto(GStrv) items = g_strsplit(list, ",", -1);
+    for (char **i = items; *i && **i; i++) {
+        char *end = NULL;
+        double v = g_ascii_strtod(*i, &end);
+        if (end == *i || *end) {
+            return FALSE;
+        }
+        g_array_append_val(to, v);
+    }
+    return TRUE;
+}
+
+static void win_clear(Win *w)
+{
+    g_clear_pointer(&w->lat_us, g_array_unref);
+    g_clear_pointer(&w->resp_us, g_array_unref);
+}
 
 /* A window line, whole (ends in " end", as many latencies as allocs). */
 static gboolean win_parse(const char *line, double host_s, Win *w)
@@ -188,18 +214,16 @@ static gboolean win_parse(const char *line, double host_s, Win *w)
     w->cached_mib = ca / 1024.0;
     w->avail_mib = av / 1024.0;
     w->lat_us = g_array_new(FALSE, FALSE, sizeof(double));
-    g_autofree char *list = g_strndup(p + off, strlen(p + off) - strlen(" end"));
-    g_auto(GStrv) items = g_strsplit(list, ",", -1);
-    for (char **i = items; *i && **i; i++) {
-        char *end = NULL;
-        double v = g_ascii_strtod(*i, &end);
-        if (end == *i || *end) {
-            break;
-        }
-        g_array_append_val(w->lat_us, v);
+    w->resp_us = g_array_new(FALSE, FALSE, sizeof(double));
+    g_autofree char *lists = g_strndup(p + off, strlen(p + off) - strlen(" end"));
+    char *resp = strstr(lists, " resp_us=");
+    if (resp) {
+        *resp = '\0';
+        resp += strlen(" resp_us=");
     }
-    if (w->lat_us->len != w->allocs) {
-        g_array_unref(w->lat_us);
+    if (!parse_list(lists, w->lat_us) || w->lat_us->len != w->allocs ||
+        (resp && (!parse_list(resp, w->resp_us) || w->resp_us->len != w->allocs))) {
+        win_clear(w);
         return FALSE;
     }
     return TRUE;
@@ -208,7 +232,7 @@ static gboolean win_parse(const char *line, double host_s, Win *w)
 typedef struct {
     guint windows;
     double secs, allocs, copy_mib;
-    GArray *lat_us;
+    GArray *lat_us, *resp_us;
     double memfree_last, cached_last, memfree_min, cached_min, max_win_s;
 } Phase;
 
@@ -220,6 +244,7 @@ static void phase_add(Phase *ph, const Win *w)
     ph->allocs += w->allocs;
     ph->copy_mib += w->copy_mib;
     g_array_append_vals(ph->lat_us, w->lat_us->data, w->lat_us->len);
+    g_array_append_vals(ph->resp_us, w->resp_us->data, w->resp_us->len);
     ph->memfree_last = w->memfree_mib;
     ph->cached_last = w->cached_mib;
     ph->memfree_min = ph->windows == 1 ? w->memfree_mib : MIN(ph->memfree_min, w->memfree_mib);
@@ -246,6 +271,7 @@ static double pct(GArray *sorted, double q)
 typedef struct {
     gboolean verified, completed;
     double p50[PH_N], p99[PH_N], max[PH_N], allocs_s[PH_N], copy_mbs[PH_N];
+    double resp_p50[PH_N], resp_p99[PH_N], resp_max[PH_N]; /* -1 unless paced */
     guint windows[PH_N], samples[PH_N];
     double memfree_before, cached_before, memfree_min, cached_min, memfree_after, cached_after;
     double max_win_s[PH_N]; /* the longest window: the probe could not run */
@@ -258,7 +284,8 @@ static void phases_compute(GPtrArray *seen, double t0, double t1, RunRes *r)
 {
     Phase ph[PH_N];
     for (int i = 0; i < PH_N; i++) {
-        ph[i] = (Phase){.lat_us = g_array_new(FALSE, FALSE, sizeof(double))};
+        ph[i] = (Phase){.lat_us = g_array_new(FALSE, FALSE, sizeof(double)),
+                        .resp_us = g_array_new(FALSE, FALSE, sizeof(double))};
     }
     for (guint i = 0; i < seen->len; i++) {
         Seen *s = g_ptr_array_index(seen, i);
@@ -273,7 +300,7 @@ static void phases_compute(GPtrArray *seen, double t0, double t1, RunRes *r)
             (which == PH_AFTER && start < t1 + AFTER_S)) {
             phase_add(&ph[which], &w);
         }
-        g_array_unref(w.lat_us);
+        win_clear(&w);
     }
     for (int i = 0; i < PH_N; i++) {
         g_array_sort(ph[i].lat_us, cmp_double);
@@ -283,6 +310,10 @@ static void phases_compute(GPtrArray *seen, double t0, double t1, RunRes *r)
         r->p50[i] = pct(ph[i].lat_us, 0.50);
         r->p99[i] = pct(ph[i].lat_us, 0.99);
         r->max[i] = pct(ph[i].lat_us, 1.0);
+        g_array_sort(ph[i].resp_us, cmp_double);
+        r->resp_p50[i] = pct(ph[i].resp_us, 0.50);
+        r->resp_p99[i] = pct(ph[i].resp_us, 0.99);
+        r->resp_max[i] = pct(ph[i].resp_us, 1.0);
         r->allocs_s[i] = ph[i].secs > 0 ? ph[i].allocs / ph[i].secs : -1;
         r->copy_mbs[i] = ph[i].secs > 0 ? ph[i].copy_mib * 1.048576 / ph[i].secs : -1;
     }
@@ -294,6 +325,7 @@ static void phases_compute(GPtrArray *seen, double t0, double t1, RunRes *r)
     r->cached_after = ph[PH_AFTER].windows ? ph[PH_AFTER].cached_last : -1;
     for (int i = 0; i < PH_N; i++) {
         g_array_unref(ph[i].lat_us);
+        g_array_unref(ph[i].resp_us);
     }
 }
 
@@ -309,6 +341,12 @@ static guint env_uint(const char *name, guint def)
 static guint chunk_kib(void)
 {
     return env_uint("FPB_BENCH_CHUNK_KIB", CHUNK_KIB);
+}
+
+/* 0: the probe's closed loop */
+static guint period_us(void)
+{
+    return env_uint("FPB_BENCH_PERIOD_US", 0);
 }
 
 static double load_avg1(void)
@@ -438,10 +476,11 @@ static gboolean run_once(const char *driver, RunRes *r, GError **error)
     g.free_page_hint = TRUE;
     g.free_mib = FREE_MIB;
     g.hold_mib = HOLD_MIB;
+    g_autofree char *pace = period_us() ? g_strdup_printf(":%u", period_us()) : g_strdup("");
     g_autofree char *append =
-        g_strdup_printf("fpb.loglevel=7 fpb.trace=hint fpb.oomwatch=1 fpb.alloclat=%u "
+        g_strdup_printf("fpb.loglevel=7 fpb.trace=hint fpb.oomwatch=1 fpb.alloclat=%u%s "
                         "fpb.pagecache=%u",
-                        chunk_kib(), CACHE_MIB);
+                        chunk_kib(), pace, CACHE_MIB);
     g.extra_append = append;
     FpbTestbedVm *vms[2] = {NULL, NULL};
     vms[0] = fpb_testbed_start_source(tb, "src", &g, error);
@@ -514,6 +553,10 @@ static void print_run(const char *driver, guint i, const RunRes *r, const GError
                 "%s: %u win %u allocs p50 %.0f p99 %.0f max %.0f us %.1f allocs/s %.0f MB/s; ",
                 phase_names[p], r->windows[p], r->samples[p], r->p50[p], r->p99[p], r->max[p],
                 r->allocs_s[p], r->copy_mbs[p]);
+        if (period_us()) {
+            fprintf(stderr, "response p50 %.0f p99 %.0f max %.0f us; ", r->resp_p50[p],
+                    r->resp_p99[p], r->resp_max[p]);
+        }
     }
     fprintf(
         stderr,
@@ -533,6 +576,10 @@ static void print_row(const char *driver, const RunRes *rs, guint n)
     cell("%.0f", 3, MED(rs, n, p99[PH_BEFORE]), MED(rs, n, p99[PH_DURING]),
          MED(rs, n, p99[PH_AFTER]));
     cell("%.1f", 2, MED(rs, n, max[PH_BEFORE]) / 1e3, MED(rs, n, max[PH_DURING]) / 1e3, 0);
+    if (period_us()) {
+        cell("%.1f", 3, MED(rs, n, resp_p99[PH_BEFORE]) / 1e3, MED(rs, n, resp_p99[PH_DURING]) / 1e3,
+             MED(rs, n, resp_p99[PH_AFTER]) / 1e3);
+    }
     cell("%.0f", 2, MED(rs, n, allocs_s[PH_BEFORE]), MED(rs, n, allocs_s[PH_DURING]), 0);
     cell("%.0f", 2, MED(rs, n, copy_mbs[PH_BEFORE]), MED(rs, n, copy_mbs[PH_DURING]), 0);
     cell("%.0f", 3, MED(rs, n, memfree_before), MED(rs, n, memfree_min), MED(rs, n, memfree_after));
@@ -580,21 +627,28 @@ int main(void)
         }
     }
     printf("\nbench-guest-experience: %u run(s) per driver, medians; %u MiB TCG guest, %u MiB "
-           "written and freed, %u MiB held, %u MiB page cache, %u KiB allocations; %s\n\n",
-           runs, MEM_MIB, FREE_MIB, HOLD_MIB, CACHE_MIB, chunk_kib(), version);
+           "written and freed, %u MiB held, %u MiB page cache, %u KiB allocations, %s; %s\n\n",
+           runs, MEM_MIB, FREE_MIB, HOLD_MIB, CACHE_MIB, chunk_kib(),
+           period_us() ? "paced (one due every FPB_BENCH_PERIOD_US)" : "closed loop", version);
     printf("| driver | verified | alloc p50 us before / during | alloc p99 us before / during / "
-           "after | alloc max ms before / during | "
+           "after | alloc max ms before / during |%s "
            "allocs/s before / during | copy MB/s before / "
            "during | MemFree MiB before / min during / after | Cached MiB before / min during / "
            "after | hint work ms (finished items) | longest 250 ms window s before / "
-           "during | MB sent | migration s | load avg (1 min) |\n");
-    printf("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- "
-           "| --- |\n");
+           "during | MB sent | migration s | load avg (1 min) |\n",
+           period_us() ? " response p99 ms before / during / after |" : "");
+    printf("| --- | --- | --- | --- | --- |%s --- | --- | --- | --- | --- | --- | --- | --- | --- "
+           "| --- |\n",
+           period_us() ? " --- |" : "");
     print_row("fpb", res[0], runs);
     print_row("stock", res[1], runs);
     printf("\n");
     goal_line("allocation p99", MED(res[0], runs, p99[PH_DURING]),
               MED(res[1], runs, p99[PH_DURING]));
+    if (period_us()) {
+        goal_line("response p99 (paced)", MED(res[0], runs, resp_p99[PH_DURING]),
+                  MED(res[1], runs, resp_p99[PH_DURING]));
+    }
     printf("during the hint run, the longest window (the probe did not run): fpb %.2f s, stock "
            "%.2f s\n",
            MED(res[0], runs, max_win_s[PH_DURING]), MED(res[1], runs, max_win_s[PH_DURING]));

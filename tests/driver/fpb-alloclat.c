@@ -3,7 +3,7 @@
  * fpb-alloclat: what a guest program feels while the balloon driver hints
  * (tests/driver/bench-guest-experience.c). Static, no GLib; started by the
  * test guest's /init for fpb.alloclat=KIB (tests/guest/init.sh).
- * Usage: fpb-alloclat CHUNK_KIB WINDOW_MS [CACHE_FILE CACHE_MIB]
+ * Usage: fpb-alloclat [-p PERIOD_US] CHUNK_KIB WINDOW_MS [CACHE_FILE CACHE_MIB]
  *
  * Forever: map CHUNK_KIB of fresh anonymous memory (4 KiB pages, no huge
  * pages), write one word in every page, unmap it; the time from mmap to the
@@ -13,7 +13,16 @@
  * with one write(2):
  *
  *   fpb-alloclat: w seq=N ms=WINDOW allocs=N copy_mib=M memfree_kib=...
- *     cached_kib=... buffers_kib=... avail_kib=... lat_us=L1,L2,... end
+ *     cached_kib=... buffers_kib=... avail_kib=... lat_us=L1,L2,...
+ *     [resp_us=R1,R2,...] end
+ *
+ * Without -p the loop is closed: while the guest cannot run the probe it
+ * makes no allocation, so a stall of seconds is one latency or none. With
+ * -p an allocation is due every PERIOD_US (copying fills the time until it
+ * is due), like requests that arrive whether or not the program is ready;
+ * resp_us is then each allocation's response time, from when it was due to
+ * its last write, so a stall counts for every allocation due during it, as
+ * an application serving requests at that rate would see it.
  *
  * The host decides which windows fall before, during and after a migration
  * (it timestamps the lines as they arrive); a line that a kernel message cut
@@ -136,8 +145,8 @@ static int make_cache(const char *path, unsigned long mib)
 }
 
 /* Maps, touches and unmaps one chunk; returns its latency in microseconds
- * (mmap to the last write), or -1. */
-static double alloc_once(size_t bytes)
+ * (mmap to the last write), or -1; *end_s: the time of the last write. */
+static double alloc_once(size_t bytes, double *end_s)
 {
     double t0 = now_s();
     volatile uint64_t *p =
@@ -149,24 +158,35 @@ static double alloc_once(size_t bytes)
     for (size_t off = 0; off < bytes; off += PAGE) {
         p[off / sizeof(uint64_t)] = off + 1;
     }
-    double us = (now_s() - t0) * 1e6;
+    *end_s = now_s();
+    double us = (*end_s - t0) * 1e6;
     munmap((void *)p, bytes);
     return us;
 }
 
-static void print_window(unsigned long seq, double secs, const double *lat, size_t n, double copied,
-                         char *line)
+/* Appends " NAME=V1,V2,..." as far as the line has room. */
+static size_t put_list(char *line, size_t len, const char *name, const double *v, size_t n)
+{
+    len += (size_t)snprintf(line + len, LINE_MAX_BYTES - len, " %s=", name);
+    for (size_t i = 0; i < n && len + 32 < LINE_MAX_BYTES; i++) {
+        len += (size_t)snprintf(line + len, LINE_MAX_BYTES - len, "%s%.0f", i ? "," : "", v[i]);
+    }
+    return len;
+}
+
+static void print_window(unsigned long seq, double secs, const double *lat, const double *resp,
+                         size_t n, double copied, char *line)
 {
     Meminfo mi;
     read_meminfo(&mi);
     size_t len = (size_t)snprintf(line, LINE_MAX_BYTES,
                                   "fpb-alloclat: w seq=%lu ms=%.1f allocs=%zu copy_mib=%.1f "
-                                  "memfree_kib=%lu cached_kib=%lu buffers_kib=%lu avail_kib=%lu "
-                                  "lat_us=",
+                                  "memfree_kib=%lu cached_kib=%lu buffers_kib=%lu avail_kib=%lu",
                                   seq, secs * 1e3, n, copied / MIB, mi.memfree, mi.cached,
                                   mi.buffers, mi.avail);
-    for (size_t i = 0; i < n && len + 32 < LINE_MAX_BYTES; i++) {
-        len += (size_t)snprintf(line + len, LINE_MAX_BYTES - len, "%s%.0f", i ? "," : "", lat[i]);
+    len = put_list(line, len, "lat_us", lat, n);
+    if (resp) {
+        len = put_list(line, len, "resp_us", resp, n);
     }
     len += (size_t)snprintf(line + len, LINE_MAX_BYTES - len, " end\n");
     say(line, len);
@@ -186,8 +206,15 @@ static void thp_policy(char *buf, size_t size)
 
 int main(int argc, char **argv)
 {
+    double period = 0; /* seconds; 0: closed loop */
+    if (argc > 2 && strcmp(argv[1], "-p") == 0) {
+        period = strtoul(argv[2], NULL, 10) / 1e6;
+        argv += 2;
+        argc -= 2;
+    }
     if (argc != 3 && argc != 5) {
-        fprintf(stderr, "usage: fpb-alloclat CHUNK_KIB WINDOW_MS [CACHE_FILE CACHE_MIB]\n");
+        fprintf(stderr,
+                "usage: fpb-alloclat [-p PERIOD_US] CHUNK_KIB WINDOW_MS [CACHE_FILE CACHE_MIB]\n");
         return 2;
     }
     size_t chunk = strtoul(argv[1], NULL, 10) * 1024;
@@ -199,7 +226,7 @@ int main(int argc, char **argv)
     if (argc == 5 && make_cache(argv[3], strtoul(argv[4], NULL, 10)) < 0) {
         return 1;
     }
-    static double lat[MAX_SAMPLES];
+    static double lat[MAX_SAMPLES], resp[MAX_SAMPLES];
     static char line[LINE_MAX_BYTES];
     size_t copy = chunk < COPY_MAX ? chunk : COPY_MAX;
     uint8_t *src = malloc(copy), *dst = malloc(copy);
@@ -209,22 +236,35 @@ int main(int argc, char **argv)
     memset(src, 0x5a, copy);
     char thp[128];
     thp_policy(thp, sizeof(thp));
-    printf("fpb-alloclat: start chunk_kib=%zu window_ms=%.0f copy_kib=%lu thp=[%s]\n", chunk / 1024,
-           window * 1e3, copy / 1024, thp);
+    printf("fpb-alloclat: start chunk_kib=%zu window_ms=%.0f copy_kib=%lu period_us=%.0f "
+           "thp=[%s]\n",
+           chunk / 1024, window * 1e3, copy / 1024, period * 1e6, thp);
     fflush(stdout);
     unsigned long seq = 0;
+    double due = now_s();
     for (;;) {
         double start = now_s(), copied = 0;
         size_t n = 0;
         while (now_s() - start < window) {
-            double us = alloc_once(chunk);
-            if (us >= 0 && n < MAX_SAMPLES) {
-                lat[n++] = us;
+            if (period > 0 && now_s() < due) {
+                src[copied > 0] ^= dst[copy - 1];
+                memcpy(dst, src, copy);
+                copied += copy;
+                continue;
             }
-            src[copied > 0] ^= dst[copy - 1];
-            memcpy(dst, src, copy);
-            copied += copy;
+            double t_due = period > 0 ? due : now_s(), end = 0;
+            double us = alloc_once(chunk, &end);
+            if (us >= 0 && n < MAX_SAMPLES) {
+                lat[n] = us;
+                resp[n++] = (end - t_due) * 1e6;
+            }
+            due += period;
+            if (period == 0) {
+                src[copied > 0] ^= dst[copy - 1];
+                memcpy(dst, src, copy);
+                copied += copy;
+            }
         }
-        print_window(++seq, now_s() - start, lat, n, copied, line);
+        print_window(++seq, now_s() - start, lat, period > 0 ? resp : NULL, n, copied, line);
     }
 }

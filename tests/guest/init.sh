@@ -18,8 +18,10 @@
 #                            (the freed pages then wait for a deferred split)
 #   fpb.trace=hint           print the start and end of every free-page-hint
 #                            work item of either driver (kprobes) on the console
-#   fpb.alloclat=KIB         fpb-alloclat maps, touches and unmaps KIB chunks
-#                            and prints latency/throughput windows (250 ms)
+#   fpb.alloclat=KIB[:US]    fpb-alloclat maps, touches and unmaps KIB chunks
+#                            and prints latency/throughput windows (250 ms);
+#                            :US makes one due every US microseconds and
+#                            adds response times (fpb-alloclat -p)
 #   fpb.pagecache=MIB        MIB of clean, reclaimable page cache (a file on
 #                            ext2 on a brd RAM disk), before the workload;
 #                            with fpb.alloclat, fpb-alloclat writes it
@@ -254,7 +256,10 @@ if [ -n "$alloclat" ]; then
     if [ -n "$pagecache" ] && cache_fs; then
         set -- /mnt/fpb-cache/cache "$pagecache"
     fi
-    /bin/fpb-alloclat "$alloclat" 250 "$@" &
+    case "$alloclat" in
+        *:*) /bin/fpb-alloclat -p "${alloclat#*:}" "${alloclat%%:*}" 250 "$@" & ;;
+        *) /bin/fpb-alloclat "$alloclat" 250 "$@" & ;;
+    esac
 elif [ -n "$pagecache" ] && cache_fs; then
     # written, synced (clean), read back (cached): reclaimable at no cost but a re-read
     yes fpb-page-cache | head -c $((pagecache * 1048576)) > /mnt/fpb-cache/cache && sync &&
