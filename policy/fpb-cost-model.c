@@ -331,16 +331,24 @@ static gboolean observed_pass(const FpbPolicyOutcome *o, Observed *ret)
     return ret->nonzero_wire + zero * FPB_COST_ZERO_PAGE_BYTES >= MIN_OBSERVED_BYTES;
 }
 
+/* A run predicted at the cap whose non-zero pages moved below this share
+ * of it was not held back by the cap: T was below C. */
+#define BELOW_CAP_SHARE 0.9
+
 /* Throughput T and zero-page cost c_z from the migration's time. Below the
  * cap both are CPU work: one run cannot tell them apart, so both are scaled
  * by how much slower or faster the run was than predicted (the machine's
  * speed and load move both alike). At the cap, non-zero pages took C; what
- * is left is the zero pages' time, and T is not seen. */
+ * is left is the zero pages' time, and T is not seen, unless the run had
+ * few zero pages and still moved clearly slower than C: then T is what it
+ * moved (a TCG stream over TCP reaches about half the 266 MB/s prior of a
+ * unix socket, docs/benchmarks.md, so a 125 MB/s cap does not hold it). */
 static void observe_speed(FpbPolicyHistory *h, const FpbCostInputs *in, const Observed *ob)
 {
     double zero_seconds = ob->zero_pages * in->zero_page_seconds;
     double pages =
         ob->nonzero_wire / (FPB_COST_PAGE_SIZE + FPB_COST_PAGE_HEADER_BYTES) + ob->zero_pages;
+    double nonzero_seconds = ob->seconds - zero_seconds;
 
     if (in->throughput < in->cap) {
         double k = ob->seconds / (ob->nonzero_wire / in->throughput + zero_seconds);
@@ -352,6 +360,10 @@ static void observe_speed(FpbPolicyHistory *h, const FpbCostInputs *in, const Ob
     } else if (ob->zero_pages >= MIN_ZERO_PAGE_SHARE * pages) {
         fpb_policy_estimate_observe(&h->zero_page_seconds, FPB_POLICY_QUANTITY_ZERO_PAGE_SECONDS,
                                     (ob->seconds - ob->nonzero_wire / in->cap) / ob->zero_pages);
+    } else if (nonzero_seconds > 0 && ob->nonzero_wire >= MIN_OBSERVED_BYTES &&
+               ob->nonzero_wire / nonzero_seconds < BELOW_CAP_SHARE * in->cap) {
+        fpb_policy_estimate_observe(&h->bandwidth, FPB_POLICY_QUANTITY_BANDWIDTH,
+                                    ob->nonzero_wire / nonzero_seconds);
     }
 }
 

@@ -577,8 +577,8 @@ static void print_row(const char *driver, const RunRes *rs, guint n)
          MED(rs, n, p99[PH_AFTER]));
     cell("%.1f", 2, MED(rs, n, max[PH_BEFORE]) / 1e3, MED(rs, n, max[PH_DURING]) / 1e3, 0);
     if (period_us()) {
-        cell("%.1f", 3, MED(rs, n, resp_p99[PH_BEFORE]) / 1e3, MED(rs, n, resp_p99[PH_DURING]) / 1e3,
-             MED(rs, n, resp_p99[PH_AFTER]) / 1e3);
+        cell("%.1f", 3, MED(rs, n, resp_p99[PH_BEFORE]) / 1e3,
+             MED(rs, n, resp_p99[PH_DURING]) / 1e3, MED(rs, n, resp_p99[PH_AFTER]) / 1e3);
     }
     cell("%.0f", 2, MED(rs, n, allocs_s[PH_BEFORE]), MED(rs, n, allocs_s[PH_DURING]), 0);
     cell("%.0f", 2, MED(rs, n, copy_mbs[PH_BEFORE]), MED(rs, n, copy_mbs[PH_DURING]), 0);
