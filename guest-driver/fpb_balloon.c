@@ -67,8 +67,9 @@
 #include "fpb_compat.h"
 
 /* Bumped whenever what the driver tells the host changes (0.2.0: identity,
- * 0.3.0: free page reporting, 0.4.0: reclaim on the host's request). */
-#define FPB_BALLOON_VERSION "0.4.0"
+ * 0.3.0: free page reporting, 0.4.0: reclaim on the host's request, 0.4.1:
+ * the hint queue asks for no interrupts). */
+#define FPB_BALLOON_VERSION "0.4.1"
 /* The name the host is told: also the test build's (fpb_balloon_faults.ko
  * is this driver, and the host must treat it as such). */
 #define FPB_BALLOON_NAME "fpb_balloon"
@@ -266,8 +267,6 @@ struct fpb_balloon {
 	u32 handled_id;			/* last id a walk was started for */
 	__virtio32 start_id_buf;	/* out-buffers: must not live on the stack */
 	__virtio32 stop_id_buf;
-	wait_queue_head_t hint_wait;
-	atomic_t hint_used;		/* bumped by the hint queue's callback */
 	unsigned long *seen;		/* head pfns reported in this command */
 	unsigned long seen_base, seen_len;
 	struct fpb_range *batch;	/* ranges gathered under one lock hold */
@@ -685,14 +684,6 @@ struct fpb_walk {
 	enum fpb_walk_result result;
 };
 
-static void fpb_hint_used(struct virtqueue *vq)
-{
-	struct fpb_balloon *vb = vq->vdev->priv;
-
-	atomic_inc(&vb->hint_used);
-	wake_up(&vb->hint_wait);
-}
-
 static u32 fpb_read_cmd_id(struct fpb_balloon *vb)
 {
 	u32 id;
@@ -756,9 +747,8 @@ static bool fpb_hint_add(struct fpb_balloon *vb, struct fpb_walk *w, struct scat
 		virtqueue_kick(vq);
 		if (fpb_walk_should_stop(vb, w))
 			return false;
-		wait_event_timeout(vb->hint_wait, vq->num_free > 0 || atomic_read(&vb->hint_used),
-				   msecs_to_jiffies(20));
-		atomic_set(&vb->hint_used, 0);
+		/* polled: the queue has no interrupt (fpb_init_vqs) */
+		usleep_range(500, 1000);
 	}
 	if (err) {
 		dev_warn_ratelimited(&vb->vdev->dev, "hint queue refused a buffer: %d\n", err);
@@ -1539,9 +1529,14 @@ static int fpb_init_vqs(struct fpb_balloon *vb)
 		names[VQ_STATS] = "stats";
 		callbacks[VQ_STATS] = fpb_stats_request;
 	}
+	/* No callback, so no MSI-X vector: QEMU serves this queue in an
+	 * iothread, and under TCG an interrupt raised there without the big
+	 * lock kills QEMU (tcg_handle_interrupt: assertion failed:
+	 * qemu_mutex_iothread_locked(); seen in QEMU 7.2 when the ring filled
+	 * up during two migrations at once). The stock driver has none
+	 * either; fpb_hint_add() polls for room instead. */
 	if (vb->hint_on) {
 		names[VQ_HINT] = "free_page_hint";
-		callbacks[VQ_HINT] = fpb_hint_used;
 	} else if (fpb_keep_hint_slot(vb)) {
 		names[VQ_HINT] = "free_page_hint_unused";
 	}
@@ -1650,7 +1645,6 @@ static struct fpb_balloon *fpb_alloc(struct virtio_device *vdev)
 	spin_lock_init(&vb->hs_lock);
 	mutex_init(&vb->balloon_lock);
 	init_waitqueue_head(&vb->acked);
-	init_waitqueue_head(&vb->hint_wait);
 	init_waitqueue_head(&vb->report_wait);
 	balloon_devinfo_init(&vb->bdi);
 	fpb_balloon_set_adjust(&vb->bdi, !fpb_deflate_on_oom(vb));
