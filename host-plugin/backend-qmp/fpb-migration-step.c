@@ -319,9 +319,6 @@ static gboolean set_bandwidth(FpbQmpClient *src, gint64 bandwidth, gboolean post
     return fpb_qmp_migrate_set_parameters(src, &p, error);
 }
 
-/* Puts back what fpb changed on the source; failures here do not change
- * the outcome (the source may be gone), so they are dropped. @old: the
- * bandwidth parameters before, has_* FALSE for those not to touch. */
 /* What the guest driver frees before the migration starts (what the bulk
  * pass sent before a page turned free is not saved by a hint), answered
  * before the migrate command; without it the migration only hints less, so
@@ -339,6 +336,9 @@ static void ask_reclaim(FpbQmpClient *src, const FpbMigrationPlan *plan, const c
     }
 }
 
+/* Puts back what fpb changed on the source; failures here do not change
+ * the outcome (the source may be gone), so they are dropped. @old: the
+ * bandwidth parameters before, has_* FALSE for those not to touch. */
 static void put_back(FpbQmpClient *src, const FpbMigrationPlan *plan, gboolean postcopy_ram,
                      const FpbQmpMigrationParameters *old)
 {

@@ -204,6 +204,15 @@ static void thp_policy(char *buf, size_t size)
     }
 }
 
+/* One step of the CPU-bound job: copies @copy bytes, each copy depending
+ * on the last (the compiler cannot drop it); returns the bytes copied. */
+static size_t copy_once(uint8_t *src, uint8_t *dst, size_t copy, int first)
+{
+    src[!first] ^= dst[copy - 1];
+    memcpy(dst, src, copy);
+    return copy;
+}
+
 int main(int argc, char **argv)
 {
     double period = 0; /* seconds; 0: closed loop */
@@ -247,9 +256,7 @@ int main(int argc, char **argv)
         size_t n = 0;
         while (now_s() - start < window) {
             if (period > 0 && now_s() < due) {
-                src[copied > 0] ^= dst[copy - 1];
-                memcpy(dst, src, copy);
-                copied += copy;
+                copied += copy_once(src, dst, copy, copied == 0);
                 continue;
             }
             double t_due = period > 0 ? due : now_s(), end = 0;
@@ -260,9 +267,7 @@ int main(int argc, char **argv)
             }
             due += period;
             if (period == 0) {
-                src[copied > 0] ^= dst[copy - 1];
-                memcpy(dst, src, copy);
-                copied += copy;
+                copied += copy_once(src, dst, copy, copied == 0);
             }
         }
         print_window(++seq, now_s() - start, lat, period > 0 ? resp : NULL, n, copied, line);
