@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <gio/gunixsocketaddress.h>
+
 #include "fpb-qemu-binary.h"
 #include "fpb-qmp.h"
 #include "fpb-test-tree.h"
@@ -284,6 +286,17 @@ static char *qemu_log_text(FpbTestbedVm *vm)
     return g_strdup(g_strstrip(text));
 }
 
+/* QEMU creates the socket file at bind(), a moment before listen(): a
+ * connection there is refused (seen in CI under load). TRUE once one is
+ * accepted; it is closed at once (QMP takes the next one). */
+static gboolean qmp_socket_listening(const char *path)
+{
+    g_autoptr(GSocket) socket = g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM, 0, NULL);
+    g_autoptr(GSocketAddress) address = g_unix_socket_address_new(path);
+
+    return socket != NULL && g_socket_connect(socket, address, NULL, NULL);
+}
+
 static gboolean wait_qmp_socket(FpbTestbedVm *vm, GError **error)
 {
     gint64 deadline = g_get_monotonic_time() + QMP_SOCKET_WAIT_MS * 1000;
@@ -294,14 +307,14 @@ static gboolean wait_qmp_socket(FpbTestbedVm *vm, GError **error)
                         "VM '%s': QEMU exited at start: %s", vm->name, log);
             return FALSE;
         }
-        if (g_file_test(vm->qmp_path, G_FILE_TEST_EXISTS)) {
+        if (g_file_test(vm->qmp_path, G_FILE_TEST_EXISTS) && qmp_socket_listening(vm->qmp_path)) {
             return TRUE;
         }
         g_usleep(20 * 1000);
     }
     g_set_error(error, FPB_TESTBED_ERROR, FPB_TESTBED_ERROR_TIMEOUT,
-                "VM '%s': QMP socket '%s' did not appear within %d ms", vm->name, vm->qmp_path,
-                QMP_SOCKET_WAIT_MS);
+                "VM '%s': QMP socket '%s' did not accept a connection within %d ms", vm->name,
+                vm->qmp_path, QMP_SOCKET_WAIT_MS);
     return FALSE;
 }
 
