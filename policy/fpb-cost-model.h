@@ -26,6 +26,12 @@ G_BEGIN_DECLS
  * fpb-patched QEMU 7.2, unix socket): docs/bench/before-rework/runs.json, least squares
  * over 38 runs: 15.4 us per normal page = 4104 B / 15.4 us = 266 MB/s. */
 #define FPB_COST_PRIOR_THROUGHPUT 266e6
+/* What one TCG migration stream moved between two hosts over TCP (the
+ * libvirt bed's veth, 1 Gbit/s, both hosts on one 2-core machine):
+ * 52-84 MB/s in scripts/bench-evacuate's runs (docs/benchmarks.md). The
+ * TCP path costs the same CPUs that run the migration thread; used by
+ * the evacuation planner, whose streams always go between hosts. */
+#define FPB_COST_PRIOR_THROUGHPUT_TCG_NETWORK 60e6
 /* Seconds QEMU spends on one zero page (scan, zero check, header), which a
  * bandwidth cap does not hide: the same least squares, 13.5 us. */
 #define FPB_COST_PRIOR_ZERO_PAGE_SECONDS 13.5e-6

@@ -18,6 +18,19 @@ static void planning_facts(const FpbEvacuateVm *vm, double link, FpbPolicyFacts 
     ret->policy.objective = FPB_POLICY_OBJECTIVE_TIME;
 }
 
+/* An evacuation's streams go between hosts over TCP, where one TCG
+ * stream moves a fraction of what it moves over a unix socket (the cost
+ * model's prior). With the unix figure the planner saw one stream fill
+ * the link and ran one VM at a time, the link half used. The VM's own
+ * measured T (its history) wins over either prior. */
+static void network_throughput(const FpbPolicyFacts *f, FpbCostInputs *in)
+{
+    if (f->accelerator != FPB_POLICY_ACCEL_KVM && f->history.bandwidth.samples == 0) {
+        in->throughput = FPB_COST_PRIOR_THROUGHPUT_TCG_NETWORK;
+        in->bandwidth = MIN(in->cap, in->throughput);
+    }
+}
+
 static void take_mode(FpbEvacuateJob *job, FpbPolicyMode m, const FpbPolicyPrediction *p)
 {
     job->feasible[m] = TRUE;
@@ -191,6 +204,7 @@ gboolean fpb_evacuate_job_init(FpbEvacuateJob *job, const FpbEvacuateVm *vm, con
     job->prep_started_s = -1;
     planning_facts(vm, link, &f);
     fpb_cost_model_inputs(&f, &job->in);
+    network_throughput(&f, &job->in);
     if ((guint)vm->state > FPB_EVACUATE_VM_DONE) {
         g_set_error(error, FPB_EVACUATE_ERROR, FPB_EVACUATE_ERROR_INVALID,
                     "VM '%s': state %d is not a VM state", name, (int)vm->state);
